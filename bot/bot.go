@@ -1,0 +1,196 @@
+// Package bot is the heart of Minyuan: the domain types, the conversation engine
+// (router, forms, sessions) and the interfaces it needs from its adapters. It imports
+// none of them: store/ and bot/wechat implement what is declared here.
+package bot
+
+import (
+	"context"
+	"time"
+)
+
+// Kind is the kind of an inbound Update.
+type Kind string
+
+const (
+	KindText     Kind = "text"
+	KindImage    Kind = "image"
+	KindVoice    Kind = "voice"
+	KindLocation Kind = "location"
+	KindEvent    Kind = "event"
+	KindOther    Kind = "other"
+)
+
+// Events carried by KindEvent updates.
+const (
+	EventSubscribe   = "subscribe"
+	EventUnsubscribe = "unsubscribe"
+	EventScan        = "SCAN"
+	EventClick       = "CLICK"
+	EventView        = "VIEW"
+)
+
+// Update is one inbound message or event, normalised from whatever channel it came by.
+type Update struct {
+	// ID is the dedupe key: the same message delivered twice has the same ID.
+	ID   string    `json:"id"`
+	From string    `json:"from"` // the sender's openid
+	To   string    `json:"to"`   // the account that received it
+	Time time.Time `json:"time"` // when the platform says it was sent
+	Kind Kind      `json:"kind"`
+	// Text is the typed text, or the platform's recognition of a voice message.
+	Text     string    `json:"text,omitempty"`
+	MediaID  string    `json:"media_id,omitempty"`
+	PicURL   string    `json:"pic_url,omitempty"`
+	Location *Location `json:"location,omitempty"`
+	Event    string    `json:"event,omitempty"`
+	// EventKey is the menu key of a CLICK, the URL of a VIEW, or the QR scene of a
+	// subscribe or SCAN (without the platform's "qrscene_" prefix).
+	EventKey string `json:"event_key,omitempty"`
+}
+
+// Location is a place a user shared.
+type Location struct {
+	Lat   float64 `json:"lat"`
+	Lon   float64 `json:"lon"`
+	Label string  `json:"label,omitempty"`
+}
+
+// Reply is the passive answer to an Update. An empty Reply means "nothing to say".
+type Reply struct {
+	Text string `json:"text,omitempty"`
+}
+
+// Text makes a text Reply.
+func Text(s string) Reply { return Reply{Text: s} }
+
+// Clock tells the time. Everything that depends on time reads it, so tests move it.
+type Clock interface{ Now() time.Time }
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// Session is a user's place in a conversation: the flow they are in, the step, and
+// the answers so far.
+type Session struct {
+	User    string            `json:"user"`
+	Flow    string            `json:"flow"`
+	Step    int               `json:"step"`
+	Data    map[string]string `json:"data,omitempty"`
+	Updated time.Time         `json:"updated"`
+}
+
+// Role is what a user may do. A role is granted by an invite code, never self-declared.
+type Role string
+
+const (
+	RoleResident Role = "resident" // everyone who follows the account
+	RoleStaff    Role = "staff"
+	RoleParty    Role = "party"
+	RoleHotline  Role = "hotline"
+	RoleAdmin    Role = "admin"
+)
+
+// ParseRole accepts the roles that can be granted.
+func ParseRole(s string) (Role, bool) {
+	switch r := Role(s); r {
+	case RoleStaff, RoleParty, RoleHotline, RoleAdmin:
+		return r, true
+	}
+	return "", false
+}
+
+// Grant binds a user to a role in a community.
+type Grant struct {
+	OpenID    string    `json:"openid"`
+	Role      Role      `json:"role"`
+	Community string    `json:"community"`
+	Name      string    `json:"name"`
+	Granted   time.Time `json:"granted"`
+}
+
+// Invite is a one-time code that grants a role when typed in chat.
+type Invite struct {
+	Code      string    `json:"code"`
+	Role      Role      `json:"role"`
+	Community string    `json:"community"`
+	Name      string    `json:"name"`
+	Created   time.Time `json:"created"`
+	Expires   time.Time `json:"expires"`
+}
+
+// User is who sent an Update, with what they may do.
+type User struct {
+	OpenID string
+	Grants []Grant
+}
+
+// Can reports whether the user may act in role (in any community). Admins may do
+// everything; everybody is a resident.
+func (u *User) Can(role Role) bool {
+	if role == RoleResident || role == "" {
+		return true
+	}
+	for _, g := range u.Grants {
+		if g.Role == role || g.Role == RoleAdmin {
+			return true
+		}
+	}
+	return false
+}
+
+// Communities lists the communities in which the user holds role (or any role, if
+// role is empty). Admins hold every community; ok is false when the list is "all".
+func (u *User) Communities(role Role) (codes []string, all bool) {
+	for _, g := range u.Grants {
+		if g.Role == RoleAdmin {
+			return nil, true
+		}
+		if role == "" || g.Role == role {
+			codes = append(codes, g.Community)
+		}
+	}
+	return codes, false
+}
+
+// Commit is everything the engine writes once an Update has been handled: the reply
+// to remember for retries, the session, and when the user last wrote to us. The store
+// applies it atomically.
+type Commit struct {
+	UpdateID string
+	User     string
+	Reply    Reply
+	Session  *Session // nil: the user has no session any more
+	Seen     time.Time
+}
+
+// Inbox gives every Update exactly one effect.
+type Inbox interface {
+	// Begin claims an Update. The first caller owns it (owner is true). A later caller
+	// waits, until ctx is done, for the owner to commit, and gets the owner's reply.
+	Begin(ctx context.Context, updateID string) (prev Reply, owner bool, err error)
+	// Abort gives up a claim without an effect, so that a retry handles the Update.
+	Abort(ctx context.Context, updateID string) error
+	// Commit stores the outcome of an Update the caller owns.
+	Commit(ctx context.Context, c Commit) error
+}
+
+// Locker serialises one user's Updates, across processes.
+type Locker interface {
+	Lock(ctx context.Context, user string) (unlock func(), err error)
+}
+
+// Sessions loads conversation state.
+type Sessions interface {
+	Session(ctx context.Context, user string) (*Session, error)
+}
+
+// Roles holds grants and invites.
+type Roles interface {
+	Grants(ctx context.Context, openid string) ([]Grant, error)
+	// Redeem binds openid with the invite code: once, before it expires. Failed tries
+	// are counted per openid; past the limit it returns ErrRateLimited.
+	Redeem(ctx context.Context, code, openid string, now time.Time) (Grant, error)
+}

@@ -1,0 +1,250 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+)
+
+// Catalogue keys the form engine itself uses.
+var (
+	msgFormChoice     = Msg("form.choice")      // one numbered choice line
+	msgFormBadChoice  = Msg("form.bad_choice")  // the answer is not one of the choices
+	msgFormSkipHint   = Msg("form.skip_hint")   // appended to optional prompts
+	msgFormFirstField = Msg("form.first_field") // 返回 on the first question
+	msgFormConfirmAsk = Msg("form.confirm_ask") // appended to the summary
+	msgFormEmpty      = Msg("form.empty")       // an empty or non-text answer
+)
+
+// Words that answer a form's fixed questions.
+var (
+	skipWords    = []string{"跳过", "无", "没有"}
+	confirmWords = []string{"确认", "确定", "是", "好", "1", "提交"}
+)
+
+// Answers are a form's answers so far, by field key.
+type Answers map[string]string
+
+// Choice is one option of a Field: Label is shown (and accepted), Value is stored.
+type Choice struct {
+	Value string
+	Label string
+}
+
+// Field is one question of a Form.
+type Field struct {
+	Key    string
+	Prompt MsgKey // rendered with the Answers so far
+	// Choices, when set, are listed under the prompt, numbered; the answer is a number
+	// or a label.
+	Choices func(ctx context.Context, r *Request, a Answers) ([]Choice, error)
+	// Validate checks and normalises a typed answer. Return a *Error with a Msg to
+	// tell the user what is wrong; the question is asked again.
+	Validate func(r *Request, in string) (string, error)
+	// Optional fields accept 跳过 and store "".
+	Optional bool
+	// Skip, when it reports true, passes the field by (an answer already known, e.g.
+	// a remembered community, is filled in by Skip itself).
+	Skip func(ctx context.Context, r *Request, a Answers) (bool, error)
+}
+
+// Form is a declared conversation: fields asked in order, then an optional summary
+// to confirm, then Submit. 取消, 返回 and time-outs are handled by the engine.
+type Form struct {
+	ID      string
+	Heading MsgKey // what the form is called, for "cancelled" and "dropped" notices
+	Fields  []Field
+	Confirm MsgKey // the summary, rendered with the Answers; empty: no confirm step
+	Submit  func(ctx context.Context, r *Request, a Answers) (Reply, error)
+}
+
+// Name is the flow name stored in the session.
+func (f *Form) Name() string { return f.ID }
+
+// Title names the form to the user.
+func (f *Form) Title() MsgKey { return f.Heading }
+
+// Serve starts the form.
+func (f *Form) Serve(ctx context.Context, r *Request) (Reply, error) {
+	s := r.Start(f.ID)
+	s.Step = -1
+	return f.advance(ctx, r, "")
+}
+
+// Continue takes the answer to the current question.
+func (f *Form) Continue(ctx context.Context, r *Request) (Reply, error) {
+	s := r.Session
+	if s.Step >= len(f.Fields) {
+		return f.confirm(ctx, r)
+	}
+	if s.Step < 0 {
+		return f.advance(ctx, r, "")
+	}
+	fd := f.Fields[s.Step]
+	in := strings.TrimSpace(r.Update.Text)
+	if in == "" {
+		return f.ask(ctx, r, r.T(msgFormEmpty, nil))
+	}
+	if fd.Optional && oneOf(in, skipWords) {
+		s.Data[fd.Key] = ""
+		return f.advance(ctx, r, "")
+	}
+	if fd.Choices != nil {
+		cs, err := fd.Choices(ctx, r, s.Data)
+		if err != nil {
+			return Reply{}, err
+		}
+		v, ok := pick(cs, in)
+		if !ok {
+			return f.ask(ctx, r, r.T(msgFormBadChoice, nil))
+		}
+		in = v
+	}
+	if fd.Validate != nil {
+		v, err := fd.Validate(r, in)
+		if err != nil {
+			var ue *Error
+			if errors.As(err, &ue) && ue.Msg != "" {
+				return f.ask(ctx, r, r.T(ue.Msg, ue.Data))
+			}
+			return Reply{}, err
+		}
+		in = v
+	}
+	s.Data[fd.Key] = in
+	return f.advance(ctx, r, "")
+}
+
+// Back returns to the previous question that was asked (not skipped).
+func (f *Form) Back(ctx context.Context, r *Request) (Reply, error) {
+	s := r.Session
+	for i := min(s.Step, len(f.Fields)) - 1; i >= 0; i-- {
+		if s.Data[skippedKey(f.Fields[i].Key)] == "" {
+			s.Step = i
+			delete(s.Data, f.Fields[i].Key)
+			return f.ask(ctx, r, "")
+		}
+	}
+	return f.ask(ctx, r, r.T(msgFormFirstField, nil))
+}
+
+// advance moves to the next question that is not skipped, or to the confirm step.
+func (f *Form) advance(ctx context.Context, r *Request, note string) (Reply, error) {
+	s := r.Session
+	for s.Step++; s.Step < len(f.Fields); s.Step++ {
+		fd := f.Fields[s.Step]
+		delete(s.Data, skippedKey(fd.Key))
+		if fd.Skip == nil {
+			return f.ask(ctx, r, note)
+		}
+		skip, err := fd.Skip(ctx, r, s.Data)
+		if err != nil {
+			return Reply{}, err
+		}
+		if !skip {
+			return f.ask(ctx, r, note)
+		}
+		s.Data[skippedKey(fd.Key)] = "1"
+	}
+	if f.Confirm == "" {
+		return f.submit(ctx, r)
+	}
+	return f.ask(ctx, r, note)
+}
+
+// ask renders the current question (or the summary), after an optional note.
+func (f *Form) ask(ctx context.Context, r *Request, note string) (Reply, error) {
+	s := r.Session
+	var b strings.Builder
+	if note != "" {
+		b.WriteString(note)
+		b.WriteString("\n")
+	}
+	if s.Step >= len(f.Fields) {
+		b.WriteString(r.T(f.Confirm, answersView(s.Data)))
+		b.WriteString("\n")
+		b.WriteString(r.T(msgFormConfirmAsk, nil))
+		return Text(b.String()), nil
+	}
+	fd := f.Fields[s.Step]
+	b.WriteString(r.T(fd.Prompt, answersView(s.Data)))
+	if fd.Choices != nil {
+		cs, err := fd.Choices(ctx, r, s.Data)
+		if err != nil {
+			return Reply{}, err
+		}
+		for i, c := range cs {
+			b.WriteString("\n")
+			b.WriteString(r.T(msgFormChoice, map[string]any{"N": i + 1, "Label": c.Label}))
+		}
+	}
+	if fd.Optional {
+		b.WriteString("\n")
+		b.WriteString(r.T(msgFormSkipHint, nil))
+	}
+	return Text(b.String()), nil
+}
+
+func (f *Form) confirm(ctx context.Context, r *Request) (Reply, error) {
+	if !oneOf(strings.TrimSpace(r.Update.Text), confirmWords) {
+		return f.ask(ctx, r, "")
+	}
+	return f.submit(ctx, r)
+}
+
+func (f *Form) submit(ctx context.Context, r *Request) (Reply, error) {
+	a := Answers{}
+	for k, v := range r.Session.Data {
+		if !strings.HasPrefix(k, "_") {
+			a[k] = v
+		}
+	}
+	rep, err := f.Submit(ctx, r, a)
+	if err != nil {
+		var ue *Error
+		if errors.As(err, &ue) && ue.Msg != "" && ue.Code != EInternal && ue.Code != EUnavailable {
+			// Stay on the confirm step: the user can fix an answer with 返回.
+			return f.ask(ctx, r, r.T(ue.Msg, ue.Data))
+		}
+		return Reply{}, err
+	}
+	if r.Session != nil && r.Session.Flow == f.ID {
+		r.End()
+	}
+	return rep, nil
+}
+
+// answersView hides the engine's bookkeeping keys from templates.
+func answersView(d map[string]string) map[string]string {
+	out := make(map[string]string, len(d))
+	for k, v := range d {
+		if !strings.HasPrefix(k, "_") {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+func skippedKey(field string) string { return "_skipped_" + field }
+
+func pick(cs []Choice, in string) (string, bool) {
+	if n, err := strconv.Atoi(in); err == nil && n >= 1 && n <= len(cs) {
+		return cs[n-1].Value, true
+	}
+	for _, c := range cs {
+		if in == c.Label || in == c.Value {
+			return c.Value, true
+		}
+	}
+	return "", false
+}
+
+func oneOf(s string, words []string) bool {
+	for _, w := range words {
+		if s == w {
+			return true
+		}
+	}
+	return false
+}
