@@ -191,6 +191,13 @@ type Sessions interface {
 type Roles interface {
 	Grants(ctx context.Context, openid string) ([]Grant, error)
 	// Redeem binds openid with the invite code: once, before it expires. Failed tries
-	// are counted per openid; past the limit it returns ErrRateLimited.
+	// are counted per openid; past the limit it returns an *Error with ERateLimited.
 	Redeem(ctx context.Context, code, openid string, now time.Time) (Grant, error)
+}
+
+// Community is one community (社区) the installation serves.
+type Community struct {
+	Code   string `json:"code"`
+	Name   string `json:"name"`
+	Street string `json:"street"`
 }

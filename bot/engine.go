@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -66,7 +67,7 @@ func (e *Engine) Handle(ctx context.Context, u Update) Reply {
 		return prev
 	}
 
-	reply, c, err := e.handleOwned(ctx, u, log)
+	reply, err := e.handleOwned(ctx, u, log)
 	if err != nil {
 		abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
@@ -80,19 +81,30 @@ func (e *Engine) Handle(ctx context.Context, u Update) Reply {
 		log.Warn("handling failed", "err", err)
 		return e.text(msgBusy)
 	}
-	if err := e.Inbox.Commit(ctx, c); err != nil {
-		log.Warn("commit failed", "err", err)
-		return e.text(msgBusy)
-	}
 	return reply
 }
 
-func (e *Engine) handleOwned(ctx context.Context, u Update, log *slog.Logger) (Reply, Commit, error) {
+// handleOwned handles an Update this process owns, under the user's lock; the commit
+// happens before the lock is released, so the user's next message sees this one's
+// session.
+func (e *Engine) handleOwned(ctx context.Context, u Update, log *slog.Logger) (Reply, error) {
 	unlock, err := e.Locker.Lock(ctx, u.From)
 	if err != nil {
-		return Reply{}, Commit{}, &Error{Code: EUnavailable, Err: err}
+		return Reply{}, &Error{Code: EUnavailable, Err: err}
 	}
 	defer unlock()
+	reply, c, err := e.decide(ctx, u, log)
+	if err != nil {
+		return Reply{}, err
+	}
+	if err := e.Inbox.Commit(ctx, c); err != nil {
+		return Reply{}, &Error{Code: EUnavailable, Err: fmt.Errorf("commit: %w", err)}
+	}
+	return reply, nil
+}
+
+// decide loads the user and their session, routes the Update, and says what to commit.
+func (e *Engine) decide(ctx context.Context, u Update, log *slog.Logger) (Reply, Commit, error) {
 
 	now := e.Clock.Now()
 	grants, err := e.Roles.Grants(ctx, u.From)

@@ -1,0 +1,310 @@
+package bot_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"minyuan/bot"
+)
+
+// memStore is a small in-memory stand-in for store/, enough to drive the engine.
+type memStore struct {
+	mu       sync.Mutex
+	replies  map[string]*bot.Reply // nil value: claimed, not committed
+	sessions map[string]*bot.Session
+	grants   map[string][]bot.Grant
+	locks    map[string]*sync.Mutex
+	commits  int
+}
+
+func newMemStore() *memStore {
+	return &memStore{replies: map[string]*bot.Reply{}, sessions: map[string]*bot.Session{},
+		grants: map[string][]bot.Grant{}, locks: map[string]*sync.Mutex{}}
+}
+
+func (m *memStore) Begin(ctx context.Context, id string) (bot.Reply, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.replies[id]
+	if !ok {
+		m.replies[id] = nil
+		return bot.Reply{}, true, nil
+	}
+	if r == nil {
+		return bot.Reply{}, false, context.DeadlineExceeded
+	}
+	return *r, false, nil
+}
+
+func (m *memStore) Abort(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.replies, id)
+	return nil
+}
+
+func (m *memStore) Commit(_ context.Context, c bot.Commit) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := c.Reply
+	m.replies[c.UpdateID] = &r
+	if c.Session == nil {
+		delete(m.sessions, c.User)
+	} else {
+		s := *c.Session
+		m.sessions[c.User] = &s
+	}
+	m.commits++
+	return nil
+}
+
+func (m *memStore) Lock(_ context.Context, user string) (func(), error) {
+	m.mu.Lock()
+	l := m.locks[user]
+	if l == nil {
+		l = &sync.Mutex{}
+		m.locks[user] = l
+	}
+	m.mu.Unlock()
+	l.Lock()
+	return l.Unlock, nil
+}
+
+func (m *memStore) Session(_ context.Context, user string) (*bot.Session, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	s := m.sessions[user]
+	if s == nil {
+		return nil, nil
+	}
+	c := *s
+	c.Data = map[string]string{}
+	for k, v := range s.Data {
+		c.Data[k] = v
+	}
+	return &c, nil
+}
+
+func (m *memStore) Grants(_ context.Context, openid string) ([]bot.Grant, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.grants[openid], nil
+}
+
+func (m *memStore) Redeem(context.Context, string, string, time.Time) (bot.Grant, error) {
+	return bot.Grant{}, bot.Errorf(bot.ENotFound, "no invites here")
+}
+
+type fakeClock struct{ t time.Time }
+
+func (c *fakeClock) Now() time.Time { return c.t }
+
+const testCatalog = `
+engine.busy: "忙"
+engine.still_busy: "稍候"
+engine.internal: "出错"
+engine.forbidden: "无权限"
+engine.cancelled: "已取消{{.Title}}"
+engine.nothing: "无事可做"
+engine.dropped: "{{.Title}}已超时取消"
+engine.flow_gone: "流程已失效"
+form.choice: "{{.N}}.{{.Label}}"
+form.bad_choice: "无此选项"
+form.skip_hint: "可跳过"
+form.first_field: "已是第一步"
+form.confirm_ask: "请确认"
+form.empty: "请用文字"
+t.title: "登记"
+t.name: "您的姓名？"
+t.color: "颜色？"
+t.note: "备注？"
+t.name_bad: "姓名太长"
+t.summary: "姓名{{.name}} 颜色{{.color}} 备注{{.note}}"
+t.done: "已登记{{.name}}"
+t.staff: "工作台"
+t.fallback: "不懂"
+`
+
+type harness struct {
+	t       *testing.T
+	eng     *bot.Engine
+	store   *memStore
+	clock   *fakeClock
+	submits []bot.Answers
+	n       int
+}
+
+func newHarness(t *testing.T) *harness {
+	t.Helper()
+	cat, err := bot.ParseCatalog([]byte(testCatalog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &harness{t: t, store: newMemStore(), clock: &fakeClock{time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}}
+	form := &bot.Form{
+		ID:      "test.register",
+		Heading: "t.title",
+		Fields: []bot.Field{
+			{Key: "name", Prompt: "t.name", Validate: func(r *bot.Request, in string) (string, error) {
+				if len([]rune(in)) > 4 {
+					return "", bot.UserError(bot.EInvalid, "t.name_bad", nil)
+				}
+				return in, nil
+			}},
+			{Key: "color", Prompt: "t.color", Choices: func(context.Context, *bot.Request, bot.Answers) ([]bot.Choice, error) {
+				return []bot.Choice{{Value: "red", Label: "红"}, {Value: "blue", Label: "蓝"}}, nil
+			}},
+			{Key: "note", Prompt: "t.note", Optional: true},
+		},
+		Confirm: "t.summary",
+		Submit: func(_ context.Context, r *bot.Request, a bot.Answers) (bot.Reply, error) {
+			h.submits = append(h.submits, a)
+			return r.Say("t.done", a), nil
+		},
+	}
+	mux := bot.NewMux(bot.HandlerFunc(func(_ context.Context, r *bot.Request) (bot.Reply, error) {
+		return r.Say("t.fallback", nil), nil
+	}))
+	mux.Command("登记", bot.RoleResident, form)
+	mux.Menu("REGISTER", bot.RoleResident, form)
+	mux.Command("工作台", bot.RoleStaff, bot.HandlerFunc(func(_ context.Context, r *bot.Request) (bot.Reply, error) {
+		return r.Say("t.staff", nil), nil
+	}))
+	h.eng = &bot.Engine{Mux: mux, Catalog: cat, Clock: h.clock, Inbox: h.store, Locker: h.store,
+		Sessions: h.store, Roles: h.store, SessionTimeout: 30 * time.Minute, Budget: 4 * time.Second,
+		Log: discardLogger()}
+	return h
+}
+
+// say sends a text from user u and returns the reply text.
+func (h *harness) say(u, text string) string {
+	h.n++
+	up := bot.Update{ID: "m:" + u + string(rune('a'+h.n%26)) + strings.Repeat("x", h.n), From: u, Kind: bot.KindText, Text: text, Time: h.clock.t}
+	return h.eng.Handle(context.Background(), up).Text
+}
+
+func TestFormConversation(t *testing.T) {
+	type step struct {
+		send string
+		want string // substring of the reply
+	}
+	cases := []struct {
+		name    string
+		steps   []step
+		submits int
+	}{
+		{"answer and confirm", []step{
+			{"登记", "您的姓名？"},
+			{"张三", "颜色？\n1.红\n2.蓝"},
+			{"2", "备注？\n可跳过"},
+			{"跳过", "姓名张三 颜色blue 备注\n请确认"},
+			{"确认", "已登记张三"},
+			{"确认", "不懂"}, // the session is over
+		}, 1},
+		{"validation and bad choice ask again", []step{
+			{"登记", "您的姓名？"},
+			{"欧阳娜娜娜", "姓名太长\n您的姓名？"},
+			{"李四", "颜色？"},
+			{"紫", "无此选项\n颜色？"},
+			{"红", "备注？"},
+		}, 0},
+		{"back steps to the previous question", []step{
+			{"登记", "您的姓名？"},
+			{"返回", "已是第一步\n您的姓名？"},
+			{"王五", "颜色？"},
+			{"返回", "您的姓名？"},
+			{"赵六", "颜色？"},
+			{"1", "备注？"},
+			{"二楼", "姓名赵六 颜色red 备注二楼"},
+			{"返回", "备注？"},
+			{"三楼", "备注三楼"},
+			{"确认", "已登记赵六"},
+		}, 1},
+		{"cancel ends the form", []step{
+			{"登记", "您的姓名？"},
+			{"钱七", "颜色？"},
+			{"取消", "已取消登记"},
+			{"1", "不懂"},
+			{"取消", "无事可做"},
+		}, 0},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t)
+			for i, s := range tc.steps {
+				if got := h.say("u1", s.send); !strings.Contains(got, s.want) {
+					t.Fatalf("step %d %q: got %q, want it to contain %q", i, s.send, got, s.want)
+				}
+			}
+			if len(h.submits) != tc.submits {
+				t.Fatalf("submits = %d, want %d", len(h.submits), tc.submits)
+			}
+		})
+	}
+}
+
+func TestFormTimesOutWhenTheClockMoves(t *testing.T) {
+	h := newHarness(t)
+	h.say("u1", "登记")
+	h.say("u1", "孙八")
+	h.clock.t = h.clock.t.Add(29 * time.Minute)
+	if got := h.say("u1", "1"); !strings.Contains(got, "备注？") {
+		t.Fatalf("inside the time-out the form goes on, got %q", got)
+	}
+	h.clock.t = h.clock.t.Add(31 * time.Minute)
+	got := h.say("u1", "二楼")
+	if !strings.Contains(got, "登记已超时取消") || !strings.Contains(got, "不懂") {
+		t.Fatalf("after the time-out the user is told and the message handled afresh, got %q", got)
+	}
+	if len(h.submits) != 0 {
+		t.Fatal("a timed-out form must not submit")
+	}
+}
+
+func TestMenuClickStartsForm(t *testing.T) {
+	h := newHarness(t)
+	got := h.eng.Handle(context.Background(), bot.Update{ID: "e:u1:1:CLICK:REGISTER", From: "u1",
+		Kind: bot.KindEvent, Event: bot.EventClick, EventKey: "REGISTER"}).Text
+	if !strings.Contains(got, "您的姓名？") {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestRoleCheckedBeforeRoute(t *testing.T) {
+	h := newHarness(t)
+	if got := h.say("resident", "工作台"); got != "无权限" {
+		t.Fatalf("resident got %q", got)
+	}
+	h.store.grants["staff"] = []bot.Grant{{OpenID: "staff", Role: bot.RoleStaff, Community: "A"}}
+	if got := h.say("staff", "工作台"); got != "工作台" {
+		t.Fatalf("staff got %q", got)
+	}
+	h.store.grants["admin"] = []bot.Grant{{OpenID: "admin", Role: bot.RoleAdmin}}
+	if got := h.say("admin", "工作台"); got != "工作台" {
+		t.Fatalf("admin got %q", got)
+	}
+}
+
+func TestSameUpdateTwiceHasOneEffect(t *testing.T) {
+	h := newHarness(t)
+	h.say("u1", "登记")
+	up := bot.Update{ID: "m:42", From: "u1", Kind: bot.KindText, Text: "周九"}
+	first := h.eng.Handle(context.Background(), up)
+	second := h.eng.Handle(context.Background(), up)
+	if first != second {
+		t.Fatalf("retry got %q, first %q", second.Text, first.Text)
+	}
+	if got := h.say("u1", "1"); !strings.Contains(got, "备注？") {
+		t.Fatalf("the duplicate must not have answered the colour question: %q", got)
+	}
+}
+
+func TestCommandWithoutSpace(t *testing.T) {
+	word, args := bot.SplitCommand("  接单　12 ")
+	if word != "接单" || args != "12" {
+		t.Fatalf("full-width space: %q %q", word, args)
+	}
+}

@@ -1,0 +1,217 @@
+// Package app assembles Minyuan from its parts: configuration, Redis store, the
+// conversation engine with its flows, and the WeChat channel. cmd/minyuan and the demo
+// both start it; tests start it too.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"minyuan/bot"
+	"minyuan/bot/wechat"
+	"minyuan/configs"
+	"minyuan/handlers"
+	"minyuan/store"
+)
+
+// Options are what differs between serve, demo and tests.
+type Options struct {
+	Log   *slog.Logger
+	Clock bot.Clock
+	// Redis, when set, is used instead of dialling cfg.Redis.URL (the demo's in-process
+	// Redis). The App does not close it.
+	Redis redis.UniversalClient
+}
+
+// App is a running Minyuan.
+type App struct {
+	cfg    configs.Config
+	log    *slog.Logger
+	clock  bot.Clock
+	rdb    redis.UniversalClient
+	ownRDB bool
+	Store  *store.Store
+	Engine *bot.Engine
+	mux    *http.ServeMux
+}
+
+// New builds an App: it connects to Redis, checks persistence, loads the catalogue and
+// routes the flows. It does not listen yet.
+func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	a := &App{cfg: cfg, log: opt.Log, clock: opt.Clock, rdb: opt.Redis}
+	if a.log == nil {
+		a.log = slog.Default()
+	}
+	if a.clock == nil {
+		a.clock = bot.SystemClock{}
+	}
+	cat, err := loadCatalog(cfg.Messages)
+	if err != nil {
+		return nil, err
+	}
+	if a.rdb == nil {
+		if a.rdb, err = store.Connect(cfg.Redis.URL); err != nil {
+			return nil, err
+		}
+		a.ownRDB = true
+	}
+	a.Store = store.New(a.rdb, store.Options{Prefix: cfg.Redis.Prefix, SessionTTL: cfg.Session.Timeout + 24*time.Hour})
+	if err := a.checkRedis(ctx); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := wechat.UseAPIBase(cfg.WeChat.APIBaseURL, 10*time.Second); err != nil {
+		a.Close()
+		return nil, err
+	}
+
+	a.Engine = &bot.Engine{
+		Mux:            handlers.NewMux(handlers.Deps{Roles: a.Store, Communities: Communities(cfg)}),
+		Catalog:        cat,
+		Clock:          a.clock,
+		Inbox:          a.Store,
+		Locker:         a.Store,
+		Sessions:       a.Store,
+		Roles:          a.Store,
+		Log:            a.log,
+		SessionTimeout: cfg.Session.Timeout,
+		Budget:         4 * time.Second,
+	}
+	hook, err := wechat.NewWebhook(wechat.Config{
+		Token:          cfg.WeChat.Token,
+		AppID:          cfg.WeChat.AppID,
+		EncodingAESKey: cfg.WeChat.EncodingAESKey,
+		MaxBody:        cfg.WeChat.MaxBody,
+		Window:         cfg.WeChat.ReplayWindow,
+		Clock:          a.clock,
+	}, a.Engine.Handle, a.log)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.mux = http.NewServeMux()
+	a.mux.Handle(cfg.WeChat.Path, hook)
+	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+	a.mux.HandleFunc("GET /readyz", a.ready)
+	return a, nil
+}
+
+// Communities converts the configured communities to the domain type.
+func Communities(cfg configs.Config) []bot.Community {
+	out := make([]bot.Community, len(cfg.Communities))
+	for i, c := range cfg.Communities {
+		out[i] = bot.Community{Code: c.Code, Name: c.Name, Street: c.Street}
+	}
+	return out
+}
+
+func loadCatalog(path string) (*bot.Catalog, error) {
+	if path == "" {
+		return bot.LoadCatalog(configs.Files(), "messages.zh.yaml")
+	}
+	return bot.LoadCatalog(os.DirFS("."), path)
+}
+
+// checkRedis makes sure Redis answers and says whether it keeps what it is given.
+func (a *App) checkRedis(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if err := a.Store.Ping(ctx); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	p, err := a.Store.CheckPersistence(ctx)
+	switch {
+	case err != nil:
+		return fmt.Errorf("redis persistence check: %w", err)
+	case p.Unknown:
+		a.log.Warn("redis persistence could not be checked (CONFIG is disabled); make sure appendonly is on and maxmemory-policy is noeviction")
+		if a.cfg.Redis.RequirePersistence {
+			return errors.New("redis.require_persistence is true but persistence could not be checked (CONFIG disabled)")
+		}
+	case !p.OK:
+		if a.cfg.Redis.RequirePersistence {
+			return fmt.Errorf("redis does not persist safely: %s (redis.require_persistence is true)", strings.Join(p.Problems, "; "))
+		}
+		a.log.Warn("redis does not persist safely: data is lost on restart", "problem", strings.Join(p.Problems, "; "))
+	}
+	return nil
+}
+
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), time.Second)
+	defer cancel()
+	if err := a.Store.Ping(ctx); err != nil {
+		http.Error(w, "redis unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	fmt.Fprintln(w, "ready")
+}
+
+// Handler is the HTTP side: the webhook, /healthz and /readyz.
+func (a *App) Handler() http.Handler { return a.mux }
+
+// Serve listens on l until ctx is done, then shuts down in order: stop taking
+// messages (in-flight ones finish, within the platform's 5 s), then the workers and
+// the scheduler, then Redis (in Close).
+func (a *App) Serve(ctx context.Context, l net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.mux,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(l) }()
+	a.log.Info("listening", "addr", l.Addr().String(), "webhook", a.cfg.WeChat.Path)
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down: no new messages")
+	sctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("http shutdown: %w", err)
+	}
+	return nil
+}
+
+// Run listens on the configured address.
+func (a *App) Run(ctx context.Context) error {
+	l, err := net.Listen("tcp", a.cfg.HTTP.Addr)
+	if err != nil {
+		return err
+	}
+	return a.Serve(ctx, l)
+}
+
+// Close releases Redis (when the App dialled it).
+func (a *App) Close() error {
+	if a.ownRDB && a.rdb != nil {
+		return a.rdb.Close()
+	}
+	return nil
+}
+
+// OpenStore connects to the configured Redis for the admin commands.
+func OpenStore(cfg configs.Config) (*store.Store, func() error, error) {
+	rdb, err := store.Connect(cfg.Redis.URL)
+	if err != nil {
+		return nil, nil, err
+	}
+	return store.New(rdb, store.Options{Prefix: cfg.Redis.Prefix}), rdb.Close, nil
+}

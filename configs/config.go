@@ -1,0 +1,289 @@
+// Package configs holds Minyuan's typed configuration, the sample config file and the
+// message catalogue. Defaults live here; a YAML file overrides them; environment
+// variables named MINYUAN_<SECTION>_<KEY> override the file (for secrets and addresses).
+package configs
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+//go:embed *.yaml
+var files embed.FS
+
+// Files are the embedded defaults: minyuan.sample.yaml and messages.zh.yaml.
+func Files() fs.FS { return files }
+
+// Config is everything Minyuan reads at start-up.
+type Config struct {
+	HTTP        HTTP        `yaml:"http"`
+	WeChat      WeChat      `yaml:"wechat"`
+	Redis       Redis       `yaml:"redis"`
+	Session     Session     `yaml:"session"`
+	Invite      Invite      `yaml:"invite"`
+	Log         Log         `yaml:"log"`
+	Messages    string      `yaml:"messages"` // a catalogue file replacing the built-in one
+	Communities []Community `yaml:"communities"`
+}
+
+// HTTP is the listening side.
+type HTTP struct {
+	Addr string `yaml:"addr"`
+}
+
+// WeChat is the official account and how to reach the platform.
+type WeChat struct {
+	Path           string        `yaml:"path"`
+	AppID          string        `yaml:"app_id"`
+	AppSecret      string        `yaml:"app_secret"`
+	Token          string        `yaml:"token"`
+	EncodingAESKey string        `yaml:"encoding_aes_key"`
+	APIBaseURL     string        `yaml:"api_base_url"`
+	ReplayWindow   time.Duration `yaml:"replay_window"`
+	MaxBody        int64         `yaml:"max_body"`
+}
+
+// Redis is the system of record.
+type Redis struct {
+	URL                string `yaml:"url"`
+	Prefix             string `yaml:"prefix"`
+	RequirePersistence bool   `yaml:"require_persistence"`
+}
+
+// Session is conversation state.
+type Session struct {
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// Invite is how roles are granted.
+type Invite struct {
+	TTL time.Duration `yaml:"ttl"`
+}
+
+// Log is how Minyuan logs.
+type Log struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or text
+}
+
+// Community is one community (社区) served by this installation.
+type Community struct {
+	Code   string `yaml:"code"`
+	Name   string `yaml:"name"`
+	Street string `yaml:"street"` // the street office (街道) it belongs to
+}
+
+// Default is the configuration before any file or environment.
+func Default() Config {
+	return Config{
+		HTTP: HTTP{Addr: ":8080"},
+		WeChat: WeChat{
+			Path:         "/wechat",
+			APIBaseURL:   "https://api.weixin.qq.com",
+			ReplayWindow: 5 * time.Minute,
+			MaxBody:      64 << 10,
+		},
+		Redis:   Redis{URL: "redis://127.0.0.1:6379/0", Prefix: "minyuan:"},
+		Session: Session{Timeout: 30 * time.Minute},
+		Invite:  Invite{TTL: 72 * time.Hour},
+		Log:     Log{Level: "info", Format: "json"},
+	}
+}
+
+// Load reads path (if not empty) over the defaults, then the environment.
+func Load(path string, environ []string) (Config, error) {
+	cfg := Default()
+	if path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(raw))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return cfg, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	if err := applyEnv(&cfg, environ); err != nil {
+		return cfg, err
+	}
+	return cfg, nil
+}
+
+// applyEnv sets every scalar field from MINYUAN_<SECTION>_<KEY>, the names made from
+// the YAML keys (wechat.app_secret → MINYUAN_WECHAT_APP_SECRET).
+func applyEnv(cfg *Config, environ []string) error {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "MINYUAN_") {
+			env[k] = v
+		}
+	}
+	return walk(reflect.ValueOf(cfg).Elem(), "MINYUAN", func(name string, f reflect.Value) error {
+		v, ok := env[name]
+		if !ok {
+			return nil
+		}
+		if err := setScalar(f, v); err != nil {
+			return fmt.Errorf("config: %s: %w", name, err)
+		}
+		return nil
+	})
+}
+
+// EnvNames lists every environment variable Load reads, for the docs and tests.
+func EnvNames() []string {
+	var out []string
+	cfg := Default()
+	_ = walk(reflect.ValueOf(&cfg).Elem(), "MINYUAN", func(name string, _ reflect.Value) error {
+		out = append(out, name)
+		return nil
+	})
+	return out
+}
+
+func walk(v reflect.Value, prefix string, fn func(string, reflect.Value) error) error {
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		tag := strings.Split(t.Field(i).Tag.Get("yaml"), ",")[0]
+		if tag == "" || tag == "-" {
+			continue
+		}
+		name := prefix + "_" + strings.ToUpper(tag)
+		f := v.Field(i)
+		switch f.Kind() {
+		case reflect.Struct:
+			if err := walk(f, name, fn); err != nil {
+				return err
+			}
+		case reflect.String, reflect.Bool, reflect.Int64, reflect.Int:
+			if err := fn(name, f); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+var durationType = reflect.TypeOf(time.Duration(0))
+
+func setScalar(f reflect.Value, v string) error {
+	switch {
+	case f.Type() == durationType:
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(d))
+	case f.Kind() == reflect.String:
+		f.SetString(v)
+	case f.Kind() == reflect.Bool:
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return err
+		}
+		f.SetBool(b)
+	case f.Kind() == reflect.Int64 || f.Kind() == reflect.Int:
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return err
+		}
+		f.SetInt(n)
+	}
+	return nil
+}
+
+// Validate fails fast, naming the first bad key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.HTTP.Addr == "" {
+		bad("http.addr", "required")
+	}
+	if !strings.HasPrefix(c.WeChat.Path, "/") {
+		bad("wechat.path", "must start with /")
+	}
+	if c.WeChat.Token == "" {
+		bad("wechat.token", "required (MINYUAN_WECHAT_TOKEN): the token set in the WeChat console")
+	}
+	if c.WeChat.AppID == "" {
+		bad("wechat.app_id", "required (MINYUAN_WECHAT_APP_ID)")
+	}
+	if c.WeChat.AppSecret == "" {
+		bad("wechat.app_secret", "required (MINYUAN_WECHAT_APP_SECRET)")
+	}
+	if k := c.WeChat.EncodingAESKey; k != "" && len(k) != 43 {
+		bad("wechat.encoding_aes_key", "must be 43 characters, got %d", len(k))
+	}
+	if u, err := url.Parse(c.WeChat.APIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		bad("wechat.api_base_url", "must be an http(s) URL, got %q", c.WeChat.APIBaseURL)
+	}
+	if c.WeChat.ReplayWindow <= 0 {
+		bad("wechat.replay_window", "must be positive")
+	}
+	if c.WeChat.MaxBody < 1024 {
+		bad("wechat.max_body", "must be at least 1024 bytes")
+	}
+	if u, err := url.Parse(c.Redis.URL); err != nil || !strings.HasPrefix(u.Scheme, "redis") {
+		bad("redis.url", "must be a redis://, rediss:// or redis-sentinel:// URL")
+	}
+	if c.Redis.Prefix == "" {
+		bad("redis.prefix", "required")
+	}
+	if c.Session.Timeout <= 0 {
+		bad("session.timeout", "must be positive")
+	}
+	if c.Invite.TTL <= 0 {
+		bad("invite.ttl", "must be positive")
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "one of debug, info, warn, error")
+	}
+	switch c.Log.Format {
+	case "json", "text":
+	default:
+		bad("log.format", "json or text")
+	}
+	if len(c.Communities) == 0 {
+		bad("communities", "at least one community is needed")
+	}
+	seen := map[string]bool{}
+	for i, cm := range c.Communities {
+		switch {
+		case cm.Code == "" || strings.ContainsAny(cm.Code, " |:"):
+			bad(fmt.Sprintf("communities[%d].code", i), "required, without spaces, '|' or ':'")
+		case seen[cm.Code]:
+			bad(fmt.Sprintf("communities[%d].code", i), "duplicate %q", cm.Code)
+		case cm.Name == "":
+			bad(fmt.Sprintf("communities[%d].name", i), "required")
+		}
+		seen[cm.Code] = true
+	}
+	return errors.Join(errs...)
+}
+
+// Community finds a community by code.
+func (c *Config) Community(code string) (Community, bool) {
+	for _, cm := range c.Communities {
+		if cm.Code == code {
+			return cm, true
+		}
+	}
+	return Community{}, false
+}

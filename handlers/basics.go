@@ -1,0 +1,67 @@
+package handlers
+
+import (
+	"context"
+	"strings"
+
+	"minyuan/bot"
+)
+
+var (
+	msgWelcome       = bot.Msg("welcome")
+	msgFallback      = bot.Msg("fallback")
+	msgFallbackMedia = bot.Msg("fallback.media")
+	msgHelpResident  = bot.Msg("help.resident")
+	msgHelpStaff     = bot.Msg("help.staff")
+	msgHelpParty     = bot.Msg("help.party")
+	msgHelpHotline   = bot.Msg("help.hotline")
+	msgHelpAdmin     = bot.Msg("help.admin")
+)
+
+// helpByRole is the order in which help sections are shown.
+var helpByRole = []struct {
+	role bot.Role
+	msg  bot.MsgKey
+}{
+	{bot.RoleStaff, msgHelpStaff},
+	{bot.RoleHotline, msgHelpHotline},
+	{bot.RoleParty, msgHelpParty},
+	{bot.RoleAdmin, msgHelpAdmin},
+}
+
+func registerBasics(m *bot.Mux, _ *Deps) {
+	h := bot.HandlerFunc(help)
+	m.Global("帮助", bot.RoleResident, h)
+	m.Global("菜单", bot.RoleResident, h)
+	m.Global("?", bot.RoleResident, h)
+	m.Global("？", bot.RoleResident, h)
+	m.Event(bot.EventSubscribe, bot.HandlerFunc(welcome))
+	m.Event(bot.EventUnsubscribe, bot.HandlerFunc(func(context.Context, *bot.Request) (bot.Reply, error) {
+		return bot.Reply{}, nil
+	}))
+}
+
+// help lists what the sender may do: the resident's commands, then one section per
+// role they hold (an admin sees every section).
+func help(_ context.Context, r *bot.Request) (bot.Reply, error) {
+	parts := []string{r.T(msgHelpResident, nil)}
+	for _, s := range helpByRole {
+		if holds(r.User, s.role) {
+			parts = append(parts, r.T(s.msg, nil))
+		}
+	}
+	return bot.Text(strings.Join(parts, "\n\n")), nil
+}
+
+func holds(u *bot.User, role bot.Role) bool {
+	for _, g := range u.Grants {
+		if g.Role == role || g.Role == bot.RoleAdmin {
+			return true
+		}
+	}
+	return false
+}
+
+func welcome(_ context.Context, r *bot.Request) (bot.Reply, error) {
+	return r.Say(msgWelcome, nil), nil
+}

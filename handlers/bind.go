@@ -1,0 +1,63 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"minyuan/bot"
+)
+
+var (
+	msgBindUsage   = bot.Msg("bind.usage")
+	msgBindOK      = bot.Msg("bind.ok")
+	msgBindUnknown = bot.Msg("bind.unknown")
+	msgBindUsed    = bot.Msg("bind.used")
+	msgBindExpired = bot.Msg("bind.expired")
+	msgBindLimited = bot.Msg("bind.limited")
+)
+
+var roleNames = map[bot.Role]bot.MsgKey{
+	bot.RoleStaff:   bot.Msg("role.staff"),
+	bot.RoleParty:   bot.Msg("role.party"),
+	bot.RoleHotline: bot.Msg("role.hotline"),
+	bot.RoleAdmin:   bot.Msg("role.admin"),
+}
+
+func registerBind(m *bot.Mux, d *Deps) {
+	m.Command("绑定", bot.RoleResident, bind{d})
+}
+
+// bind: 绑定 <code>. The code comes from `minyuan invite`; it works once.
+type bind struct{ d *Deps }
+
+func (b bind) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	if r.Args == "" {
+		return r.Say(msgBindUsage, nil), nil
+	}
+	g, err := b.d.Roles.Redeem(ctx, r.Args, r.Update.From, r.Now)
+	if err != nil {
+		var e *bot.Error
+		if !errors.As(err, &e) {
+			return bot.Reply{}, err
+		}
+		slog.Info("bind refused", "code", e.Code)
+		switch e.Code {
+		case bot.ENotFound, bot.EInvalid:
+			return r.Say(msgBindUnknown, nil), nil
+		case bot.EConflict:
+			return r.Say(msgBindUsed, nil), nil
+		case bot.EExpired:
+			return r.Say(msgBindExpired, nil), nil
+		case bot.ERateLimited:
+			return r.Say(msgBindLimited, nil), nil
+		}
+		return bot.Reply{}, err
+	}
+	c, _ := b.d.community(g.Community)
+	return r.Say(msgBindOK, map[string]string{
+		"Name":      g.Name,
+		"Role":      r.T(roleNames[g.Role], nil),
+		"Community": c.Name,
+	}), nil
+}

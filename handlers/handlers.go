@@ -1,0 +1,41 @@
+// Package handlers holds the conversation flows, one file per flow. Each file reads
+// like the conversation it implements; the engine in bot/ handles routing, roles,
+// sessions, cancel, back and time-outs.
+package handlers
+
+import (
+	"context"
+
+	"minyuan/bot"
+)
+
+// Deps is what the flows need from the rest of Minyuan.
+type Deps struct {
+	Roles       bot.Roles
+	Communities []bot.Community
+}
+
+// community finds a community by code.
+func (d *Deps) community(code string) (bot.Community, bool) {
+	for _, c := range d.Communities {
+		if c.Code == code {
+			return c, true
+		}
+	}
+	return bot.Community{}, false
+}
+
+// NewMux routes every flow.
+func NewMux(d Deps) *bot.Mux {
+	m := bot.NewMux(bot.HandlerFunc(fallback))
+	registerBasics(m, &d)
+	registerBind(m, &d)
+	return m
+}
+
+func fallback(_ context.Context, r *bot.Request) (bot.Reply, error) {
+	if r.Update.Kind == bot.KindText || r.Update.Kind == bot.KindVoice {
+		return r.Say(msgFallback, nil), nil
+	}
+	return r.Say(msgFallbackMedia, nil), nil
+}

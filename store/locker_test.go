@@ -1,0 +1,127 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"minyuan/store"
+)
+
+func TestLockSerialisesOneUser(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	const workers, rounds = 8, 25
+	counter := 0 // deliberately not atomic: only the lock protects it
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		// Separate Stores and connections: the lock must hold across processes, not
+		// just goroutines sharing a client.
+		st := e.another(t, store.Options{})
+		wg.Go(func() {
+			for range rounds {
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				unlock, err := st.Lock(ctx, "u1")
+				cancel()
+				if err != nil {
+					errs <- err
+					return
+				}
+				v := counter
+				time.Sleep(100 * time.Microsecond) // widen the window a race would need
+				counter = v + 1
+				unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if counter != workers*rounds {
+		t.Fatalf("counter = %d, want %d", counter, workers*rounds)
+	}
+}
+
+func TestLockUsersIndependent(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	unlockA, err := e.st.Lock(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlockA()
+
+	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+	defer cancel()
+	unlockB, err := e.st.Lock(short, "b")
+	if err != nil {
+		t.Fatalf("user b blocked by user a: %v", err)
+	}
+	unlockB()
+
+	short2, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel2()
+	if _, err := e.st.Lock(short2, "a"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("second Lock of a held lock: %v, want context.DeadlineExceeded", err)
+	}
+}
+
+// The engine unlocks after its context may already be done; the release must still
+// happen, not wait for LockTTL.
+func TestUnlockAfterContextDone(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{LockTTL: time.Minute})
+	ctx, cancel := context.WithCancel(context.Background())
+	unlock, err := e.st.Lock(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	unlock()
+	unlock() // twice is harmless
+
+	short, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel2()
+	unlock, err = e.st.Lock(short, "u")
+	if err != nil {
+		t.Fatalf("lock not released: %v", err)
+	}
+	unlock()
+	if keys := srv.Keys(t, e.prefix); len(keys) != 0 {
+		t.Fatalf("keys left: %q", keys)
+	}
+}
+
+// A holder that overran LockTTL must not release the lock its successor now holds.
+func TestLockExpiresAndStaleUnlockIsHarmless(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{LockTTL: 100 * time.Millisecond})
+	ctx := context.Background()
+	stale, err := e.st.Lock(ctx, "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wait, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	start := time.Now()
+	unlock, err := e.st.Lock(wait, "u")
+	if err != nil {
+		t.Fatalf("lock did not lapse: %v", err)
+	}
+	if d := time.Since(start); d < 50*time.Millisecond {
+		t.Fatalf("got the lock after %v while it was held", d)
+	}
+	stale()
+	short, cancel2 := context.WithTimeout(ctx, 30*time.Millisecond)
+	defer cancel2()
+	if _, err := e.st.Lock(short, "u"); err == nil {
+		t.Fatal("a stale unlock released the successor's lock")
+	}
+	unlock()
+}

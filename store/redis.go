@@ -1,0 +1,269 @@
+// Package store keeps Minyuan's state in Redis, the system of record: the inbox that
+// gives every Update one effect, per-user locks, sessions, roles and invites, and the
+// WeChat SDK's token cache. Every key is built in keys.go; multi-key updates are one
+// Lua script or MULTI with all keys in KEYS.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultPrefix is put in front of every key unless Options.Prefix says otherwise.
+const DefaultPrefix = "minyuan:"
+
+// Options tune a Store. Zero values take the defaults.
+type Options struct {
+	// Prefix goes in front of every key (default "minyuan:").
+	Prefix string
+	// SessionTTL is how long Redis keeps a session key (default 48h). Set it to the
+	// engine's SessionTimeout plus a day: the engine drops stale flows itself, and a
+	// session that outlives the timeout lets it tell a returning user that their form
+	// was dropped instead of silently forgetting it.
+	SessionTTL time.Duration
+	// InboxTTL is how long a committed reply is kept for platform retries (default 24h).
+	InboxTTL time.Duration
+	// LockTTL bounds how long a crashed process can hold a user's lock (default 10s).
+	LockTTL time.Duration
+	// BindFailLimit is how many failed invite redemptions a user may make within
+	// BindFailWindow before even a right code is refused (default 5 in 15m).
+	BindFailLimit  int
+	BindFailWindow time.Duration
+}
+
+func (o Options) withDefaults() Options {
+	if o.Prefix == "" {
+		o.Prefix = DefaultPrefix
+	}
+	if o.SessionTTL <= 0 {
+		o.SessionTTL = 48 * time.Hour
+	}
+	if o.InboxTTL <= 0 {
+		o.InboxTTL = 24 * time.Hour
+	}
+	if o.LockTTL <= 0 {
+		o.LockTTL = 10 * time.Second
+	}
+	if o.BindFailLimit <= 0 {
+		o.BindFailLimit = 5
+	}
+	if o.BindFailWindow <= 0 {
+		o.BindFailWindow = 15 * time.Minute
+	}
+	return o
+}
+
+// Store implements the engine's Inbox, Locker, Sessions and Roles over Redis.
+type Store struct {
+	rdb redis.UniversalClient
+	k   keys
+	opt Options
+}
+
+// New wraps a client; the caller keeps ownership of rdb and closes it.
+func New(rdb redis.UniversalClient, opt Options) *Store {
+	opt = opt.withDefaults()
+	return &Store{rdb: rdb, k: keys{prefix: opt.Prefix}, opt: opt}
+}
+
+// Ping checks that Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("store: ping: %w", err)
+	}
+	return nil
+}
+
+// Connect makes a client from a URL without dialling:
+//
+//	redis://[[user]:password@]host:port/DB      (also rediss:// for TLS, unix://)
+//	redis-sentinel://[[user]:password@]host1:26379,host2:26379/DB?master=NAME
+//
+// In the Sentinel form the credentials are those of the master and replicas; a
+// sentinel that needs its own password takes sentinel_password=… in the query.
+func Connect(rawURL string) (redis.UniversalClient, error) {
+	if rest, ok := strings.CutPrefix(rawURL, "redis-sentinel://"); ok {
+		opt, err := parseSentinel(rest)
+		if err != nil {
+			// The URL may hold a password: never echo it.
+			return nil, fmt.Errorf("store: sentinel URL: %w", err)
+		}
+		return redis.NewUniversalClient(opt), nil
+	}
+	opt, err := redis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("store: redis URL: %w", redactURLError(err))
+	}
+	return redis.NewClient(opt), nil
+}
+
+// redactURLError drops the URL that net/url errors quote, since it may hold a password.
+func redactURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// parseSentinel reads the part after "redis-sentinel://" by hand: net/url refuses a
+// comma-separated host list.
+func parseSentinel(s string) (*redis.UniversalOptions, error) {
+	opt := &redis.UniversalOptions{}
+	rest, query, _ := strings.Cut(s, "?")
+	if at := strings.LastIndex(rest, "@"); at >= 0 {
+		user, pass, hasPass := strings.Cut(rest[:at], ":")
+		var err error
+		if opt.Username, err = url.PathUnescape(user); err != nil {
+			return nil, errors.New("bad user name escaping")
+		}
+		if hasPass {
+			if opt.Password, err = url.PathUnescape(pass); err != nil {
+				return nil, errors.New("bad password escaping")
+			}
+		}
+		rest = rest[at+1:]
+	}
+	hosts, db, _ := strings.Cut(rest, "/")
+	for h := range strings.SplitSeq(hosts, ",") {
+		if h == "" {
+			continue
+		}
+		if _, _, err := splitHostPort(h); err != nil {
+			return nil, fmt.Errorf("sentinel address %q: %w", h, err)
+		}
+		opt.Addrs = append(opt.Addrs, h)
+	}
+	if len(opt.Addrs) == 0 {
+		return nil, errors.New("no sentinel address")
+	}
+	if db = strings.Trim(db, "/"); db != "" {
+		n, err := strconv.Atoi(db)
+		if err != nil || n < 0 {
+			return nil, fmt.Errorf("bad database number %q", db)
+		}
+		opt.DB = n
+	}
+	q, err := url.ParseQuery(query)
+	if err != nil {
+		return nil, errors.New("bad query")
+	}
+	for name := range q {
+		switch name {
+		case "master", "sentinel_password", "sentinel_username":
+		default:
+			return nil, fmt.Errorf("unknown parameter %q", name)
+		}
+	}
+	opt.MasterName = q.Get("master")
+	if opt.MasterName == "" {
+		return nil, errors.New("missing ?master=NAME")
+	}
+	opt.SentinelUsername = q.Get("sentinel_username")
+	opt.SentinelPassword = q.Get("sentinel_password")
+	return opt, nil
+}
+
+func splitHostPort(h string) (string, int, error) {
+	i := strings.LastIndex(h, ":")
+	if i <= 0 || i == len(h)-1 {
+		return "", 0, errors.New("want host:port")
+	}
+	port, err := strconv.Atoi(h[i+1:])
+	if err != nil || port <= 0 || port > 65535 {
+		return "", 0, errors.New("bad port")
+	}
+	return h[:i], port, nil
+}
+
+// Persistence says whether Redis is set up to be a system of record: an append-only
+// file synced at least every second, and no eviction.
+type Persistence struct {
+	// OK is true when every setting is right.
+	OK bool
+	// Unknown is true when the server refused CONFIG GET (managed Redis often does);
+	// the settings then cannot be checked from here.
+	Unknown bool
+	// Problems says, in English for the operator, what is wrong or why it is unknown.
+	Problems []string
+
+	AppendOnly      string
+	AppendFsync     string
+	MaxmemoryPolicy string
+}
+
+func (p Persistence) String() string {
+	switch {
+	case p.OK:
+		return "redis persistence ok"
+	case p.Unknown:
+		return "redis persistence unknown: " + strings.Join(p.Problems, "; ")
+	}
+	return "redis persistence not ok: " + strings.Join(p.Problems, "; ")
+}
+
+// CheckPersistence reads the server's persistence settings. It returns an error only
+// when Redis cannot be asked at all; callers decide whether to warn or refuse.
+func (s *Store) CheckPersistence(ctx context.Context) (Persistence, error) {
+	var p Persistence
+	refused := false
+	get := func(name string) (string, bool, error) {
+		m, err := s.rdb.ConfigGet(ctx, name).Result()
+		if err != nil {
+			var rerr redis.Error
+			if errors.As(err, &rerr) && !errors.Is(err, redis.Nil) {
+				// The server answered but would not tell: a renamed or ACL-denied
+				// CONFIG ("unknown command", "NOPERM").
+				p.Unknown, refused = true, true
+				p.Problems = append(p.Problems, fmt.Sprintf("CONFIG GET %s refused: %v", name, err))
+				return "", false, nil
+			}
+			return "", false, fmt.Errorf("store: config get %s: %w", name, err)
+		}
+		v, ok := m[name]
+		if !ok {
+			p.Unknown = true
+			p.Problems = append(p.Problems, fmt.Sprintf("CONFIG GET %s returned nothing", name))
+		}
+		return v, ok, nil
+	}
+
+	v, ok, err := get("appendonly")
+	if err != nil {
+		return Persistence{}, err
+	}
+	p.AppendOnly = v
+	if ok && v != "yes" {
+		p.Problems = append(p.Problems, fmt.Sprintf("appendonly is %q, want \"yes\": a restart loses what was written since the last snapshot", v))
+	}
+	if refused {
+		// No point asking twice more to be refused twice more.
+		return p, nil
+	}
+
+	if v, ok, err = get("appendfsync"); err != nil {
+		return Persistence{}, err
+	}
+	p.AppendFsync = v
+	if ok && v != "everysec" && v != "always" {
+		p.Problems = append(p.Problems, fmt.Sprintf("appendfsync is %q, want \"everysec\" (or \"always\")", v))
+	}
+
+	if v, ok, err = get("maxmemory-policy"); err != nil {
+		return Persistence{}, err
+	}
+	p.MaxmemoryPolicy = v
+	if ok && v != "noeviction" {
+		p.Problems = append(p.Problems, fmt.Sprintf("maxmemory-policy is %q, want \"noeviction\": Redis would drop records when full", v))
+	}
+
+	p.OK = !p.Unknown && len(p.Problems) == 0
+	return p, nil
+}
