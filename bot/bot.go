@@ -177,9 +177,10 @@ type Inbox interface {
 	Commit(ctx context.Context, c Commit) error
 }
 
-// Locker serialises one user's Updates, across processes.
+// Locker serialises one user's Updates, across processes. Updates of one user that
+// wait for the lock together are let in the order the user sent them.
 type Locker interface {
-	Lock(ctx context.Context, user string) (unlock func(), err error)
+	Lock(ctx context.Context, u Update) (unlock func(), err error)
 }
 
 // Sessions loads conversation state.
@@ -200,4 +201,22 @@ type Community struct {
 	Code   string `json:"code"`
 	Name   string `json:"name"`
 	Street string `json:"street"`
+}
+
+// Profile is what a resident has told us about themselves, remembered so that forms
+// need not ask again. The phone is typed by the resident; it also matches hotline
+// calls to their WeChat.
+type Profile struct {
+	OpenID    string    `json:"openid"`
+	Name      string    `json:"name,omitempty"`
+	Phone     string    `json:"phone,omitempty"`
+	Community string    `json:"community,omitempty"`
+	Address   string    `json:"address,omitempty"`
+	Updated   time.Time `json:"updated"`
+}
+
+// Profiles keeps residents' profiles.
+type Profiles interface {
+	Profile(ctx context.Context, openid string) (Profile, error)
+	SaveProfile(ctx context.Context, p Profile) error
 }

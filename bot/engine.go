@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
 	"time"
 )
@@ -88,7 +89,7 @@ func (e *Engine) Handle(ctx context.Context, u Update) Reply {
 // happens before the lock is released, so the user's next message sees this one's
 // session.
 func (e *Engine) handleOwned(ctx context.Context, u Update, log *slog.Logger) (Reply, error) {
-	unlock, err := e.Locker.Lock(ctx, u.From)
+	unlock, err := e.Locker.Lock(ctx, u)
 	if err != nil {
 		return Reply{}, &Error{Code: EUnavailable, Err: err}
 	}
@@ -115,6 +116,9 @@ func (e *Engine) decide(ctx context.Context, u Update, log *slog.Logger) (Reply,
 	if err != nil {
 		return Reply{}, Commit{}, &Error{Code: EUnavailable, Err: err}
 	}
+	if sess != nil && sess.Data == nil {
+		sess.Data = map[string]string{}
+	}
 	r := &Request{Update: u, User: &User{OpenID: u.From, Grants: grants}, Session: sess, Now: now, Catalog: e.Catalog}
 
 	var notes []string
@@ -122,7 +126,7 @@ func (e *Engine) decide(ctx context.Context, u Update, log *slog.Logger) (Reply,
 		notes = append(notes, e.Catalog.T(msgDropped, e.flowTitle(sess.Flow)))
 		r.Session = nil
 	}
-	reply, err := e.route(ctx, r)
+	reply, err := e.safeRoute(ctx, r)
 	if err != nil {
 		var ue *Error
 		if !errors.As(err, &ue) || ue.Msg == "" {
@@ -197,6 +201,17 @@ func (e *Engine) route(ctx context.Context, r *Request) (Reply, error) {
 		}
 	}
 	return m.fallback.Serve(ctx, r)
+}
+
+// safeRoute turns a handler's panic into an internal error: the user is told, the
+// update is aborted (a retry may succeed), and the process keeps serving others.
+func (e *Engine) safeRoute(ctx context.Context, r *Request) (rep Reply, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &Error{Code: EInternal, Err: fmt.Errorf("panic: %v\n%s", p, debug.Stack())}
+		}
+	}()
+	return e.route(ctx, r)
 }
 
 // command finds the route for a command word, also when the user typed no space

@@ -61,7 +61,8 @@ func (m *memStore) Commit(_ context.Context, c bot.Commit) error {
 	return nil
 }
 
-func (m *memStore) Lock(_ context.Context, user string) (func(), error) {
+func (m *memStore) Lock(_ context.Context, u bot.Update) (func(), error) {
+	user := u.From
 	m.mu.Lock()
 	l := m.locks[user]
 	if l == nil {

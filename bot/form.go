@@ -55,8 +55,11 @@ type Form struct {
 	ID      string
 	Heading MsgKey // what the form is called, for "cancelled" and "dropped" notices
 	Fields  []Field
-	Confirm MsgKey // the summary, rendered with the Answers; empty: no confirm step
-	Submit  func(ctx context.Context, r *Request, a Answers) (Reply, error)
+	Confirm MsgKey // the summary; empty: no confirm step
+	// View, when set, makes what the summary template sees from the Answers (e.g. a
+	// phone masked, a community code as its name); otherwise it sees the Answers.
+	View   func(r *Request, a Answers) any
+	Submit func(ctx context.Context, r *Request, a Answers) (Reply, error)
 }
 
 // Name is the flow name stored in the session.
@@ -162,7 +165,11 @@ func (f *Form) ask(ctx context.Context, r *Request, note string) (Reply, error) 
 		b.WriteString("\n")
 	}
 	if s.Step >= len(f.Fields) {
-		b.WriteString(r.T(f.Confirm, answersView(s.Data)))
+		var view any = answersView(s.Data)
+		if f.View != nil {
+			view = f.View(r, answersView(s.Data))
+		}
+		b.WriteString(r.T(f.Confirm, view))
 		b.WriteString("\n")
 		b.WriteString(r.T(msgFormConfirmAsk, nil))
 		return Text(b.String()), nil
@@ -216,8 +223,8 @@ func (f *Form) submit(ctx context.Context, r *Request) (Reply, error) {
 }
 
 // answersView hides the engine's bookkeeping keys from templates.
-func answersView(d map[string]string) map[string]string {
-	out := make(map[string]string, len(d))
+func answersView(d map[string]string) Answers {
+	out := make(Answers, len(d))
 	for k, v := range d {
 		if !strings.HasPrefix(k, "_") {
 			out[k] = v

@@ -8,14 +8,15 @@ import (
 )
 
 var (
-	msgWelcome       = bot.Msg("welcome")
-	msgFallback      = bot.Msg("fallback")
-	msgFallbackMedia = bot.Msg("fallback.media")
-	msgHelpResident  = bot.Msg("help.resident")
-	msgHelpStaff     = bot.Msg("help.staff")
-	msgHelpParty     = bot.Msg("help.party")
-	msgHelpHotline   = bot.Msg("help.hotline")
-	msgHelpAdmin     = bot.Msg("help.admin")
+	msgWelcome          = bot.Msg("welcome")
+	msgWelcomeCommunity = bot.Msg("welcome.community")
+	msgFallback         = bot.Msg("fallback")
+	msgFallbackMedia    = bot.Msg("fallback.media")
+	msgHelpResident     = bot.Msg("help.resident")
+	msgHelpStaff        = bot.Msg("help.staff")
+	msgHelpParty        = bot.Msg("help.party")
+	msgHelpHotline      = bot.Msg("help.hotline")
+	msgHelpAdmin        = bot.Msg("help.admin")
 )
 
 // helpByRole is the order in which help sections are shown.
@@ -29,13 +30,14 @@ var helpByRole = []struct {
 	{bot.RoleAdmin, msgHelpAdmin},
 }
 
-func registerBasics(m *bot.Mux, _ *Deps) {
+func registerBasics(m *bot.Mux, d *Deps) {
 	h := bot.HandlerFunc(help)
 	m.Global("帮助", bot.RoleResident, h)
 	m.Global("菜单", bot.RoleResident, h)
 	m.Global("?", bot.RoleResident, h)
 	m.Global("？", bot.RoleResident, h)
-	m.Event(bot.EventSubscribe, bot.HandlerFunc(welcome))
+	m.Event(bot.EventSubscribe, welcome{d})
+	m.Event(bot.EventScan, welcome{d})
 	m.Event(bot.EventUnsubscribe, bot.HandlerFunc(func(context.Context, *bot.Request) (bot.Reply, error) {
 		return bot.Reply{}, nil
 	}))
@@ -62,6 +64,25 @@ func holds(u *bot.User, role bot.Role) bool {
 	return false
 }
 
-func welcome(_ context.Context, r *bot.Request) (bot.Reply, error) {
-	return r.Say(msgWelcome, nil), nil
+// welcome greets a new follower. A follow (or a scan) through a community's QR code,
+// whose scene is the community code, also remembers that community for them.
+type welcome struct{ d *Deps }
+
+func (h welcome) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	c, ok := h.d.community(r.Update.EventKey)
+	if !ok {
+		if r.Update.Event == bot.EventScan {
+			return bot.Reply{}, nil
+		}
+		return r.Say(msgWelcome, nil), nil
+	}
+	p, err := h.d.Profiles.Profile(ctx, r.Update.From)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	p.Community, p.Updated = c.Code, r.Now
+	if err := h.d.Profiles.SaveProfile(ctx, p); err != nil {
+		return bot.Reply{}, err
+	}
+	return r.Say(msgWelcomeCommunity, map[string]string{"Community": c.Name}), nil
 }

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"errors"
-	"log/slog"
 
 	"minyuan/bot"
 )
@@ -41,7 +40,6 @@ func (b bind) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 		if !errors.As(err, &e) {
 			return bot.Reply{}, err
 		}
-		slog.Info("bind refused", "code", e.Code)
 		switch e.Code {
 		case bot.ENotFound, bot.EInvalid:
 			return r.Say(msgBindUnknown, nil), nil

@@ -12,6 +12,8 @@ import (
 // Deps is what the flows need from the rest of Minyuan.
 type Deps struct {
 	Roles       bot.Roles
+	Profiles    bot.Profiles
+	Duty        Duty
 	Communities []bot.Community
 }
 
@@ -30,6 +32,8 @@ func NewMux(d Deps) *bot.Mux {
 	m := bot.NewMux(bot.HandlerFunc(fallback))
 	registerBasics(m, &d)
 	registerBind(m, &d)
+	registerProfile(m, &d)
+	registerDuty(m, &d)
 	return m
 }
 

@@ -13,6 +13,12 @@ func (k keys) inbox(updateID string) string { return k.prefix + "inbox:" + updat
 // lock serialises one user's Updates across processes.
 func (k keys) lock(user string) string { return k.prefix + "lock:" + user }
 
+// lockQueue orders a user's waiting Updates by the time the platform says they were
+// sent (ties by update ID); lockArrivals scores the same members by arrival, so a
+// waiter that died can be purged.
+func (k keys) lockQueue(user string) string    { return k.prefix + "lockq:" + user }
+func (k keys) lockArrivals(user string) string { return k.prefix + "lockqa:" + user }
+
 // session is the user's conversation state (JSON bot.Session).
 func (k keys) session(user string) string { return k.prefix + "session:" + user }
 
@@ -33,5 +39,71 @@ func (k keys) grantIndex() string { return k.prefix + "grantees" }
 // bindFails counts one user's failed invite redemptions within the window.
 func (k keys) bindFails(openid string) string { return k.prefix + "bindfails:" + openid }
 
+// profile is a resident's profile (JSON bot.Profile).
+func (k keys) profile(openid string) string { return k.prefix + "profile:" + openid }
+
+// phone maps a phone number to the openid of the resident who gave it, so hotline
+// calls reach them in WeChat.
+func (k keys) phone(number string) string { return k.prefix + "phone:" + number }
+
+// onDuty is the set of staff openids on duty (值班) in a community.
+func (k keys) onDuty(community string) string { return k.prefix + "onduty:" + community }
+
 // wechat holds whatever the WeChat SDK caches (access token, JS ticket).
 func (k keys) wechat(key string) string { return k.prefix + "wechat:" + key }
+
+// Reminder engine (due.go, leader.go). A reminder lives in due while it waits and in
+// dueInflight while a claimer runs it, never in both; dueData holds its payload
+// throughout, so one hash entry per pending reminder whichever set it is in.
+
+// due is a sorted set of reminder IDs scored by due time (unix ms).
+func (k keys) due() string { return k.prefix + "due" }
+
+// dueInflight is a sorted set of claimed reminder IDs scored by the end of the
+// claimer's lease (unix ms); a row whose lease ends goes back to due.
+func (k keys) dueInflight() string { return k.prefix + "due:inflight" }
+
+// dueData is one hash for all reminders, ID -> "<due unix ms> <JSON bot.Reminder>".
+func (k keys) dueData() string { return k.prefix + "due:data" }
+
+// leader is the lease of the replica that runs recurring jobs; it holds that
+// replica's random token.
+func (k keys) leader(name string) string { return k.prefix + "leader:" + name }
+
+// Outbox (outbox.go). A push waits in the outbox stream until a worker of the
+// consumer group sends it, gives it up or dead-letters it; while a retry of it waits
+// in the due set it is in neither stream, and its state key says it is still queued.
+
+// outbox is the stream of pushes to send: fields "push" (JSON bot.Push) and "attempt"
+// (failed attempts so far).
+func (k keys) outbox() string { return k.prefix + "outbox" }
+
+// outboxDead is the dead-letter stream: the same fields plus "reason" and "at".
+func (k keys) outboxDead() string { return k.prefix + "outbox:dead" }
+
+// pushState is a push's idempotency key, by push ID: "queued", "sent",
+// "undeliverable" or "dead". While it exists, pushing the same ID again does nothing.
+func (k keys) pushState(id string) string { return k.prefix + "push:" + id }
+
+// callbacks is one community's call-back tasks (回电), callback ID -> JSON bot.Callback.
+func (k keys) callbacks(community string) string { return k.prefix + "callbacks:" + community }
+
+// Access token (token.go), one per app ID, shared by every replica.
+
+// accessToken is the current token; its TTL ends before the platform's does.
+func (k keys) accessToken(appID string) string { return k.prefix + "token:" + appID }
+
+// accessTokenLock is held (random value, PX) by the one replica fetching a token.
+func (k keys) accessTokenLock(appID string) string { return k.prefix + "token:" + appID + ":lock" }
+
+// accessTokenRejected remembers, briefly, the last token the platform refused, so
+// that a refresh can tell when the platform hands the same one back.
+func (k keys) accessTokenRejected(appID string) string {
+	return k.prefix + "token:" + appID + ":rejected"
+}
+
+// accessTokenForced rate-limits force_refresh, which the platform allows 20 times a
+// day and which cuts off every other holder of the token.
+func (k keys) accessTokenForced(appID string) string {
+	return k.prefix + "token:" + appID + ":forced"
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -20,6 +21,9 @@ const (
 	// unlockTimeout bounds the release on its own clock: the caller's context is often
 	// already done when it unlocks, and the release must still happen.
 	unlockTimeout = 2 * time.Second
+	// lockWaiterStale purges a queued Update whose process stopped asking for its turn
+	// (it crashed, or gave up at its deadline), so it cannot hold the others up.
+	lockWaiterStale = 2 * time.Second
 )
 
 // compareAndDelete deletes KEYS[1] only while it still holds ARGV[1].
@@ -30,21 +34,58 @@ end
 return 0
 `)
 
-// Lock takes the user's lock, waiting until ctx is done. The lock lapses after
-// LockTTL even if never released, so a crashed process cannot wedge a user.
-func (s *Store) Lock(ctx context.Context, user string) (unlock func(), err error) {
+// acquireInTurn queues ARGV[2] (scored by the user's send order) and takes the lock
+// only when it is free and ARGV[2] is first in the queue. Each poll refreshes the
+// waiter's arrival mark; waiters that stopped polling are purged.
+//
+// KEYS: lock, queue, arrivals. ARGV: token, member, order, lock ttl ms, stale ms.
+var acquireInTurn = redis.NewScript(`
+local now = redis.call('TIME')
+local nowms = tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000)
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+redis.call('ZADD', KEYS[3], nowms, ARGV[2])
+local stale = redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', nowms - tonumber(ARGV[5]))
+for _, m in ipairs(stale) do
+	redis.call('ZREM', KEYS[2], m)
+	redis.call('ZREM', KEYS[3], m)
+end
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
+redis.call('PEXPIRE', KEYS[3], ARGV[5])
+if redis.call('EXISTS', KEYS[1]) == 1 then
+	return 0
+end
+local head = redis.call('ZRANGE', KEYS[2], 0, 0)
+if head[1] ~= ARGV[2] then
+	return 0
+end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[4])
+redis.call('ZREM', KEYS[2], ARGV[2])
+redis.call('ZREM', KEYS[3], ARGV[2])
+return 1
+`)
+
+// Lock takes the lock of u's sender, waiting until ctx is done. Updates waiting
+// together get the lock in the order the user sent them (the platform's CreateTime,
+// then the update ID). The lock lapses after LockTTL even if never released, so a
+// crashed process cannot wedge a user.
+func (s *Store) Lock(ctx context.Context, u bot.Update) (unlock func(), err error) {
+	user := u.From
 	key := s.k.lock(user)
+	keys := []string{key, s.k.lockQueue(user), s.k.lockArrivals(user)}
 	token := rand.Text()
+	order := strconv.FormatInt(u.Time.Unix(), 10)
 	wait := lockPollMin
 	for {
-		ok, err := s.rdb.SetNX(ctx, key, token, s.opt.LockTTL).Result()
+		got, err := acquireInTurn.Run(ctx, s.rdb, keys, token, u.ID, order,
+			s.opt.LockTTL.Milliseconds(), lockWaiterStale.Milliseconds()).Int()
 		if err != nil {
 			return nil, ctxOr(ctx, fmt.Errorf("store: lock %s: %w", user, err))
 		}
-		if ok {
+		if got == 1 {
 			break
 		}
 		if err := sleep(ctx, wait); err != nil {
+			s.leaveQueue(ctx, keys, u.ID)
 			return nil, fmt.Errorf("store: lock %s: %w", user, err)
 		}
 		wait = min(wait*2, lockPollMax)
@@ -60,4 +101,16 @@ func (s *Store) Lock(ctx context.Context, user string) (unlock func(), err error
 			_ = compareAndDelete.Run(ctx, s.rdb, []string{key}, token).Err()
 		})
 	}, nil
+}
+
+// leaveQueue takes a waiter that gave up out of the queue at once, rather than letting
+// it hold the users' later Updates back until it is purged as stale.
+func (s *Store) leaveQueue(ctx context.Context, keys []string, member string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
+	defer cancel()
+	_, _ = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ZRem(ctx, keys[1], member)
+		p.ZRem(ctx, keys[2], member)
+		return nil
+	})
 }

@@ -3,12 +3,61 @@ package store_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"minyuan/bot"
 	"minyuan/store"
 )
+
+var updSeq atomic.Int64
+
+// upd makes a fresh Update from user, as if just sent.
+func upd(user string) bot.Update {
+	return bot.Update{ID: fmt.Sprintf("m:%d", updSeq.Add(1)), From: user, Time: time.Now()}
+}
+
+// While one Update holds the lock, those that queue behind it are let in by the order
+// the user sent them, not the order they arrived in.
+func TestLockLetsWaitersInSendOrder(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	first, err := e.st.Lock(ctx, upd("u"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Now()
+	var mu sync.Mutex
+	var got []string
+	var wg sync.WaitGroup
+	// Arrive in reverse of the send order.
+	for i := 5; i >= 1; i-- {
+		u := bot.Update{ID: fmt.Sprintf("m:%d", 1000+i), From: "u", Time: base.Add(time.Duration(i) * time.Second)}
+		st := e.another(t, store.Options{})
+		wg.Go(func() {
+			unlock, err := st.Lock(ctx, u)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			mu.Lock()
+			got = append(got, u.ID)
+			mu.Unlock()
+			unlock()
+		})
+		time.Sleep(20 * time.Millisecond) // each is queued before the next arrives
+	}
+	first()
+	wg.Wait()
+	want := []string{"m:1001", "m:1002", "m:1003", "m:1004", "m:1005"}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("order %v, want %v", got, want)
+	}
+}
 
 func TestLockSerialisesOneUser(t *testing.T) {
 	t.Parallel()
@@ -24,7 +73,7 @@ func TestLockSerialisesOneUser(t *testing.T) {
 		wg.Go(func() {
 			for range rounds {
 				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-				unlock, err := st.Lock(ctx, "u1")
+				unlock, err := st.Lock(ctx, upd("u1"))
 				cancel()
 				if err != nil {
 					errs <- err
@@ -51,7 +100,7 @@ func TestLockUsersIndependent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, store.Options{})
 	ctx := context.Background()
-	unlockA, err := e.st.Lock(ctx, "a")
+	unlockA, err := e.st.Lock(ctx, upd("a"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,7 +108,7 @@ func TestLockUsersIndependent(t *testing.T) {
 
 	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
-	unlockB, err := e.st.Lock(short, "b")
+	unlockB, err := e.st.Lock(short, upd("b"))
 	if err != nil {
 		t.Fatalf("user b blocked by user a: %v", err)
 	}
@@ -67,7 +116,7 @@ func TestLockUsersIndependent(t *testing.T) {
 
 	short2, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel2()
-	if _, err := e.st.Lock(short2, "a"); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := e.st.Lock(short2, upd("a")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("second Lock of a held lock: %v, want context.DeadlineExceeded", err)
 	}
 }
@@ -78,7 +127,7 @@ func TestUnlockAfterContextDone(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, store.Options{LockTTL: time.Minute})
 	ctx, cancel := context.WithCancel(context.Background())
-	unlock, err := e.st.Lock(ctx, "u")
+	unlock, err := e.st.Lock(ctx, upd("u"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +137,7 @@ func TestUnlockAfterContextDone(t *testing.T) {
 
 	short, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel2()
-	unlock, err = e.st.Lock(short, "u")
+	unlock, err = e.st.Lock(short, upd("u"))
 	if err != nil {
 		t.Fatalf("lock not released: %v", err)
 	}
@@ -103,14 +152,14 @@ func TestLockExpiresAndStaleUnlockIsHarmless(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, store.Options{LockTTL: 100 * time.Millisecond})
 	ctx := context.Background()
-	stale, err := e.st.Lock(ctx, "u")
+	stale, err := e.st.Lock(ctx, upd("u"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	wait, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	start := time.Now()
-	unlock, err := e.st.Lock(wait, "u")
+	unlock, err := e.st.Lock(wait, upd("u"))
 	if err != nil {
 		t.Fatalf("lock did not lapse: %v", err)
 	}
@@ -120,7 +169,7 @@ func TestLockExpiresAndStaleUnlockIsHarmless(t *testing.T) {
 	stale()
 	short, cancel2 := context.WithTimeout(ctx, 30*time.Millisecond)
 	defer cancel2()
-	if _, err := e.st.Lock(short, "u"); err == nil {
+	if _, err := e.st.Lock(short, upd("u")); err == nil {
 		t.Fatal("a stale unlock released the successor's lock")
 	}
 	unlock()

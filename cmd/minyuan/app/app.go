@@ -78,7 +78,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	}
 
 	a.Engine = &bot.Engine{
-		Mux:            handlers.NewMux(handlers.Deps{Roles: a.Store, Communities: Communities(cfg)}),
+		Mux:            handlers.NewMux(handlers.Deps{Roles: a.Store, Profiles: a.Store, Duty: a.Store, Communities: Communities(cfg)}),
 		Catalog:        cat,
 		Clock:          a.clock,
 		Inbox:          a.Store,

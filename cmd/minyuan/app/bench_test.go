@@ -1,0 +1,70 @@
+package app_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/silenceper/wechat/v2/cache"
+	"github.com/silenceper/wechat/v2/officialaccount"
+	offConfig "github.com/silenceper/wechat/v2/officialaccount/config"
+	"github.com/silenceper/wechat/v2/officialaccount/message"
+
+	"minyuan/bot/wechat"
+)
+
+// BenchmarkWebhook compares the whole webhook path of Minyuan (signature, replay
+// window, parse, inbox dedupe, the user's lock, roles, session, router, commit, reply;
+// against the real Redis) with a bare handler on the same library that only echoes.
+// Run: go test ./cmd/minyuan/app -run '^$' -bench Webhook -benchtime 2000x
+func BenchmarkWebhook(b *testing.B) {
+	sign := func() string {
+		ts := strconv.FormatInt(time.Now().Unix(), 10)
+		return "timestamp=" + ts + "&nonce=n0nce&signature=" + wechat.Sign(token, ts, "n0nce")
+	}
+	body := func(i int) string {
+		return textXML(fmt.Sprintf("o_bench_%d", i%64), int64(1_000_000+i), time.Now(), "帮助")
+	}
+
+	b.Run("minyuan", func(b *testing.B) {
+		e := newEnv(b)
+		h := e.app.Handler()
+		q := sign()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/wechat?"+q, strings.NewReader(body(i))))
+			if w.Code != 200 || !strings.Contains(w.Body.String(), "居民") {
+				b.Fatalf("%d %s", w.Code, w.Body)
+			}
+		}
+	})
+
+	b.Run("bare-library-echo", func(b *testing.B) {
+		wechat.Silence()
+		oa := officialaccount.NewOfficialAccount(&offConfig.Config{AppID: appID, AppSecret: "s", Token: token, Cache: cache.NewMemory()})
+		wechat.Silence()
+		q := sign()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			w := httptest.NewRecorder()
+			srv := oa.GetServer(httptest.NewRequest(http.MethodPost, "/wechat?"+q, strings.NewReader(body(i))), w)
+			srv.SetMessageHandler(func(m *message.MixMessage) *message.Reply {
+				return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(m.Content)}
+			})
+			if err := srv.Serve(); err != nil {
+				b.Fatal(err)
+			}
+			if err := srv.Send(); err != nil {
+				b.Fatal(err)
+			}
+			if w.Code != 200 || !strings.Contains(w.Body.String(), "帮助") {
+				b.Fatalf("%d %s", w.Code, w.Body)
+			}
+		}
+	})
+}
