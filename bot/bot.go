@@ -5,6 +5,7 @@ package bot
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -88,15 +89,18 @@ type Role string
 const (
 	RoleResident Role = "resident" // everyone who follows the account
 	RoleStaff    Role = "staff"
-	RoleParty    Role = "party"
-	RoleHotline  Role = "hotline"
-	RoleAdmin    Role = "admin"
+	// RoleSecretary is the community secretary (社区书记): a staff member who also
+	// gets overdue and flagged tickets of the community.
+	RoleSecretary Role = "secretary"
+	RoleParty     Role = "party"
+	RoleHotline   Role = "hotline"
+	RoleAdmin     Role = "admin"
 )
 
 // ParseRole accepts the roles that can be granted.
 func ParseRole(s string) (Role, bool) {
 	switch r := Role(s); r {
-	case RoleStaff, RoleParty, RoleHotline, RoleAdmin:
+	case RoleStaff, RoleSecretary, RoleParty, RoleHotline, RoleAdmin:
 		return r, true
 	}
 	return "", false
@@ -134,7 +138,23 @@ func (u *User) Can(role Role) bool {
 		return true
 	}
 	for _, g := range u.Grants {
-		if g.Role == role || g.Role == RoleAdmin {
+		if g.Role.Includes(role) {
+			return true
+		}
+	}
+	return false
+}
+
+// Includes reports whether holding r lets one act as other: an admin may do
+// everything, a secretary everything staff may.
+func (r Role) Includes(other Role) bool {
+	return r == other || r == RoleAdmin || (r == RoleSecretary && other == RoleStaff)
+}
+
+// CanIn reports whether the user may act in role in a given community.
+func (u *User) CanIn(role Role, community string) bool {
+	for _, g := range u.Grants {
+		if g.Role == RoleAdmin || (g.Role.Includes(role) && g.Community == community) {
 			return true
 		}
 	}
@@ -148,7 +168,7 @@ func (u *User) Communities(role Role) (codes []string, all bool) {
 		if g.Role == RoleAdmin {
 			return nil, true
 		}
-		if role == "" || g.Role == role {
+		if (role == "" || g.Role.Includes(role)) && !slices.Contains(codes, g.Community) {
 			codes = append(codes, g.Community)
 		}
 	}

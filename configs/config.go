@@ -6,6 +6,7 @@ package configs
 import (
 	"bytes"
 	"embed"
+	"encoding"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +19,9 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"minyuan/bot"
+	"minyuan/bot/calendar"
 )
 
 //go:embed *.yaml
@@ -28,14 +32,37 @@ func Files() fs.FS { return files }
 
 // Config is everything Minyuan reads at start-up.
 type Config struct {
-	HTTP        HTTP        `yaml:"http"`
-	WeChat      WeChat      `yaml:"wechat"`
-	Redis       Redis       `yaml:"redis"`
-	Session     Session     `yaml:"session"`
-	Invite      Invite      `yaml:"invite"`
-	Log         Log         `yaml:"log"`
-	Messages    string      `yaml:"messages"` // a catalogue file replacing the built-in one
-	Communities []Community `yaml:"communities"`
+	HTTP        HTTP           `yaml:"http"`
+	WeChat      WeChat         `yaml:"wechat"`
+	Redis       Redis          `yaml:"redis"`
+	Session     Session        `yaml:"session"`
+	Invite      Invite         `yaml:"invite"`
+	Log         Log            `yaml:"log"`
+	Messages    string         `yaml:"messages"` // a catalogue file replacing the built-in one
+	Desk        Desk           `yaml:"desk"`
+	Calendar    Calendar       `yaml:"calendar"`
+	Communities []Community    `yaml:"communities"`
+	Categories  []bot.Category `yaml:"categories"`
+}
+
+// Desk is how the reception desk works.
+type Desk struct {
+	// AutoAssignAfter: a new ticket nobody claimed within this time is assigned
+	// round-robin to the community's staff (on duty first).
+	AutoAssignAfter time.Duration `yaml:"auto_assign_after"`
+	// RelayTimeout ends a live relay (对话) after this much silence.
+	RelayTimeout time.Duration `yaml:"relay_timeout"`
+	// Hours are the desk's service hours, lunch break included.
+	Hours calendar.Hours `yaml:"hours"`
+}
+
+// Calendar is the working-day calendar and quiet hours.
+type Calendar struct {
+	// Overrides is a YAML file of extra holidays and make-up workdays (for years the
+	// built-in data does not know yet, or local changes).
+	Overrides string `yaml:"overrides"`
+	// Quiet hours: non-urgent pushes due in them wait for their end.
+	Quiet calendar.Quiet `yaml:"quiet"`
 }
 
 // HTTP is the listening side.
@@ -99,6 +126,29 @@ func Default() Config {
 		Session: Session{Timeout: 30 * time.Minute},
 		Invite:  Invite{TTL: 72 * time.Hour},
 		Log:     Log{Level: "info", Format: "json"},
+		Desk: Desk{
+			AutoAssignAfter: 30 * time.Minute,
+			RelayTimeout:    30 * time.Minute,
+			Hours:           calendar.DefaultHours(),
+		},
+		Calendar:   Calendar{Quiet: calendar.DefaultQuiet()},
+		Categories: DefaultCategories(),
+	}
+}
+
+// DefaultCategories follow the 12345 hotline practice: every request is signed for
+// within one working day; inquiries are answered in 3, help requests solved in 5,
+// complaints and suggestions take longer.
+func DefaultCategories() []bot.Category {
+	return []bot.Category{
+		{Code: "hardship", Name: "困难求助", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyHigh, Counts: "hardships"},
+		{Code: "dispute", Name: "矛盾纠纷", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal, Counts: "disputes"},
+		{Code: "jobs", Name: "就业创业", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal, Counts: "jobs"},
+		{Code: "sanitation", Name: "环境卫生", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyNormal},
+		{Code: "safety", Name: "治安安全", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyHigh},
+		{Code: "inquiry", Name: "政策咨询", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyLow},
+		{Code: "suggestion", Name: "意见建议", SignDays: 1, ResolveDays: 15, Urgency: bot.UrgencyLow},
+		{Code: "other", Name: "其他", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal},
 	}
 }
 
@@ -180,6 +230,9 @@ func walk(v reflect.Value, prefix string, fn func(string, reflect.Value) error) 
 var durationType = reflect.TypeOf(time.Duration(0))
 
 func setScalar(f reflect.Value, v string) error {
+	if u, ok := f.Addr().Interface().(encoding.TextUnmarshaler); ok {
+		return u.UnmarshalText([]byte(v))
+	}
 	switch {
 	case f.Type() == durationType:
 		d, err := time.ParseDuration(v)
@@ -259,6 +312,38 @@ func (c *Config) Validate() error {
 	case "json", "text":
 	default:
 		bad("log.format", "json or text")
+	}
+	if c.Desk.AutoAssignAfter <= 0 {
+		bad("desk.auto_assign_after", "must be positive")
+	}
+	if c.Desk.RelayTimeout <= 0 {
+		bad("desk.relay_timeout", "must be positive")
+	}
+	if err := c.Desk.Hours.Validate(); err != nil {
+		bad("desk.hours", "%v", err)
+	}
+	if err := c.Calendar.Quiet.Validate(); err != nil {
+		bad("calendar.quiet", "%v", err)
+	}
+	if len(c.Categories) == 0 {
+		bad("categories", "at least one category is needed")
+	}
+	cats := map[string]bool{}
+	for i, cat := range c.Categories {
+		key := fmt.Sprintf("categories[%d]", i)
+		switch {
+		case cat.Code == "" || cats[cat.Code]:
+			bad(key+".code", "required and unique, got %q", cat.Code)
+		case cat.Name == "":
+			bad(key+".name", "required")
+		case cat.SignDays < 0 || cat.ResolveDays < 1 || cat.SignDays > cat.ResolveDays:
+			bad(key, "need 0 <= sign_days <= resolve_days and resolve_days >= 1")
+		case cat.Urgency < bot.UrgencyHigh || cat.Urgency > bot.UrgencyLow:
+			bad(key+".urgency", "0 (high), 1 (normal) or 2 (low)")
+		case cat.Counts != "" && cat.Counts != "disputes" && cat.Counts != "hardships" && cat.Counts != "jobs":
+			bad(key+".counts", "disputes, hardships, jobs or empty")
+		}
+		cats[cat.Code] = true
 	}
 	if len(c.Communities) == 0 {
 		bad("communities", "at least one community is needed")

@@ -55,14 +55,7 @@ func help(_ context.Context, r *bot.Request) (bot.Reply, error) {
 	return bot.Text(strings.Join(parts, "\n\n")), nil
 }
 
-func holds(u *bot.User, role bot.Role) bool {
-	for _, g := range u.Grants {
-		if g.Role == role || g.Role == bot.RoleAdmin {
-			return true
-		}
-	}
-	return false
-}
+func holds(u *bot.User, role bot.Role) bool { return u.Can(role) }
 
 // welcome greets a new follower. A follow (or a scan) through a community's QR code,
 // whose scene is the community code, also remembers that community for them.

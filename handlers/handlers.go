@@ -7,6 +7,7 @@ import (
 	"context"
 
 	"minyuan/bot"
+	"minyuan/bot/calendar"
 )
 
 // Deps is what the flows need from the rest of Minyuan.
@@ -14,7 +15,17 @@ type Deps struct {
 	Roles       bot.Roles
 	Profiles    bot.Profiles
 	Duty        Duty
+	Tickets     bot.Tickets
+	Pusher      bot.Pusher
+	Reminders   bot.Reminders
+	Directory   Directory
+	Relays      Relays
+	Calendar    *calendar.Calendar
+	Catalog     *bot.Catalog // for pushes made without an Update (reminders)
+	Clock       bot.Clock
+	Desk        DeskConfig
 	Communities []bot.Community
+	Categories  []bot.Category
 }
 
 // community finds a community by code.
@@ -28,12 +39,12 @@ func (d *Deps) community(code string) (bot.Community, bool) {
 }
 
 // NewMux routes every flow.
-func NewMux(d Deps) *bot.Mux {
+func NewMux(d *Deps) *bot.Mux {
 	m := bot.NewMux(bot.HandlerFunc(fallback))
-	registerBasics(m, &d)
-	registerBind(m, &d)
-	registerProfile(m, &d)
-	registerDuty(m, &d)
+	registerBasics(m, d)
+	registerBind(m, d)
+	registerProfile(m, d)
+	registerDuty(m, d)
 	return m
 }
 

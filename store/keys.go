@@ -49,6 +49,41 @@ func (k keys) phone(number string) string { return k.prefix + "phone:" + number 
 // onDuty is the set of staff openids on duty (值班) in a community.
 func (k keys) onDuty(community string) string { return k.prefix + "onduty:" + community }
 
+// Tickets (tickets.go).
+
+// ticketSeq numbers tickets.
+func (k keys) ticketSeq() string { return k.prefix + "ticket:seq" }
+
+// ticket is one ticket (JSON bot.Ticket).
+func (k keys) ticket(no string) string { return k.prefix + "ticket:" + no }
+
+// ticketEvents is a ticket's timeline, a list of JSON bot.Event, oldest first.
+func (k keys) ticketEvents(no string) string { return k.prefix + "ticket:" + no + ":events" }
+
+// ticketKey maps the key that created a ticket (the confirming Update) to its number,
+// so a retried confirm finds the ticket instead of making another.
+func (k keys) ticketKey(key string) string { return k.prefix + "ticket:key:" + key }
+
+// queue is a community's open tickets, scored by urgency then age.
+func (k keys) queue(community string) string { return k.prefix + "queue:" + community }
+
+// residentTickets is one resident's tickets, scored by creation time.
+func (k keys) residentTickets(openid string) string {
+	return k.prefix + "resident:" + openid + ":tickets"
+}
+
+// stats are one community's report counters for one month ("2026-11").
+func (k keys) stats(community, period string) string {
+	return k.prefix + "stats:" + community + ":" + period
+}
+
+// relay is one side of a live relay (对话) between a staff member and a resident:
+// JSON with the peer and the ticket, expiring after the relay time-out.
+func (k keys) relay(openid string) string { return k.prefix + "relay:" + openid }
+
+// roundRobin counts auto-assignments in a community, to take staff in turn.
+func (k keys) roundRobin(community string) string { return k.prefix + "rr:" + community }
+
 // wechat holds whatever the WeChat SDK caches (access token, JS ticket).
 func (k keys) wechat(key string) string { return k.prefix + "wechat:" + key }
 

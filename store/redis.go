@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"minyuan/bot"
 )
 
 // DefaultPrefix is put in front of every key unless Options.Prefix says otherwise.
@@ -62,9 +64,10 @@ func (o Options) withDefaults() Options {
 
 // Store implements the engine's Inbox, Locker, Sessions and Roles over Redis.
 type Store struct {
-	rdb redis.UniversalClient
-	k   keys
-	opt Options
+	rdb  redis.UniversalClient
+	k    keys
+	opt  Options
+	cats map[string]bot.Category
 }
 
 // New wraps a client; the caller keeps ownership of rdb and closes it.

@@ -66,7 +66,7 @@ func (ServeCmd) Run(g *Globals) error {
 
 // InviteCmd creates an invite code.
 type InviteCmd struct {
-	Role      string        `required:"" enum:"staff,party,hotline,admin" help:"staff, party, hotline or admin."`
+	Role      string        `required:"" enum:"staff,secretary,party,hotline,admin" help:"staff, secretary (社区书记: staff who also gets overdue and flagged requests), party, hotline or admin."`
 	Community string        `required:"" help:"Community code (see communities in the config)."`
 	Name      string        `required:"" help:"The person's name, shown back to them when they bind."`
 	TTL       time.Duration `name:"ttl" help:"How long the code stays valid (default: invite.ttl)."`
@@ -145,7 +145,7 @@ func (c RolesListCmd) Run(g *Globals) error {
 // RolesRevokeCmd revokes a grant.
 type RolesRevokeCmd struct {
 	OpenID    string `name:"openid" required:"" help:"The user's openid (see roles list)."`
-	Role      string `required:"" enum:"staff,party,hotline,admin" help:"The role to take away."`
+	Role      string `required:"" enum:"staff,secretary,party,hotline,admin" help:"The role to take away."`
 	Community string `required:"" help:"The community of the grant."`
 }
 

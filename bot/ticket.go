@@ -1,0 +1,176 @@
+package bot
+
+import (
+	"context"
+	"time"
+)
+
+// Status is where a ticket is in its lifecycle (受理 → 办理 → 办结).
+type Status string
+
+const (
+	StatusNew     Status = "new"     // 待受理: waiting for a staff member to claim it
+	StatusClaimed Status = "claimed" // 办理中: a handler has it
+	StatusClosed  Status = "closed"  // 已办结: closed with a result
+)
+
+// Rating is a resident's satisfaction with a closed ticket.
+type Rating string
+
+const (
+	RatingSatisfied   Rating = "satisfied"   // 满意
+	RatingBasic       Rating = "basic"       // 基本满意
+	RatingUnsatisfied Rating = "unsatisfied" // 不满意
+)
+
+// Urgency orders the queue.
+type Urgency int
+
+const (
+	UrgencyHigh   Urgency = 0
+	UrgencyNormal Urgency = 1
+	UrgencyLow    Urgency = 2
+)
+
+// Category is a kind of request with its deadlines (in working days) and what it
+// counts towards in the reports.
+type Category struct {
+	Code        string  `json:"code" yaml:"code"`
+	Name        string  `json:"name" yaml:"name"`
+	SignDays    int     `json:"sign_days" yaml:"sign_days"`       // to claim it (签收)
+	ResolveDays int     `json:"resolve_days" yaml:"resolve_days"` // to close it (办结)
+	Urgency     Urgency `json:"urgency" yaml:"urgency"`
+	// Counts says which report figure a closed ticket of this category adds to:
+	// "disputes" (矛盾纠纷调处), "hardships" (困难解决), "jobs" (就业安置), or "".
+	Counts string `json:"counts,omitempty" yaml:"counts"`
+}
+
+// Ticket is one resident's request (民愿/诉求).
+type Ticket struct {
+	No          string    `json:"no"` // short, digits only: easy to type on a phone
+	Community   string    `json:"community"`
+	Category    string    `json:"category"`
+	Urgency     Urgency   `json:"urgency"`
+	Description string    `json:"description"`
+	Photos      []string  `json:"photos,omitempty"`
+	Source      string    `json:"source"`           // "wechat" or "hotline"
+	OpenID      string    `json:"openid,omitempty"` // the resident, when known
+	Name        string    `json:"name,omitempty"`
+	Phone       string    `json:"phone,omitempty"`
+	Status      Status    `json:"status"`
+	Handler     string    `json:"handler,omitempty"` // openid of the staff member
+	HandlerName string    `json:"handler_name,omitempty"`
+	Created     time.Time `json:"created"`
+	SignBy      time.Time `json:"sign_by"`
+	DueBy       time.Time `json:"due_by"`
+	Claimed     time.Time `json:"claimed,omitzero"`
+	Responded   time.Time `json:"responded,omitzero"` // first reply to the resident
+	Closed      time.Time `json:"closed,omitzero"`
+	Result      string    `json:"result,omitempty"`
+	Rating      Rating    `json:"rating,omitempty"`
+	RatingNote  string    `json:"rating_note,omitempty"`
+	Reopened    int       `json:"reopened,omitempty"` // times reopened after 不满意
+	Flagged     bool      `json:"flagged,omitempty"`  // needs the secretary's attention
+	Escalated   bool      `json:"escalated,omitempty"`
+	Version     int       `json:"version"`
+}
+
+// Open reports whether the ticket still waits for work.
+func (t *Ticket) Open() bool { return t.Status != StatusClosed }
+
+// Relay is one side of a live relay (对话) between a staff member and a resident:
+// who the messages go to, about which ticket.
+type Relay struct {
+	Peer   string `json:"peer"`
+	Ticket string `json:"ticket"`
+}
+
+// Event is one line of a ticket's timeline: every state change and message, with who
+// did it and when.
+type Event struct {
+	At      time.Time `json:"at"`
+	Actor   string    `json:"actor"` // openid, "system", or "hotline:<operator>"
+	Name    string    `json:"name,omitempty"`
+	Kind    string    `json:"kind"` // created, claimed, reply, relay, note, added, reassigned, escalated, closed, rated, reopened, warned, assigned
+	Text    string    `json:"text,omitempty"`
+	Private bool      `json:"private,omitempty"` // staff notes: never shown to the resident
+}
+
+// Tickets is the ticket repository.
+type Tickets interface {
+	// Create stores a new ticket, numbering it; the same key (the confirming
+	// Update's ID) never creates two tickets.
+	Create(ctx context.Context, t *Ticket, key string, ev Event) (*Ticket, error)
+	Ticket(ctx context.Context, no string) (*Ticket, error)
+	// Update changes a ticket atomically: fn gets the current ticket and returns the
+	// events to add; an error from fn changes nothing.
+	Update(ctx context.Context, no string, fn func(t *Ticket) ([]Event, error)) (*Ticket, error)
+	Timeline(ctx context.Context, no string) ([]Event, error)
+	ByResident(ctx context.Context, openid string, limit int) ([]*Ticket, error)
+	Queue(ctx context.Context, community string, limit int) ([]*Ticket, error)
+}
+
+// Period is the month a report figure belongs to, in China time: "2026-11".
+func Period(t time.Time) string { return t.In(chinaTime).Format("2006-01") }
+
+var chinaTime = func() *time.Location {
+	if l, err := time.LoadLocation("Asia/Shanghai"); err == nil {
+		return l
+	}
+	return time.FixedZone("CST", 8*3600)
+}()
+
+// StatDeltas says how a change of a ticket moves the report counters of its
+// community: what is counted is derived from the change itself, so the counters can
+// be kept in the same atomic write. before is nil for a new ticket.
+func StatDeltas(before, after *Ticket, cats map[string]Category) map[string]int64 {
+	d := map[string]int64{}
+	if before == nil {
+		d["received"]++
+		d["category:"+after.Category]++
+		d["source:"+after.Source]++
+		return d
+	}
+	if before.Claimed.IsZero() && !after.Claimed.IsZero() {
+		d["signed"]++
+		if !after.Claimed.After(after.SignBy) {
+			d["signed_in_time"]++
+		}
+	}
+	if before.Responded.IsZero() && !after.Responded.IsZero() {
+		d["responded"]++
+	}
+	if before.Status != StatusClosed && after.Status == StatusClosed {
+		d["closed"]++
+		if !after.Closed.After(after.DueBy) {
+			d["closed_in_time"]++
+		}
+		if c := cats[after.Category].Counts; c != "" {
+			d[c]++
+		}
+	}
+	if before.Status == StatusClosed && after.Status != StatusClosed {
+		// Reopened: the closing no longer counts.
+		d["closed"]--
+		if !before.Closed.After(before.DueBy) {
+			d["closed_in_time"]--
+		}
+		if c := cats[after.Category].Counts; c != "" {
+			d[c]--
+		}
+		d["reopened"]++
+	}
+	if before.Rating == "" && after.Rating != "" {
+		d["rated"]++
+		d["rating:"+string(after.Rating)]++
+	}
+	if !before.Escalated && after.Escalated {
+		d["escalated"]++
+	}
+	for k, v := range d {
+		if v == 0 {
+			delete(d, k)
+		}
+	}
+	return d
+}
