@@ -2,6 +2,8 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -118,6 +120,10 @@ form.skip_hint: "可跳过"
 form.first_field: "已是第一步"
 form.confirm_ask: "请确认"
 form.empty: "请用文字"
+form.photo: "已收到{{.N}}张照片"
+form.photo_limit: "最多{{.Max}}张"
+t.desc: "请描述"
+t.desc_summary: '描述{{.desc}} 照片{{index . "desc.photos"}}'
 t.title: "登记"
 t.name: "您的姓名？"
 t.color: "颜色？"
@@ -307,5 +313,97 @@ func TestCommandWithoutSpace(t *testing.T) {
 	word, args := bot.SplitCommand("  接单　12 ")
 	if word != "接单" || args != "12" {
 		t.Fatalf("full-width space: %q %q", word, args)
+	}
+}
+
+// A Photos field keeps the images sent while it is asked, takes words or 完成 as its
+// answer, and hands the pictures to Submit; 返回 asks for them afresh.
+func TestFormPhotos(t *testing.T) {
+	h := newHarness(t)
+	var got []bot.Answers
+	form := &bot.Form{
+		ID: "test.photos", Heading: "t.title",
+		Fields:  []bot.Field{{Key: "desc", Prompt: "t.desc", Photos: true}},
+		Confirm: "t.desc_summary",
+		Submit: func(_ context.Context, r *bot.Request, a bot.Answers) (bot.Reply, error) {
+			got = append(got, a)
+			return r.Say("t.done", a), nil
+		},
+	}
+	h.eng.Mux.Command("拍照", bot.RoleResident, form)
+	image := func(url string) string {
+		h.n++
+		return h.eng.Handle(context.Background(), bot.Update{ID: fmt.Sprintf("m:img%d", h.n), From: "u1",
+			Kind: bot.KindImage, PicURL: url, Time: h.clock.t}).Text
+	}
+	steps := []struct {
+		send, image, want string
+	}{
+		{send: "拍照", want: "请描述"},
+		{send: "完成", want: "请用文字\n请描述"}, // nothing sent yet
+		{image: "http://p/1", want: "已收到1张照片"},
+		{image: "http://p/2", want: "已收到2张照片"},
+		{send: "楼道灯坏了", want: "描述楼道灯坏了 照片http://p/1\nhttp://p/2"},
+		{send: "返回", want: "请描述"},
+		{send: "完成", want: "请用文字"}, // 返回 dropped the photos with the answer
+		{image: "http://p/3", want: "已收到1张照片"},
+		{send: "完成", want: "描述 照片http://p/3"},
+		{send: "确认", want: "已登记"},
+	}
+	for i, s := range steps {
+		var reply string
+		if s.image != "" {
+			reply = image(s.image)
+		} else {
+			reply = h.say("u1", s.send)
+		}
+		if !strings.Contains(reply, s.want) {
+			t.Fatalf("step %d (%q%q): got %q, want %q", i, s.send, s.image, reply, s.want)
+		}
+	}
+	if len(got) != 1 || got[0]["desc"] != "" || !slices.Equal(got[0].Photos("desc"), []string{"http://p/3"}) {
+		t.Fatalf("submitted %v", got)
+	}
+
+	// Past MaxPhotos an image is refused, and said so; an image outside a Photos
+	// field is no answer.
+	h.say("u2", "拍照")
+	for i := range bot.MaxPhotos + 1 {
+		h.n++
+		reply := h.eng.Handle(context.Background(), bot.Update{ID: fmt.Sprintf("m:u2img%d", i), From: "u2",
+			Kind: bot.KindImage, PicURL: fmt.Sprint("http://q/", i), Time: h.clock.t}).Text
+		if want := fmt.Sprintf("已收到%d张照片", i+1); i == bot.MaxPhotos {
+			want = "最多9张"
+			if reply != want {
+				t.Fatalf("photo %d: %q", i, reply)
+			}
+		} else if reply != want {
+			t.Fatalf("photo %d: %q, want %q", i, reply, want)
+		}
+	}
+	h.say("u3", "登记")
+	if reply := h.eng.Handle(context.Background(), bot.Update{ID: "m:u3img", From: "u3", Kind: bot.KindImage,
+		PicURL: "http://r/1", Time: h.clock.t}).Text; !strings.Contains(reply, "请用文字\n您的姓名？") {
+		t.Fatalf("image in a text field: %q", reply)
+	}
+}
+
+// A form without a summary that is refused at submit ends with the reason: there is
+// no confirm step to stay on.
+func TestFormWithoutConfirmRefusedAtSubmit(t *testing.T) {
+	h := newHarness(t)
+	h.eng.Mux.Command("速记", bot.RoleResident, &bot.Form{
+		ID: "test.quick", Heading: "t.title",
+		Fields: []bot.Field{{Key: "name", Prompt: "t.name"}},
+		Submit: func(context.Context, *bot.Request, bot.Answers) (bot.Reply, error) {
+			return bot.Reply{}, bot.UserError(bot.EConflict, "t.name_bad", nil)
+		},
+	})
+	h.say("u1", "速记")
+	if got := h.say("u1", "张三"); got != "姓名太长" {
+		t.Fatalf("refused: %q", got)
+	}
+	if got := h.say("u1", "李四"); got != "不懂" {
+		t.Fatalf("the form should have ended: %q", got)
 	}
 }

@@ -15,16 +15,31 @@ var (
 	msgFormFirstField = Msg("form.first_field") // 返回 on the first question
 	msgFormConfirmAsk = Msg("form.confirm_ask") // appended to the summary
 	msgFormEmpty      = Msg("form.empty")       // an empty or non-text answer
+	msgFormPhoto      = Msg("form.photo")       // a photo was added to a Photos field
+	msgFormPhotoLimit = Msg("form.photo_limit") // a photo past MaxPhotos was refused
 )
 
 // Words that answer a form's fixed questions.
 var (
 	skipWords    = []string{"跳过", "无", "没有"}
 	confirmWords = []string{"确认", "确定", "是", "好", "1", "提交"}
+	doneWords    = []string{"完成", "好了", "没有了", "就这些"}
 )
+
+// MaxPhotos bounds the photos one Photos field collects: WeChat lets a user send
+// nine at a time, and each is kept in the session until the form is submitted.
+const MaxPhotos = 9
 
 // Answers are a form's answers so far, by field key.
 type Answers map[string]string
+
+// Photos lists the picture URLs a Photos field collected, in the order sent.
+func (a Answers) Photos(field string) []string {
+	if v := a[photosKey(field)]; v != "" {
+		return strings.Split(v, "\n")
+	}
+	return nil
+}
 
 // Choice is one option of a Field: Label is shown (and accepted), Value is stored.
 type Choice struct {
@@ -47,6 +62,10 @@ type Field struct {
 	// Skip, when it reports true, passes the field by (an answer already known, e.g.
 	// a remembered community, is filled in by Skip itself).
 	Skip func(ctx context.Context, r *Request, a Answers) (bool, error)
+	// Photos fields also take images: each one sent while the field is asked is
+	// kept (see Answers.Photos) and the user is asked to go on in words, or to say
+	// 完成 when the photos say it all (the typed answer is then "").
+	Photos bool
 }
 
 // Form is a declared conversation: fields asked in order, then an optional summary
@@ -85,7 +104,17 @@ func (f *Form) Continue(ctx context.Context, r *Request) (Reply, error) {
 		return f.advance(ctx, r, "")
 	}
 	fd := f.Fields[s.Step]
+	if fd.Photos && r.Update.Kind == KindImage && r.Update.PicURL != "" {
+		return f.addPhoto(r, fd)
+	}
 	in := strings.TrimSpace(r.Update.Text)
+	if fd.Photos && oneOf(in, doneWords) {
+		if len(Answers(s.Data).Photos(fd.Key)) > 0 {
+			s.Data[fd.Key] = ""
+			return f.advance(ctx, r, "")
+		}
+		in = "" // 完成 with nothing sent is no answer
+	}
 	if in == "" {
 		return f.ask(ctx, r, r.T(msgFormEmpty, nil))
 	}
@@ -119,13 +148,28 @@ func (f *Form) Continue(ctx context.Context, r *Request) (Reply, error) {
 	return f.advance(ctx, r, "")
 }
 
-// Back returns to the previous question that was asked (not skipped).
+// addPhoto keeps the picture of an image Update for a Photos field. The reply is
+// short on purpose: people send several photos in a row, and each gets an answer.
+func (f *Form) addPhoto(r *Request, fd Field) (Reply, error) {
+	s := r.Session
+	photos := Answers(s.Data).Photos(fd.Key)
+	if len(photos) >= MaxPhotos {
+		return r.Say(msgFormPhotoLimit, map[string]any{"Max": MaxPhotos}), nil
+	}
+	photos = append(photos, r.Update.PicURL)
+	s.Data[photosKey(fd.Key)] = strings.Join(photos, "\n")
+	return r.Say(msgFormPhoto, map[string]any{"N": len(photos)}), nil
+}
+
+// Back returns to the previous question that was asked (not skipped). Its answer
+// is asked afresh, photos included.
 func (f *Form) Back(ctx context.Context, r *Request) (Reply, error) {
 	s := r.Session
 	for i := min(s.Step, len(f.Fields)) - 1; i >= 0; i-- {
 		if s.Data[skippedKey(f.Fields[i].Key)] == "" {
 			s.Step = i
 			delete(s.Data, f.Fields[i].Key)
+			delete(s.Data, photosKey(f.Fields[i].Key))
 			return f.ask(ctx, r, "")
 		}
 	}
@@ -211,6 +255,11 @@ func (f *Form) submit(ctx context.Context, r *Request) (Reply, error) {
 	if err != nil {
 		var ue *Error
 		if errors.As(err, &ue) && ue.Msg != "" && ue.Code != EInternal && ue.Code != EUnavailable {
+			if f.Confirm == "" {
+				// No summary to stay on: the form ends with the reason.
+				r.End()
+				return r.Say(ue.Msg, ue.Data), nil
+			}
 			// Stay on the confirm step: the user can fix an answer with 返回.
 			return f.ask(ctx, r, r.T(ue.Msg, ue.Data))
 		}
@@ -234,6 +283,10 @@ func answersView(d map[string]string) Answers {
 }
 
 func skippedKey(field string) string { return "_skipped_" + field }
+
+// photosKey holds a Photos field's picture URLs, one a line. It is an answer (no
+// "_"), so Submit gets it.
+func photosKey(field string) string { return field + ".photos" }
 
 func pick(cs []Choice, in string) (string, bool) {
 	if n, err := strconv.Atoi(in); err == nil && n >= 1 && n <= len(cs) {

@@ -91,7 +91,7 @@ type Event struct {
 	At      time.Time `json:"at"`
 	Actor   string    `json:"actor"` // openid, "system", or "hotline:<operator>"
 	Name    string    `json:"name,omitempty"`
-	Kind    string    `json:"kind"` // created, claimed, reply, relay, note, added, reassigned, escalated, closed, rated, reopened, warned, assigned
+	Kind    string    `json:"kind"` // created, claimed, reply, relay, relay_started, relay_ended, note, added, reassigned, escalated, closed, rated, reopened, warned, assigned
 	Text    string    `json:"text,omitempty"`
 	Private bool      `json:"private,omitempty"` // staff notes: never shown to the resident
 }

@@ -32,17 +32,20 @@ func Files() fs.FS { return files }
 
 // Config is everything Minyuan reads at start-up.
 type Config struct {
-	HTTP        HTTP           `yaml:"http"`
-	WeChat      WeChat         `yaml:"wechat"`
-	Redis       Redis          `yaml:"redis"`
-	Session     Session        `yaml:"session"`
-	Invite      Invite         `yaml:"invite"`
-	Log         Log            `yaml:"log"`
-	Messages    string         `yaml:"messages"` // a catalogue file replacing the built-in one
-	Desk        Desk           `yaml:"desk"`
-	Calendar    Calendar       `yaml:"calendar"`
-	Communities []Community    `yaml:"communities"`
-	Categories  []bot.Category `yaml:"categories"`
+	HTTP     HTTP    `yaml:"http"`
+	WeChat   WeChat  `yaml:"wechat"`
+	Redis    Redis   `yaml:"redis"`
+	Session  Session `yaml:"session"`
+	Invite   Invite  `yaml:"invite"`
+	Log      Log     `yaml:"log"`
+	Messages string  `yaml:"messages"` // a catalogue file replacing the built-in one
+	Desk     Desk    `yaml:"desk"`
+	Outbox   Outbox  `yaml:"outbox"`
+	// Templates by kind of push; an entry with an empty id means "no template".
+	Templates   map[string]Template `yaml:"templates"`
+	Calendar    Calendar            `yaml:"calendar"`
+	Communities []Community         `yaml:"communities"`
+	Categories  []bot.Category      `yaml:"categories"`
 }
 
 // Desk is how the reception desk works.
@@ -54,6 +57,25 @@ type Desk struct {
 	RelayTimeout time.Duration `yaml:"relay_timeout"`
 	// Hours are the desk's service hours, lunch break included.
 	Hours calendar.Hours `yaml:"hours"`
+}
+
+// Outbox is how pushes are sent.
+type Outbox struct {
+	Workers     int           `yaml:"workers"`      // pushes sent at once per process
+	MaxAttempts int           `yaml:"max_attempts"` // then the push is dead-lettered
+	BackoffBase time.Duration `yaml:"backoff_base"` // wait before the second attempt, doubling
+	BackoffCap  time.Duration `yaml:"backoff_cap"`
+	ReclaimIdle time.Duration `yaml:"reclaim_idle"` // a push a dead worker held is taken over after this
+}
+
+// Template is the WeChat template message used for one kind of push when the
+// recipient's 48-hour window is closed.
+type Template struct {
+	ID string `yaml:"id"`
+	// Fields fill the template's keys; {text}, {ref}, {community}, {kind} or any
+	// field of the push are replaced.
+	Fields map[string]string `yaml:"fields"`
+	URL    string            `yaml:"url"`
 }
 
 // Calendar is the working-day calendar and quiet hours.
@@ -131,7 +153,9 @@ func Default() Config {
 			RelayTimeout:    30 * time.Minute,
 			Hours:           calendar.DefaultHours(),
 		},
-		Calendar:   Calendar{Quiet: calendar.DefaultQuiet()},
+		Calendar: Calendar{Quiet: calendar.DefaultQuiet()},
+		Outbox: Outbox{Workers: 4, MaxAttempts: 8, BackoffBase: 5 * time.Second,
+			BackoffCap: 10 * time.Minute, ReclaimIdle: 2 * time.Minute},
 		Categories: DefaultCategories(),
 	}
 }
@@ -324,6 +348,12 @@ func (c *Config) Validate() error {
 	}
 	if err := c.Calendar.Quiet.Validate(); err != nil {
 		bad("calendar.quiet", "%v", err)
+	}
+	if c.Outbox.Workers < 1 || c.Outbox.MaxAttempts < 1 || c.Outbox.BackoffBase <= 0 || c.Outbox.BackoffCap < c.Outbox.BackoffBase {
+		bad("outbox", "workers and max_attempts at least 1, 0 < backoff_base <= backoff_cap")
+	}
+	if c.Outbox.ReclaimIdle < 30*time.Second {
+		bad("outbox.reclaim_idle", "at least 30s: longer than the slowest delivery")
 	}
 	if len(c.Categories) == 0 {
 		bad("categories", "at least one category is needed")

@@ -56,6 +56,10 @@ const (
 	pushTicketAlert  = "ticket_alert"  // to staff: a new, assigned or overdue ticket
 )
 
+// PushKinds lists every kind of push the flows make (the templates a deployment may
+// configure).
+var PushKinds = []string{pushTicketUpdate, pushTicketAlert}
+
 func (d *Deps) category(code string) (bot.Category, bool) {
 	for _, c := range d.Categories {
 		if c.Code == code {

@@ -56,8 +56,8 @@ func (s *Store) Relay(ctx context.Context, openid string) (bot.Relay, bool, erro
 // TouchRelay keeps both sides of a relay alive for another ttl.
 func (s *Store) TouchRelay(ctx context.Context, a, b string, ttl time.Duration) error {
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.Expire(ctx, s.k.relay(a), ttl)
-		p.Expire(ctx, s.k.relay(b), ttl)
+		p.PExpire(ctx, s.k.relay(a), ttl)
+		p.PExpire(ctx, s.k.relay(b), ttl)
 		return nil
 	})
 	if err != nil {

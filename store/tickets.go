@@ -275,3 +275,29 @@ func (s *Store) LastTicketNo(ctx context.Context) (int64, error) {
 	}
 	return n + firstTicketNo, nil
 }
+
+// EachTicket calls fn with every ticket in number order, loading them in batches:
+// the command line's way to list tickets in any state, closed ones included.
+func (s *Store) EachTicket(ctx context.Context, fn func(t *bot.Ticket) error) error {
+	const batch = 500
+	last, err := s.LastTicketNo(ctx)
+	if err != nil {
+		return err
+	}
+	for from := int64(firstTicketNo + 1); from <= last; from += batch {
+		nos := make([]string, 0, batch)
+		for n := from; n < from+batch && n <= last; n++ {
+			nos = append(nos, strconv.FormatInt(n, 10))
+		}
+		ts, err := s.tickets(ctx, nos)
+		if err != nil {
+			return err
+		}
+		for _, t := range ts {
+			if err := fn(t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}

@@ -553,6 +553,63 @@ func TestFailForHeal(t *testing.T) {
 	}
 }
 
+// TestFailForEachErrCode: each errcode the delivery ladder tells apart, injected for
+// one openid, reaches that user's customer-service and template sends with the
+// platform's errmsg, and no one else's (a token error aside: it retires the token,
+// which then fails for everybody until the caller fetches a new one, as on the
+// platform).
+func TestFailForEachErrCode(t *testing.T) {
+	errmsgs := map[int]string{
+		sim.ErrInvalidToken:  "invalid credential",
+		sim.ErrTokenExpired:  "access_token expired",
+		sim.ErrNotSubscribed: "require subscribe",
+		sim.ErrDailyLimit:    "reach max api daily quota limit",
+		sim.ErrWindowClosed:  "response out of time limit",
+		sim.ErrCustomQuota:   "out of response count limit",
+	}
+	for code, msg := range errmsgs {
+		t.Run(strconv.Itoa(code), func(t *testing.T) {
+			e := setup(t, 0)
+			e.follower(alice)
+			e.follower(bob)
+			oa := e.account(false)
+			if err := custom(oa, bob); err != nil {
+				t.Fatal(err)
+			}
+			e.api.FailFor(alice, sim.Fault{ErrCode: code})
+			token := code == sim.ErrInvalidToken || code == sim.ErrTokenExpired
+			for _, send := range []func(*officialaccount.OfficialAccount, string) error{custom, template} {
+				err := send(oa, alice)
+				wantCode(t, err, code)
+				if !strings.Contains(err.Error(), msg) {
+					t.Fatalf("%q lacks the platform's errmsg %q", err, msg)
+				}
+				if token {
+					// The token alice's send presented is gone for everybody.
+					wantCode(t, custom(oa, bob), code)
+					oa = e.account(false)
+				}
+			}
+			if err := custom(oa, bob); err != nil {
+				t.Fatalf("another user: %v", err)
+			}
+			var last sim.Call
+			for _, c := range e.api.Calls() {
+				if c.OpenID == alice {
+					last = c
+				}
+			}
+			if last.Kind != sim.KindTemplate || last.ErrCode != code || !last.Injected {
+				t.Fatalf("recorded %+v", last)
+			}
+			e.api.Heal(alice)
+			if err := custom(oa, alice); err != nil {
+				t.Fatalf("after Heal: %v", err)
+			}
+		})
+	}
+}
+
 func TestWatch(t *testing.T) {
 	e := setup(t, 0)
 	e.follower(alice)

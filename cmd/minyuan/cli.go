@@ -13,16 +13,20 @@ import (
 	"minyuan/bot"
 	"minyuan/cmd/minyuan/app"
 	"minyuan/configs"
+	"minyuan/store"
 )
 
 // CLI is the command line. Every command reads the same --config and environment.
 type CLI struct {
 	Config string `help:"Configuration file (YAML); environment MINYUAN_<SECTION>_<KEY> overrides it." type:"path" env:"MINYUAN_CONFIG"`
 
-	Serve  ServeCmd  `cmd:"" help:"Run the webhook and workers."`
-	Demo   DemoCmd   `cmd:"" help:"Run Minyuan with an in-process Redis and a WeChat simulator, with a page to chat in."`
-	Invite InviteCmd `cmd:"" help:"Create a one-time invite code that grants a role when typed in chat as 绑定 <code>."`
-	Roles  RolesCmd  `cmd:"" help:"List or revoke granted roles."`
+	Serve     ServeCmd     `cmd:"" help:"Run the webhook and workers."`
+	Demo      DemoCmd      `cmd:"" help:"Run Minyuan with an in-process Redis and a WeChat simulator, with a page to chat in."`
+	Invite    InviteCmd    `cmd:"" help:"Create a one-time invite code that grants a role when typed in chat as 绑定 <code>."`
+	Roles     RolesCmd     `cmd:"" help:"List or revoke granted roles."`
+	Tickets   TicketsCmd   `cmd:"" help:"Show a ticket (民愿) with its timeline, or list tickets."`
+	Outbox    OutboxCmd    `cmd:"" help:"Pushes that could not be sent: list and replay them."`
+	Callbacks CallbacksCmd `cmd:"" help:"Call-back tasks (回电): people WeChat could not reach."`
 }
 
 // Globals are passed to every command's Run.
@@ -167,9 +171,193 @@ func (c RolesRevokeCmd) Run(g *Globals) error {
 	return nil
 }
 
-// DemoCmd is filled in by the demo issue; until then it says so.
+// DemoCmd runs Minyuan with an in-process Redis and the WeChat simulator. It reads
+// the same --config and environment as serve, but ignores the Redis address, makes up
+// WeChat credentials the configuration lacks, and listens on 127.0.0.1:8080 unless
+// http.addr names a host.
 type DemoCmd struct{}
 
 func (DemoCmd) Run(g *Globals) error {
-	return fmt.Errorf("demo mode is not built yet")
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+	slog.SetDefault(log)
+	d, err := app.NewDemo(g.Ctx, cfg, app.DemoOptions{Log: log})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Out, "\nMinyuan demo: open %s in a browser (Ctrl-C to stop).\n"+
+		"Demo mode: data is kept in memory only and is gone when the demo stops.\n"+
+		"演示模式：数据仅保存在内存中，退出即清空。\n\n", d.URL)
+	return d.Run(g.Ctx)
+}
+
+// TicketsCmd groups the ticket commands.
+type TicketsCmd struct {
+	Show TicketsShowCmd `cmd:"" help:"Print a ticket and its whole timeline (actor and time of every action, private notes included)."`
+	List TicketsListCmd `cmd:"" help:"List tickets in any state, in number order."`
+}
+
+// TicketsShowCmd prints one ticket.
+type TicketsShowCmd struct {
+	No string `arg:"" help:"The ticket number."`
+}
+
+func (c TicketsShowCmd) Run(g *Globals) error {
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	s, closeFn, err := app.OpenStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return app.ShowTicket(g.Ctx, g.Out, s, c.No)
+}
+
+// TicketsListCmd lists tickets.
+type TicketsListCmd struct {
+	Community string `help:"Only this community (code)."`
+	Status    string `enum:"new,claimed,closed,open," default:"" help:"Only this status: new, claimed, closed, or open (new and claimed)."`
+	JSON      bool   `name:"json" help:"Print JSON."`
+}
+
+func (c TicketsListCmd) Run(g *Globals) error {
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	s, closeFn, err := app.OpenStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return app.ListTickets(g.Ctx, g.Out, s, app.TicketFilter{Community: c.Community, Status: c.Status}, c.JSON)
+}
+
+// withStore runs fn with the configured store.
+func (g *Globals) withStore(fn func(s *store.Store) error) error {
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	s, closeFn, err := app.OpenStore(cfg)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	return fn(s)
+}
+
+// OutboxCmd groups the outbox commands.
+type OutboxCmd struct {
+	Dead   OutboxDeadCmd   `cmd:"" help:"List dead-lettered pushes (every attempt failed)."`
+	Replay OutboxReplayCmd `cmd:"" help:"Send dead-lettered pushes again."`
+	Stats  OutboxStatsCmd  `cmd:"" help:"Count waiting, in-flight and dead pushes."`
+}
+
+// OutboxDeadCmd lists dead pushes.
+type OutboxDeadCmd struct {
+	JSON bool `name:"json" help:"Print JSON."`
+}
+
+func (c OutboxDeadCmd) Run(g *Globals) error {
+	return g.withStore(func(s *store.Store) error {
+		dead, err := s.ListDead(g.Ctx)
+		if err != nil {
+			return err
+		}
+		if c.JSON {
+			if dead == nil {
+				dead = []store.DeadPush{}
+			}
+			return json.NewEncoder(g.Out).Encode(dead)
+		}
+		w := tabwriter.NewWriter(g.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ENTRY\tPUSH\tKIND\tTO\tREF\tATTEMPTS\tAT\tREASON")
+		for _, d := range dead {
+			reason := d.Reason
+			if d.Malformed != "" {
+				reason = "malformed: " + d.Malformed
+			}
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", d.ID, d.Push.ID, d.Push.Kind, d.Push.To, d.Push.Ref,
+				d.Attempt, d.At.Format(time.DateTime), reason)
+		}
+		return w.Flush()
+	})
+}
+
+// OutboxReplayCmd replays dead pushes.
+type OutboxReplayCmd struct {
+	ID  string `arg:"" optional:"" help:"A dead-letter entry (or push) ID from 'outbox dead'."`
+	All bool   `name:"all" help:"Replay every dead push."`
+}
+
+func (c OutboxReplayCmd) Run(g *Globals) error {
+	if (c.ID == "") == !c.All {
+		return fmt.Errorf("give an ID or --all")
+	}
+	return g.withStore(func(s *store.Store) error {
+		var n int
+		var err error
+		if c.All {
+			n, err = s.ReplayAll(g.Ctx)
+		} else {
+			n, err = s.Replay(g.Ctx, c.ID)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(g.Out, "replayed %d push(es): they are back in the outbox\n", n)
+		return nil
+	})
+}
+
+// OutboxStatsCmd counts the outbox.
+type OutboxStatsCmd struct{}
+
+func (OutboxStatsCmd) Run(g *Globals) error {
+	return g.withStore(func(s *store.Store) error {
+		st, err := s.OutboxStats(g.Ctx)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(g.Out, "waiting %d  in flight %d  dead %d\n", st.Waiting, st.Pending, st.Dead)
+		return nil
+	})
+}
+
+// CallbacksCmd groups the call-back commands.
+type CallbacksCmd struct {
+	List CallbacksListCmd `cmd:"" help:"List open call-back tasks of a community."`
+}
+
+// CallbacksListCmd lists call-back tasks.
+type CallbacksListCmd struct {
+	Community string `required:"" help:"Community code."`
+	JSON      bool   `name:"json" help:"Print JSON."`
+}
+
+func (c CallbacksListCmd) Run(g *Globals) error {
+	return g.withStore(func(s *store.Store) error {
+		cbs, err := s.ListCallbacks(g.Ctx, c.Community)
+		if err != nil {
+			return err
+		}
+		if c.JSON {
+			if cbs == nil {
+				cbs = []bot.Callback{}
+			}
+			return json.NewEncoder(g.Out).Encode(cbs)
+		}
+		w := tabwriter.NewWriter(g.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "ID\tREF\tOPENID\tREASON\tCREATED")
+		for _, cb := range cbs {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", cb.ID, cb.Ref, cb.OpenID, cb.Reason, cb.Created.Format(time.DateTime))
+		}
+		return w.Flush()
+	})
 }

@@ -1,5 +1,5 @@
 // Command minyuan runs the Minyuan bot (serve), its demo (demo), and the admin
-// commands (invite, roles).
+// commands (invite, roles, tickets).
 package main
 
 import (

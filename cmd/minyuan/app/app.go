@@ -17,6 +17,9 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"minyuan/bot"
+	"minyuan/bot/calendar"
+	"minyuan/bot/outbox"
+	"minyuan/bot/schedule"
 	"minyuan/bot/wechat"
 	"minyuan/configs"
 	"minyuan/handlers"
@@ -30,6 +33,9 @@ type Options struct {
 	// Redis, when set, is used instead of dialling cfg.Redis.URL (the demo's in-process
 	// Redis). The App does not close it.
 	Redis redis.UniversalClient
+	// InMemory says that Redis knowingly keeps nothing (the demo's in-process one):
+	// the persistence check, and its warning, are skipped.
+	InMemory bool
 }
 
 // App is a running Minyuan.
@@ -39,9 +45,18 @@ type App struct {
 	clock  bot.Clock
 	rdb    redis.UniversalClient
 	ownRDB bool
+	memory bool
 	Store  *store.Store
 	Engine *bot.Engine
+	Deps   *handlers.Deps
 	mux    *http.ServeMux
+
+	// Outbound: pushes wait in the outbox (or, in quiet hours, in the due set) and the
+	// workers send them; the scheduler fires reminders.
+	pusher    *outbox.Pusher
+	Outbox    *outbox.Worker
+	Scheduler *schedule.Scheduler
+	stopBg    func()
 }
 
 // New builds an App: it connects to Redis, checks persistence, loads the catalogue and
@@ -50,7 +65,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: opt.Log, clock: opt.Clock, rdb: opt.Redis}
+	a := &App{cfg: cfg, log: opt.Log, clock: opt.Clock, rdb: opt.Redis, memory: opt.InMemory}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -77,8 +92,29 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 
+	cal, err := newCalendar(cfg, a.log)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Store.SetCategories(cfg.Categories)
+	if err := a.outbound(cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.Deps = &handlers.Deps{
+		Roles: a.Store, Profiles: a.Store, Duty: a.Store, Tickets: a.Store, Pusher: a.pusher,
+		Reminders: a.Store, Directory: a.Store, Relays: a.Store,
+		Calendar: cal, Catalog: cat, Clock: a.clock,
+		Desk:        handlers.DeskConfig{AutoAssignAfter: cfg.Desk.AutoAssignAfter, RelayTimeout: cfg.Desk.RelayTimeout},
+		Communities: Communities(cfg),
+		Categories:  cfg.Categories,
+	}
+	for kind, h := range a.Deps.ReminderHandlers() {
+		a.Scheduler.Handle(kind, h)
+	}
 	a.Engine = &bot.Engine{
-		Mux:            handlers.NewMux(handlers.Deps{Roles: a.Store, Profiles: a.Store, Duty: a.Store, Communities: Communities(cfg)}),
+		Mux:            handlers.NewMux(a.Deps),
 		Catalog:        cat,
 		Clock:          a.clock,
 		Inbox:          a.Store,
@@ -108,6 +144,90 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	return a, nil
 }
 
+// outbound builds the WeChat token shared through Redis, the delivery ladder, the
+// outbox workers and the scheduler, and registers the reminder kinds they handle.
+func (a *App) outbound(cfg configs.Config) error {
+	tok, err := wechat.NewToken(cfg.WeChat.AppID, cfg.WeChat.AppSecret, a.Store, wechat.TokenOptions{Log: a.log})
+	if err != nil {
+		return err
+	}
+	templates := wechat.Templates{}
+	for kind, t := range cfg.Templates {
+		if t.ID != "" {
+			templates[kind] = wechat.Template{ID: t.ID, Fields: t.Fields, URL: t.URL}
+		}
+	}
+	del, err := wechat.NewDeliverer(wechat.DelivererConfig{AppID: cfg.WeChat.AppID, Token: tok, Seen: a.Store,
+		Callbacks: a.Store, Templates: templates, Clock: a.clock, Log: a.log})
+	if err != nil {
+		return err
+	}
+	a.Outbox, err = outbox.New(outbox.Options{Store: a.Store, Deliverer: del, Reminders: a.Store, Clock: a.clock,
+		Log: a.log, Workers: cfg.Outbox.Workers, MaxAttempts: cfg.Outbox.MaxAttempts,
+		BackoffBase: cfg.Outbox.BackoffBase, BackoffCap: cfg.Outbox.BackoffCap, ReclaimIdle: cfg.Outbox.ReclaimIdle})
+	if err != nil {
+		return err
+	}
+	a.Scheduler, err = schedule.New(schedule.Options{Due: a.Store, Leases: a.Store, Clock: a.clock, Log: a.log,
+		Location: calendar.Location()})
+	if err != nil {
+		return err
+	}
+	a.pusher = &outbox.Pusher{Queue: a.Store, Reminders: a.Store, Quiet: cfg.Calendar.Quiet, Clock: a.clock}
+	a.Scheduler.Handle(outbox.RetryKind, a.Outbox.Retry)
+	a.Scheduler.Handle(outbox.DeferredKind, a.pusher.Release)
+	return nil
+}
+
+// Start runs the outbox workers and the scheduler in the background until Stop.
+func (a *App) Start() {
+	if a.stopBg != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := a.Outbox.Run(ctx); err != nil {
+			a.log.Error("outbox stopped", "err", err)
+		}
+	}()
+	a.Scheduler.Start()
+	a.stopBg = func() {
+		cancel()
+		<-done
+		if err := a.Scheduler.Shutdown(); err != nil {
+			a.log.Warn("scheduler shutdown", "err", err)
+		}
+	}
+}
+
+// Stop ends what Start began: the outbox first (deliveries under way finish), then
+// the scheduler.
+func (a *App) Stop() {
+	if a.stopBg != nil {
+		a.stopBg()
+		a.stopBg = nil
+	}
+}
+
+// newCalendar loads the working-day calendar and warns when it does not know this
+// year or the next (deadlines would then count weekends only).
+func newCalendar(cfg configs.Config, log *slog.Logger) (*calendar.Calendar, error) {
+	ov, err := calendar.LoadOverrides(cfg.Calendar.Overrides)
+	if err != nil {
+		return nil, err
+	}
+	cal := calendar.New(ov).WithHours(cfg.Desk.Hours)
+	y := time.Now().In(calendar.Location()).Year()
+	for _, year := range []int{y, y + 1} {
+		if !cal.KnowsYear(year) {
+			log.Warn("the calendar does not know this year's public holidays; add them with calendar.overrides", "year", year)
+		}
+	}
+	return cal, nil
+}
+
 // Communities converts the configured communities to the domain type.
 func Communities(cfg configs.Config) []bot.Community {
 	out := make([]bot.Community, len(cfg.Communities))
@@ -130,6 +250,9 @@ func (a *App) checkRedis(ctx context.Context) error {
 	defer cancel()
 	if err := a.Store.Ping(ctx); err != nil {
 		return fmt.Errorf("redis: %w", err)
+	}
+	if a.memory {
+		return nil
 	}
 	p, err := a.Store.CheckPersistence(ctx)
 	switch {
@@ -173,6 +296,8 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 		WriteTimeout:      10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
+	a.Start()
+	defer a.Stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
 	a.log.Info("listening", "addr", l.Addr().String(), "webhook", a.cfg.WeChat.Path)
@@ -199,8 +324,9 @@ func (a *App) Run(ctx context.Context) error {
 	return a.Serve(ctx, l)
 }
 
-// Close releases Redis (when the App dialled it).
+// Close stops the background work and releases Redis (when the App dialled it).
 func (a *App) Close() error {
+	a.Stop()
 	if a.ownRDB && a.rdb != nil {
 		return a.rdb.Close()
 	}

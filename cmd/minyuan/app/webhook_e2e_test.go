@@ -21,6 +21,7 @@ import (
 	"github.com/silenceper/wechat/v2/util"
 
 	"minyuan/bot"
+	"minyuan/bot/calendar"
 	"minyuan/bot/wechat"
 	"minyuan/cmd/minyuan/app"
 	"minyuan/configs"
@@ -53,7 +54,10 @@ type env struct {
 	msgID  atomic.Int64
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB) *env { t.Helper(); return newEnvWith(t, nil) }
+
+// newEnvWith is newEnv with the configuration changed by tune first.
+func newEnvWith(t testing.TB, tune func(*configs.Config)) *env {
 	t.Helper()
 	cfg := configs.Default()
 	cfg.WeChat.AppID, cfg.WeChat.AppSecret, cfg.WeChat.Token, cfg.WeChat.EncodingAESKey = appID, "secret", token, aesKey
@@ -61,7 +65,13 @@ func newEnv(t testing.TB) *env {
 	cfg.Communities = []configs.Community{{Code: "QY", Name: "七一路社区"}, {Code: "HX", Name: "和谐社区"}}
 	cfg.Redis.Prefix = redistest.Prefix(t)
 	cfg.Log.Level = "warn"
-	e := &env{t: t, clock: &clock{t: time.Now()}, prefix: cfg.Redis.Prefix}
+	if tune != nil {
+		tune(&cfg)
+	}
+	// A working day in office hours, so that quiet hours hold nothing back unless a
+	// test moves the clock there.
+	start := time.Date(2026, 11, 24, 10, 0, 0, 0, calendar.Location())
+	e := &env{t: t, clock: &clock{t: start}, prefix: cfg.Redis.Prefix}
 	e.msgID.Store(time.Now().UnixNano() / 1000)
 	a, err := app.New(context.Background(), cfg, app.Options{Redis: srv.Client(t), Clock: e.clock, Log: quietLog(t)})
 	if err != nil {

@@ -1,0 +1,378 @@
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	"go.yaml.in/yaml/v3"
+
+	"minyuan/bot"
+	"minyuan/bot/sim"
+	"minyuan/configs"
+	"minyuan/handlers"
+)
+
+// DemoAddr is where the demo listens when the configuration names no host: on this
+// machine only, since the demo page lets anyone act as anyone.
+const DemoAddr = "127.0.0.1:8080"
+
+// The demo's people. Their openids are fixed so that a page left open across a
+// restart still means the same person.
+const (
+	DemoResident = "oMY_demo_resident"
+	DemoStaff    = "oMY_demo_staff"
+	DemoParty    = "oMY_demo_party"
+)
+
+// demoMenus are the panes' menu buttons while the bot has created no custom menu of
+// its own through the API (once it has, every pane shows that one). Buttons with Key
+// send the CLICK a handler registered with Mux.Menu; buttons with Text type words the
+// bot understands. Keep them in step with handlers/.
+var demoMenus = map[string][]sim.MenuButton{
+	"resident": {
+		{Name: "帮助", Text: "帮助"},
+		{Name: "我的诉求", Text: "我的诉求"},
+		{Name: "更多", Sub: []sim.MenuButton{
+			{Name: "我的资料", Key: "PROFILE"},
+			{Name: "绑定身份", Text: "绑定"},
+			{Name: "取消办理", Text: "取消"},
+		}},
+	},
+	"staff": {
+		{Name: "帮助", Text: "帮助"},
+		{Name: "值班", Sub: []sim.MenuButton{
+			{Name: "开始值班", Text: "值班"},
+			{Name: "结束值班", Text: "下班"},
+		}},
+		{Name: "更多", Sub: []sim.MenuButton{
+			{Name: "我的资料", Key: "PROFILE"},
+			{Name: "取消办理", Text: "取消"},
+		}},
+	},
+	"party": {
+		{Name: "帮助", Text: "帮助"},
+		{Name: "走访任务", Text: "走访任务"},
+		{Name: "更多", Sub: []sim.MenuButton{
+			{Name: "我的资料", Key: "PROFILE"},
+			{Name: "取消办理", Text: "取消"},
+		}},
+	},
+}
+
+// DemoOptions are what differs between `minyuan demo` and the tests that start it.
+type DemoOptions struct {
+	Log *slog.Logger
+	// Redis, when set, replaces the in-process Redis: end-to-end tests run the demo
+	// against a real server. The Demo does not close it, and its TTLs follow real
+	// time, not the demo clock.
+	Redis redis.UniversalClient
+}
+
+// Demo is Minyuan in demo mode: the real App with an in-process Redis, the WeChat
+// simulator standing in for the platform, and the page to chat in.
+type Demo struct {
+	App    *App
+	Sim    *sim.Demo
+	API    *sim.API
+	Client *sim.Client
+	Clock  *sim.Clock
+	// Redis is the in-process server; nil when DemoOptions.Redis was given.
+	Redis *miniredis.Miniredis
+	// Config is the configuration the App runs with, demo credentials filled in.
+	Config configs.Config
+	// URL is the page's address; WebhookURL the server URL the simulator posts to.
+	URL, WebhookURL string
+
+	log       *slog.Logger
+	rdb       redis.UniversalClient // ours to close; nil with DemoOptions.Redis
+	listener  net.Listener
+	apiL      net.Listener
+	apiSrv    *http.Server
+	redisMu   sync.Mutex // one catch-up of the in-process Redis at a time
+	stop      chan struct{}
+	closeOnce sync.Once
+}
+
+// NewDemo builds the demo from cfg: it fills in demo credentials where cfg has none,
+// uses the sample communities when it names none, ignores cfg's Redis address, binds
+// cfg.HTTP.Addr (127.0.0.1 when it names no host) and seeds a staff member and a
+// party member, already bound. Run serves it.
+func NewDemo(ctx context.Context, cfg configs.Config, opt DemoOptions) (_ *Demo, err error) {
+	log := opt.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	d := &Demo{log: log.With("component", "demo"), Clock: sim.NewClock(), stop: make(chan struct{})}
+	defer func() {
+		if err != nil {
+			d.Close()
+		}
+	}()
+
+	if err := fillDemoConfig(&cfg); err != nil {
+		return nil, err
+	}
+	rdb := opt.Redis
+	if rdb == nil {
+		d.Redis = miniredis.NewMiniRedis()
+		// TTLs follow the demo clock, which the ticker in Run feeds in; a jump of
+		// the clock expires what would have expired by then.
+		d.Redis.ClockTTL(true)
+		d.Redis.SetTime(d.Clock.Now())
+		if err := d.Redis.Start(); err != nil {
+			return nil, fmt.Errorf("demo: in-process redis: %w", err)
+		}
+		d.rdb = redis.NewClient(&redis.Options{Addr: d.Redis.Addr()})
+		rdb = d.rdb
+		go d.followClock()
+	}
+
+	d.API = sim.NewAPI(cfg.WeChat.AppID, cfg.WeChat.AppSecret, d.Clock)
+	if d.apiL, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		return nil, fmt.Errorf("demo: simulated wechat api: %w", err)
+	}
+	// Served from now on: the App may call the platform as soon as it is built.
+	d.apiSrv = &http.Server{Handler: d.API, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = d.apiSrv.Serve(d.apiL) }()
+	cfg.WeChat.APIBaseURL = "http://" + d.apiL.Addr().String()
+
+	addr, err := demoAddr(cfg.HTTP.Addr)
+	if err != nil {
+		return nil, err
+	}
+	if d.listener, err = net.Listen("tcp", addr); err != nil {
+		return nil, fmt.Errorf("demo: listen on %s (set MINYUAN_HTTP_ADDR to use another address): %w", addr, err)
+	}
+	cfg.HTTP.Addr = d.listener.Addr().String()
+	base := "http://" + loopback(d.listener.Addr())
+	d.URL, d.WebhookURL = base+"/", base+cfg.WeChat.Path
+	d.Config = cfg
+
+	if d.App, err = New(ctx, cfg, Options{Log: log, Clock: d.Clock, Redis: rdb, InMemory: opt.Redis == nil}); err != nil {
+		return nil, err
+	}
+	d.Client = &sim.Client{
+		WebhookURL:     d.WebhookURL,
+		Token:          cfg.WeChat.Token,
+		AppID:          cfg.WeChat.AppID,
+		EncodingAESKey: cfg.WeChat.EncodingAESKey,
+		Mode:           sim.ModeSafe,
+		API:            d.API,
+		Clock:          d.Clock,
+	}
+	panes, invites, err := d.seed(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.Sim, err = sim.NewDemo(sim.DemoOptions{Client: d.Client, Clock: d.Clock, Panes: panes, Invites: invites, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	d.Sim.AfterClockMove = d.afterClockMove
+	page := d.Sim.Handler()
+	d.App.mux.Handle("GET /{$}", page)
+	d.App.mux.Handle("/demo/", page)
+	return d, nil
+}
+
+// fillDemoConfig gives the demo what a real account would have: credentials (made up
+// when the configuration has none) and communities (the sample's when it has none).
+// Redis is in-process, so whether it persists does not matter.
+func fillDemoConfig(cfg *configs.Config) error {
+	if cfg.WeChat.AppID == "" {
+		cfg.WeChat.AppID = "wxdemo" + randomHex(6)
+	}
+	if cfg.WeChat.AppSecret == "" {
+		cfg.WeChat.AppSecret = randomHex(16)
+	}
+	if cfg.WeChat.Token == "" {
+		cfg.WeChat.Token = randomHex(16)
+	}
+	if cfg.WeChat.EncodingAESKey == "" {
+		key := make([]byte, 32)
+		_, _ = rand.Read(key)
+		cfg.WeChat.EncodingAESKey = base64.StdEncoding.EncodeToString(key)[:43]
+	}
+	cfg.Redis.RequirePersistence = false
+	// Every kind of push gets a (simulated) template, so that a push to someone whose
+	// 48-hour window is closed shows on the page as the template card it would be.
+	if cfg.Templates == nil {
+		cfg.Templates = map[string]configs.Template{}
+	}
+	for _, kind := range handlers.PushKinds {
+		if t := cfg.Templates[kind]; t.ID == "" {
+			t.ID = "demo-" + kind
+			if len(t.Fields) == 0 {
+				t.Fields = map[string]string{"first": "{text}", "keyword1": "{ref}"}
+			}
+			cfg.Templates[kind] = t
+		}
+	}
+	if len(cfg.Communities) == 0 {
+		raw, err := fs.ReadFile(configs.Files(), "minyuan.sample.yaml")
+		if err != nil {
+			return fmt.Errorf("demo: sample config: %w", err)
+		}
+		var sample configs.Config
+		if err := yaml.Unmarshal(raw, &sample); err != nil {
+			return fmt.Errorf("demo: sample config: %w", err)
+		}
+		cfg.Communities = sample.Communities
+	}
+	return nil
+}
+
+// demoAddr keeps a host-less address (":8080", the default) on this machine.
+func demoAddr(addr string) (string, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("demo: http.addr %q: %w", addr, err)
+	}
+	if host == "" {
+		if port == "8080" {
+			return DemoAddr, nil
+		}
+		return net.JoinHostPort("127.0.0.1", port), nil
+	}
+	return addr, nil
+}
+
+// loopback is an address to reach a listener from this machine.
+func loopback(a net.Addr) string {
+	tcp, ok := a.(*net.TCPAddr)
+	if !ok || !tcp.IP.IsUnspecified() {
+		return a.String()
+	}
+	return net.JoinHostPort("127.0.0.1", fmt.Sprint(tcp.Port))
+}
+
+// seed binds the staff member and the party member through invite codes, as an
+// administrator would, opens their 48-hour windows, and leaves one spare code for
+// the resident to try.
+func (d *Demo) seed(ctx context.Context, cfg configs.Config) ([]sim.Pane, []sim.DemoInvite, error) {
+	home := cfg.Communities[0]
+	other := home
+	if len(cfg.Communities) > 1 {
+		other = cfg.Communities[1]
+	}
+	now := d.Clock.Now()
+	for _, p := range []struct {
+		openid, name string
+		role         bot.Role
+	}{{DemoStaff, "王芳", bot.RoleStaff}, {DemoParty, "李建国", bot.RoleParty}} {
+		inv, err := d.App.Store.CreateInvite(ctx, p.role, home.Code, p.name, now, cfg.Invite.TTL)
+		if err != nil {
+			return nil, nil, fmt.Errorf("demo: seed %s: %w", p.role, err)
+		}
+		if _, err := d.App.Store.Redeem(ctx, inv.Code, p.openid, now); err != nil {
+			return nil, nil, fmt.Errorf("demo: seed %s: %w", p.role, err)
+		}
+		d.API.Subscribe(p.openid)
+		d.API.Touch(p.openid, now)
+	}
+	spare, err := d.App.Store.CreateInvite(ctx, bot.RoleParty, other.Code, "张秀兰", now, cfg.Invite.TTL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: seed invite: %w", err)
+	}
+	panes := []sim.Pane{
+		{ID: "resident", Role: string(bot.RoleResident), Name: "张秀兰", OpenID: DemoResident, Menu: demoMenus["resident"]},
+		{ID: "staff", Role: string(bot.RoleStaff), Name: "王芳", OpenID: DemoStaff, Community: home.Name, Subscribed: true, Menu: demoMenus["staff"]},
+		{ID: "party", Role: string(bot.RoleParty), Name: "李建国", OpenID: DemoParty, Community: home.Name, Subscribed: true, Menu: demoMenus["party"]},
+	}
+	invites := []sim.DemoInvite{{Code: spare.Code, Role: string(spare.Role), Community: other.Name, Name: spare.Name}}
+	return panes, invites, nil
+}
+
+// syncRedis brings the in-process Redis to the demo clock, expiring what is due.
+func (d *Demo) syncRedis() {
+	if d.Redis == nil {
+		return
+	}
+	d.redisMu.Lock()
+	defer d.redisMu.Unlock()
+	d.Redis.SetTime(d.Clock.Now())
+}
+
+// afterClockMove runs once the demo clock has been moved on the page: the in-process
+// Redis catches up, and the reminders due by the new time fire at once rather than
+// at the scheduler's next tick.
+func (d *Demo) afterClockMove(ctx context.Context) {
+	d.syncRedis()
+	if _, err := d.App.Scheduler.PumpOnce(ctx); err != nil {
+		d.log.Warn("demo: firing due reminders", "err", err)
+	}
+}
+
+// Run serves the page and the webhook until ctx is done, then shuts everything down.
+// The page's event streams end first, so that the server's graceful shutdown does
+// not wait for them.
+func (d *Demo) Run(ctx context.Context) error {
+	defer d.Close()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		<-ctx.Done()
+		d.Sim.Close()
+	}()
+	d.log.Warn("demo mode: data is kept in memory only and is gone when the demo stops",
+		"page", d.URL, "webhook", d.WebhookURL, "wechat_api", d.Config.WeChat.APIBaseURL)
+	return d.App.Serve(ctx, d.listener)
+}
+
+// Close releases everything NewDemo made. Run calls it.
+func (d *Demo) Close() {
+	d.closeOnce.Do(func() {
+		close(d.stop)
+		if d.Sim != nil {
+			d.Sim.Close()
+		}
+		if d.listener != nil {
+			_ = d.listener.Close() // already closed when Run has served
+		}
+		if d.apiSrv != nil {
+			_ = d.apiSrv.Close()
+		} else if d.apiL != nil {
+			_ = d.apiL.Close()
+		}
+		if d.App != nil {
+			_ = d.App.Close()
+		}
+		if d.rdb != nil {
+			_ = d.rdb.Close()
+		}
+		if d.Redis != nil {
+			d.Redis.Close()
+		}
+	})
+}
+
+// followClock moves the in-process Redis's time along with the demo clock, so that
+// TTLs run in real time and jump when the clock does.
+func (d *Demo) followClock() {
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stop:
+			return
+		case <-t.C:
+			d.syncRedis()
+		}
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%x", b)
+}

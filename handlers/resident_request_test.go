@@ -1,0 +1,87 @@
+package handlers
+
+import (
+	"testing"
+	"time"
+
+	"minyuan/bot"
+)
+
+func TestSplitNo(t *testing.T) {
+	cases := []struct{ in, no, rest string }{
+		{"1001", "1001", ""},
+		{" 1001 楼道灯也坏了", "1001", "楼道灯也坏了"},
+		{"1001楼道灯", "1001", "楼道灯"},
+		{"1001：还是不亮", "1001", "还是不亮"},
+		{"#1001", "1001", ""},
+		{"＃１００１　三楼", "1001", "三楼"}, // a Chinese keyboard's full-width digits and space
+		{"楼道灯 1001", "", "楼道灯 1001"},
+		{"", "", ""},
+		{"1234567890123", "", "1234567890123"}, // longer than any number we give
+	}
+	for _, c := range cases {
+		if no, rest := splitNo(c.in); no != c.no || rest != c.rest {
+			t.Errorf("splitNo(%q) = %q, %q; want %q, %q", c.in, no, rest, c.no, c.rest)
+		}
+	}
+}
+
+func TestParseRating(t *testing.T) {
+	cases := []struct {
+		in     string
+		rating bot.Rating
+		reason string
+		ok     bool
+	}{
+		{"1", bot.RatingSatisfied, "", true},
+		{"２ 还行", bot.RatingBasic, "还行", true},
+		{"3 灯还是不亮", bot.RatingUnsatisfied, "灯还是不亮", true},
+		{"不满意，太慢了", bot.RatingUnsatisfied, "太慢了", true},
+		{"基本满意", bot.RatingBasic, "", true},
+		{"满意", bot.RatingSatisfied, "", true},
+		{"很好", "", "", false},
+		{"", "", "", false},
+	}
+	for _, c := range cases {
+		r, reason, ok := parseRating(c.in)
+		if r != c.rating || reason != c.reason || ok != c.ok {
+			t.Errorf("parseRating(%q) = %q, %q, %v", c.in, r, reason, ok)
+		}
+	}
+}
+
+func TestLatestReply(t *testing.T) {
+	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+	tk := &bot.Ticket{No: "1001", OpenID: "o_res"}
+	ev := func(min int, actor, kind, text string, private bool) bot.Event {
+		return bot.Event{At: at.Add(time.Duration(min) * time.Minute), Actor: actor, Kind: kind, Text: text, Private: private}
+	}
+	cases := []struct {
+		name string
+		evs  []bot.Event
+		want string // "" for none
+	}{
+		{"none", []bot.Event{ev(0, "o_res", "created", "", false)}, ""},
+		{"a reply", []bot.Event{ev(0, "o_res", "created", "", false), ev(1, "o_staff", "reply", "明天修", false)}, "明天修"},
+		{"the newest of reply and relay", []bot.Event{ev(1, "o_staff", "reply", "明天修", false), ev(2, "o_staff", "relay", "师傅到了吗", false)}, "师傅到了吗"},
+		{"not a private note", []bot.Event{ev(1, "o_staff", "reply", "明天修", false), ev(2, "o_staff", "note", "内部", true)}, "明天修"},
+		{"not a private reply either", []bot.Event{ev(1, "o_staff", "reply", "明天修", false), ev(2, "o_staff", "reply", "内部", true)}, "明天修"},
+		{"not the resident's own words", []bot.Event{ev(1, "o_staff", "relay", "在家吗", false), ev(2, "o_res", "relay", "在", false)}, "在家吗"},
+		{"not what the resident added", []bot.Event{ev(1, "o_res", "added", "补充", false)}, ""},
+	}
+	for _, c := range cases {
+		got, ok := latestReply(tk, c.evs)
+		if (c.want == "") == ok || got.Text != c.want {
+			t.Errorf("%s: got %q %v, want %q", c.name, got.Text, ok, c.want)
+		}
+	}
+}
+
+func TestExcerpt(t *testing.T) {
+	if got := excerpt("楼道灯坏了\n 三楼  也是", 20); got != "楼道灯坏了 三楼 也是" {
+		t.Errorf("spaces: %q", got)
+	}
+	if got := excerpt("一二三四五六", 4); got != "一二三四…" {
+		t.Errorf("cut: %q", got)
+	}
+}
