@@ -40,28 +40,30 @@ const (
 // bot understands. Keep them in step with handlers/.
 var demoMenus = map[string][]sim.MenuButton{
 	"resident": {
-		{Name: "帮助", Text: "帮助"},
+		{Name: "反映诉求", Key: "REQUEST"},
 		{Name: "我的诉求", Text: "我的诉求"},
 		{Name: "更多", Sub: []sim.MenuButton{
 			{Name: "我的资料", Key: "PROFILE"},
+			{Name: "帮助", Text: "帮助"},
 			{Name: "绑定身份", Text: "绑定"},
 			{Name: "取消办理", Text: "取消"},
 		}},
 	},
 	"staff": {
-		{Name: "帮助", Text: "帮助"},
+		{Name: "待办", Text: "待办"},
 		{Name: "值班", Sub: []sim.MenuButton{
 			{Name: "开始值班", Text: "值班"},
 			{Name: "结束值班", Text: "下班"},
 		}},
 		{Name: "更多", Sub: []sim.MenuButton{
-			{Name: "我的资料", Key: "PROFILE"},
+			{Name: "帮助", Text: "帮助"},
+			{Name: "全部待办", Text: "待办 全部"},
 			{Name: "取消办理", Text: "取消"},
 		}},
 	},
 	"party": {
 		{Name: "帮助", Text: "帮助"},
-		{Name: "走访任务", Text: "走访任务"},
+		{Name: "反映诉求", Key: "REQUEST"},
 		{Name: "更多", Sub: []sim.MenuButton{
 			{Name: "我的资料", Key: "PROFILE"},
 			{Name: "取消办理", Text: "取消"},
@@ -121,6 +123,13 @@ func NewDemo(ctx context.Context, cfg configs.Config, opt DemoOptions) (_ *Demo,
 
 	if err := fillDemoConfig(&cfg); err != nil {
 		return nil, err
+	}
+	// Someone trying the demo at night would see every push held back by quiet
+	// hours: start the demo day after them instead (one hour after they end).
+	if q := cfg.Calendar.Quiet; q.Contains(d.Clock.Now()) {
+		if _, err := d.Clock.AdvanceTo(q.Defer(d.Clock.Now()).Add(time.Hour)); err != nil {
+			return nil, err
+		}
 	}
 	rdb := opt.Redis
 	if rdb == nil {
