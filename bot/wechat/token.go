@@ -42,6 +42,11 @@ type TokenOptions struct {
 	// platform allows 20 a day, and each cuts off every other holder (default 1m).
 	ForceGap time.Duration
 	Log      *slog.Logger
+	// Cache is what the library's token handle is built with (it panics without
+	// one, though Token only uses it to fetch): give the Redis adapter, never the
+	// library's cache.Memory, whose map is read without a lock. Without one, a
+	// cache that keeps nothing is used.
+	Cache cache.Cache
 }
 
 func (o TokenOptions) withDefaults() TokenOptions {
@@ -98,7 +103,11 @@ func NewToken(appID, appSecret string, st TokenStore, opt TokenOptions) (*Token,
 	}
 	// Only GetAccessTokenDirectly is used, which leaves the cache alone; the library
 	// panics without one.
-	h := credential.NewStableAccessToken(appID, appSecret, credential.CacheKeyOfficialAccountPrefix, cache.NewMemory())
+	c := opt.Cache
+	if c == nil {
+		c = noCache{}
+	}
+	h := credential.NewStableAccessToken(appID, appSecret, credential.CacheKeyOfficialAccountPrefix, c)
 	return &Token{appID: appID, store: st, opt: opt.withDefaults(), stable: h.(*credential.StableAccessToken)}, nil
 }
 
@@ -206,3 +215,11 @@ func (t *Token) Invalidate(ctx context.Context, bad string) error {
 	}
 	return nil
 }
+
+// noCache remembers nothing: the shared token lives in Redis behind TokenStore.
+type noCache struct{}
+
+func (noCache) Get(string) any                       { return nil }
+func (noCache) Set(string, any, time.Duration) error { return nil }
+func (noCache) IsExist(string) bool                  { return false }
+func (noCache) Delete(string) error                  { return nil }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-co-op/gocron/v2"
 	"github.com/redis/go-redis/v9"
 
 	"minyuan/bot"
@@ -113,6 +114,12 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	for kind, h := range a.Deps.ReminderHandlers() {
 		a.Scheduler.Handle(kind, h)
 	}
+	// Every morning, on the leader only: each desk's open requests.
+	digest := gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(8, 30, 0)))
+	if err := a.Scheduler.Every("daily-digest", digest, a.Deps.DailyDigest); err != nil {
+		a.Close()
+		return nil, err
+	}
 	a.Engine = &bot.Engine{
 		Mux:            handlers.NewMux(a.Deps),
 		Catalog:        cat,
@@ -147,7 +154,8 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 // outbound builds the WeChat token shared through Redis, the delivery ladder, the
 // outbox workers and the scheduler, and registers the reminder kinds they handle.
 func (a *App) outbound(cfg configs.Config) error {
-	tok, err := wechat.NewToken(cfg.WeChat.AppID, cfg.WeChat.AppSecret, a.Store, wechat.TokenOptions{Log: a.log})
+	tok, err := wechat.NewToken(cfg.WeChat.AppID, cfg.WeChat.AppSecret, a.Store,
+		wechat.TokenOptions{Log: a.log, Cache: a.Store.WeChatCache()})
 	if err != nil {
 		return err
 	}
