@@ -3,7 +3,6 @@ package wechat_test
 import (
 	"fmt"
 	"net/http/httptest"
-	"os"
 	"sync"
 	"testing"
 	"time"
@@ -22,16 +21,7 @@ import (
 // and what the ladder reads (last seen) and writes (call-back tasks) lives there.
 var redisSrv *redistest.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	if redisSrv, err = redistest.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	redisSrv.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &redisSrv) }
 
 // appSecret is the simulator's; appID is shared with the webhook tests.
 const appSecret = "s3cret"

@@ -119,31 +119,24 @@ type RolesListCmd struct {
 }
 
 func (c RolesListCmd) Run(g *Globals) error {
-	cfg, err := g.load()
-	if err != nil {
-		return err
-	}
-	s, closeFn, err := app.OpenStore(cfg)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	grants, err := s.ListGrants(g.Ctx)
-	if err != nil {
-		return err
-	}
-	if c.JSON {
-		if grants == nil {
-			grants = []bot.Grant{}
+	return g.withStore(func(s *store.Store) error {
+		grants, err := s.ListGrants(g.Ctx)
+		if err != nil {
+			return err
 		}
-		return json.NewEncoder(g.Out).Encode(grants)
-	}
-	w := tabwriter.NewWriter(g.Out, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "COMMUNITY\tROLE\tNAME\tOPENID\tGRANTED")
-	for _, gr := range grants {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", gr.Community, gr.Role, gr.Name, gr.OpenID, gr.Granted.Format(time.DateTime))
-	}
-	return w.Flush()
+		if c.JSON {
+			if grants == nil {
+				grants = []bot.Grant{}
+			}
+			return json.NewEncoder(g.Out).Encode(grants)
+		}
+		w := tabwriter.NewWriter(g.Out, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(w, "COMMUNITY\tROLE\tNAME\tOPENID\tGRANTED")
+		for _, gr := range grants {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", gr.Community, gr.Role, gr.Name, gr.OpenID, gr.Granted.Format(time.DateTime))
+		}
+		return w.Flush()
+	})
 }
 
 // RolesRevokeCmd revokes a grant.
@@ -154,21 +147,14 @@ type RolesRevokeCmd struct {
 }
 
 func (c RolesRevokeCmd) Run(g *Globals) error {
-	cfg, err := g.load()
-	if err != nil {
-		return err
-	}
-	s, closeFn, err := app.OpenStore(cfg)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	role, _ := bot.ParseRole(c.Role)
-	if err := s.Revoke(g.Ctx, c.OpenID, role, c.Community); err != nil {
-		return err
-	}
-	fmt.Fprintf(g.Out, "revoked %s of %s in %s\n", role, c.OpenID, c.Community)
-	return nil
+	return g.withStore(func(s *store.Store) error {
+		role, _ := bot.ParseRole(c.Role)
+		if err := s.Revoke(g.Ctx, c.OpenID, role, c.Community); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.Out, "revoked %s of %s in %s\n", role, c.OpenID, c.Community)
+		return nil
+	})
 }
 
 // DemoCmd runs Minyuan with an in-process Redis and the WeChat simulator. It reads
@@ -206,16 +192,7 @@ type TicketsShowCmd struct {
 }
 
 func (c TicketsShowCmd) Run(g *Globals) error {
-	cfg, err := g.load()
-	if err != nil {
-		return err
-	}
-	s, closeFn, err := app.OpenStore(cfg)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	return app.ShowTicket(g.Ctx, g.Out, s, c.No)
+	return g.withStore(func(s *store.Store) error { return app.ShowTicket(g.Ctx, g.Out, s, c.No) })
 }
 
 // TicketsListCmd lists tickets.
@@ -226,16 +203,9 @@ type TicketsListCmd struct {
 }
 
 func (c TicketsListCmd) Run(g *Globals) error {
-	cfg, err := g.load()
-	if err != nil {
-		return err
-	}
-	s, closeFn, err := app.OpenStore(cfg)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	return app.ListTickets(g.Ctx, g.Out, s, app.TicketFilter{Community: c.Community, Status: c.Status}, c.JSON)
+	return g.withStore(func(s *store.Store) error {
+		return app.ListTickets(g.Ctx, g.Out, s, app.TicketFilter{Community: c.Community, Status: c.Status}, c.JSON)
+	})
 }
 
 // withStore runs fn with the configured store.

@@ -256,3 +256,20 @@ func Prefix(tb testing.TB) string {
 	tb.Helper()
 	return fmt.Sprintf("t%s.%d:", runID, counter.Add(1))
 }
+
+// Main is a package's TestMain: it starts the server into *srv, runs the tests and
+// stops it, failing the whole package (never skipping it) when Redis cannot start.
+//
+//	var srv *redistest.Server
+//	func TestMain(m *testing.M) { redistest.Main(m, &srv) }
+func Main(m *testing.M, srv **Server) {
+	s, err := Start()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	*srv = s
+	code := m.Run()
+	s.Close()
+	os.Exit(code)
+}

@@ -1,8 +1,6 @@
 package app_test
 
 import (
-	"fmt"
-	"os"
 	"testing"
 
 	"minyuan/store/redistest"
@@ -12,13 +10,4 @@ import (
 // key prefix.
 var srv *redistest.Server
 
-func TestMain(m *testing.M) {
-	var err error
-	if srv, err = redistest.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	srv.Close()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { redistest.Main(m, &srv) }
