@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Catalogue keys the engine itself uses.
@@ -200,7 +201,18 @@ func (e *Engine) route(ctx context.Context, r *Request) (Reply, error) {
 			}
 		}
 	}
+	if rep, ok, err := e.through(ctx, r); ok || err != nil {
+		return rep, err
+	}
 	return m.fallback.Serve(ctx, r)
+}
+
+// through offers the Update to the Mux's PassFunc, if it has one.
+func (e *Engine) through(ctx context.Context, r *Request) (Reply, bool, error) {
+	if e.Mux.through == nil {
+		return Reply{}, false, nil
+	}
+	return e.Mux.through(ctx, r)
 }
 
 // safeRoute turns a handler's panic into an internal error: the user is told, the
@@ -215,14 +227,15 @@ func (e *Engine) safeRoute(ctx context.Context, r *Request) (rep Reply, err erro
 }
 
 // command finds the route for a command word, also when the user typed no space
-// between the word and its argument ("接单12").
+// between the word and a number or punctuation ("接单12", "满意，谢谢"). A word run
+// into other text ("回复一下") is a sentence, not a command.
 func (m *Mux) command(word, args string) (route, string, bool) {
 	if rt, ok := m.commands[word]; ok {
 		return rt, args, true
 	}
 	best := ""
 	for w := range m.commands {
-		if strings.HasPrefix(word, w) && len(w) > len(best) {
+		if strings.HasPrefix(word, w) && len(w) > len(best) && startsArgument(word[len(w):]) {
 			best = w
 		}
 	}
@@ -235,9 +248,21 @@ func (m *Mux) command(word, args string) (route, string, bool) {
 
 func (e *Engine) serve(ctx context.Context, r *Request, rt route) (Reply, error) {
 	if !r.User.Can(rt.role) {
+		// Not a command for this sender: in a live relay, words like 待办 are just
+		// part of what they say.
+		if rep, ok, err := e.through(ctx, r); ok || err != nil {
+			return rep, err
+		}
 		return r.Say(msgForbidden, nil), nil
 	}
 	return rt.h.Serve(ctx, r)
+}
+
+func startsArgument(s string) bool {
+	for _, c := range s {
+		return unicode.IsDigit(c) || unicode.IsPunct(c)
+	}
+	return false
 }
 
 func (e *Engine) currentFlow(r *Request) (Flow, Role, bool) {

@@ -407,3 +407,38 @@ func TestFormWithoutConfirmRefusedAtSubmit(t *testing.T) {
 		t.Fatalf("the form should have ended: %q", got)
 	}
 }
+
+// A command word run into a number or punctuation is still the command; run into
+// other text it is a sentence. What the sender may not run, or what nothing routes,
+// is offered to the pass-through (a live relay) before it is refused or falls back.
+func TestCommandWordsAndPassThrough(t *testing.T) {
+	h := newHarness(t)
+	h.store.grants["staff"] = []bot.Grant{{OpenID: "staff", Role: bot.RoleStaff, Community: "A"}}
+	var passed []string
+	h.eng.Mux.Through(func(_ context.Context, r *bot.Request) (bot.Reply, bool, error) {
+		if r.Update.From != "relaying" {
+			return bot.Reply{}, false, nil
+		}
+		passed = append(passed, r.Update.Text)
+		return bot.Text("已转达"), true, nil
+	})
+	cases := []struct {
+		from, text, want string
+	}{
+		{"staff", "工作台12", "工作台"},
+		{"staff", "工作台，好", "工作台"},
+		{"staff", "工作台一下", "不懂"},
+		{"resident", "工作台", "无权限"},
+		{"relaying", "工作台", "已转达"},
+		{"relaying", "你好", "已转达"},
+		{"relaying", "登记", "您的姓名？"}, // a command the sender may run still runs
+	}
+	for _, c := range cases {
+		if got := h.say(c.from, c.text); !strings.Contains(got, c.want) {
+			t.Errorf("%s says %q: got %q, want %q", c.from, c.text, got, c.want)
+		}
+	}
+	if strings.Join(passed, "|") != "工作台|你好" {
+		t.Fatalf("passed through: %v", passed)
+	}
+}

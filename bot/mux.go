@@ -69,7 +69,13 @@ type Mux struct {
 	flows    map[string]route
 	keywords []keyword
 	fallback Handler
+	through  PassFunc
 }
+
+// PassFunc may take an Update the router would otherwise give to the fallback or
+// refuse for want of a role: a live relay forwards such messages to the other side.
+// ok reports whether it took the Update.
+type PassFunc func(ctx context.Context, r *Request) (rep Reply, ok bool, err error)
 
 type keyword struct {
 	word string
@@ -106,6 +112,9 @@ func (m *Mux) Menu(key string, role Role, h Handler) {
 
 // Event routes a platform event (subscribe, unsubscribe, SCAN).
 func (m *Mux) Event(event string, h Handler) { m.events[event] = route{RoleResident, h} }
+
+// Through sets the PassFunc that sees what would otherwise fall back or be refused.
+func (m *Mux) Through(f PassFunc) { m.through = f }
 
 // Keyword routes a text containing word, when nothing more specific matched.
 func (m *Mux) Keyword(word string, role Role, h Handler) {

@@ -44,6 +44,7 @@ type Config struct {
 	// Templates by kind of push; an entry with an empty id means "no template".
 	Templates   map[string]Template `yaml:"templates"`
 	Calendar    Calendar            `yaml:"calendar"`
+	Menu        []MenuButton        `yaml:"menu"`
 	Communities []Community         `yaml:"communities"`
 	Categories  []bot.Category      `yaml:"categories"`
 }
@@ -76,6 +77,62 @@ type Template struct {
 	// field of the push are replaced.
 	Fields map[string]string `yaml:"fields"`
 	URL    string            `yaml:"url"`
+}
+
+// MenuButton is a button of the official account's custom menu. A button has a Key
+// (a CLICK the bot answers), a URL (a page), or Sub buttons.
+type MenuButton struct {
+	Name string       `yaml:"name"`
+	Key  string       `yaml:"key,omitempty"`
+	URL  string       `yaml:"url,omitempty"`
+	Sub  []MenuButton `yaml:"sub,omitempty"`
+}
+
+// DefaultMenu is the custom menu `minyuan menu create` sets. The keys are routed in
+// handlers/; one menu serves everyone, and staff items refuse residents politely.
+func DefaultMenu() []MenuButton {
+	return []MenuButton{
+		{Name: "反映诉求", Key: "REQUEST"},
+		{Name: "我的诉求", Key: "MY_TICKETS"},
+		{Name: "更多", Sub: []MenuButton{
+			{Name: "我的资料", Key: "PROFILE"},
+			{Name: "待办", Key: "DESK_TODO"},
+			{Name: "帮助", Key: "HELP"},
+		}},
+	}
+}
+
+// validMenu checks the platform's limits: 3 buttons, 5 under each, names of at most
+// 16 (top) or 60 (sub) bytes, each button exactly one of key, url or sub.
+func validMenu(bs []MenuButton, top bool) error {
+	limit, nameBytes := 3, 16
+	if !top {
+		limit, nameBytes = 5, 60
+	}
+	if len(bs) > limit {
+		return fmt.Errorf("at most %d buttons here, got %d", limit, len(bs))
+	}
+	for _, b := range bs {
+		kinds := 0
+		for _, set := range []bool{b.Key != "", b.URL != "", len(b.Sub) > 0} {
+			if set {
+				kinds++
+			}
+		}
+		switch {
+		case b.Name == "" || len(b.Name) > nameBytes:
+			return fmt.Errorf("button %q: name must be 1 to %d bytes", b.Name, nameBytes)
+		case kinds != 1:
+			return fmt.Errorf("button %q: give exactly one of key, url or sub", b.Name)
+		case len(b.Sub) > 0 && !top:
+			return fmt.Errorf("button %q: sub-buttons cannot have their own", b.Name)
+		case len(b.Sub) > 0:
+			if err := validMenu(b.Sub, false); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Calendar is the working-day calendar and quiet hours.
@@ -157,6 +214,7 @@ func Default() Config {
 		Outbox: Outbox{Workers: 4, MaxAttempts: 8, BackoffBase: 5 * time.Second,
 			BackoffCap: 10 * time.Minute, ReclaimIdle: 2 * time.Minute},
 		Categories: DefaultCategories(),
+		Menu:       DefaultMenu(),
 	}
 }
 
@@ -354,6 +412,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Outbox.ReclaimIdle < 30*time.Second {
 		bad("outbox.reclaim_idle", "at least 30s: longer than the slowest delivery")
+	}
+	if err := validMenu(c.Menu, true); err != nil {
+		bad("menu", "%v", err)
 	}
 	if len(c.Categories) == 0 {
 		bad("categories", "at least one category is needed")

@@ -36,6 +36,7 @@ func registerBasics(m *bot.Mux, d *Deps) {
 	m.Global("菜单", bot.RoleResident, h)
 	m.Global("?", bot.RoleResident, h)
 	m.Global("？", bot.RoleResident, h)
+	m.Menu("HELP", bot.RoleResident, h)
 	m.Event(bot.EventSubscribe, welcome{d})
 	m.Event(bot.EventScan, welcome{d})
 	m.Event(bot.EventUnsubscribe, bot.HandlerFunc(func(context.Context, *bot.Request) (bot.Reply, error) {

@@ -40,7 +40,7 @@ func (d *Deps) community(code string) (bot.Community, bool) {
 
 // NewMux routes every flow.
 func NewMux(d *Deps) *bot.Mux {
-	m := bot.NewMux(bot.HandlerFunc(d.fallback))
+	m := bot.NewMux(bot.HandlerFunc(fallback))
 	registerBasics(m, d)
 	registerBind(m, d)
 	registerProfile(m, d)
@@ -52,13 +52,6 @@ func NewMux(d *Deps) *bot.Mux {
 
 // fallback takes what no route took: in a live relay (对话) it is the conversation
 // and goes to the peer; otherwise the sender is pointed to 帮助.
-func (d *Deps) fallback(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	if rep, ok, err := d.relayed(ctx, r); ok || err != nil {
-		return rep, err
-	}
-	return fallback(ctx, r)
-}
-
 func fallback(_ context.Context, r *bot.Request) (bot.Reply, error) {
 	if r.Update.Kind == bot.KindText || r.Update.Kind == bot.KindVoice {
 		return r.Say(msgFallback, nil), nil

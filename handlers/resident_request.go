@@ -74,6 +74,7 @@ func registerResident(m *bot.Mux, d *Deps) {
 	}
 	m.Menu("REQUEST", bot.RoleResident, f)
 	m.Command("我的诉求", bot.RoleResident, bot.HandlerFunc(d.myTickets))
+	m.Menu("MY_TICKETS", bot.RoleResident, bot.HandlerFunc(d.myTickets))
 	m.Command("查询", bot.RoleResident, bot.HandlerFunc(d.queryTicket))
 	m.Command("补充", bot.RoleResident, supplement{supplementForm(d), d})
 	m.Command("满意", bot.RoleResident, rateWith(d, bot.RatingSatisfied))

@@ -23,7 +23,6 @@ import (
 
 var (
 	// The words the engine itself uses for a route the sender's role lacks.
-	msgDeskForbidden = bot.Msg("engine.forbidden")
 
 	msgUsageClaim    = bot.Msg("desk.usage.claim")
 	msgUsageReply    = bot.Msg("desk.usage.reply")
@@ -118,41 +117,20 @@ const (
 const queueAllWord = "全部"
 
 func registerStaffDesk(m *bot.Mux, d *Deps) {
-	m.Command("待办", bot.RoleResident, deskCmd{d, d.deskQueue, func(a string) bool { return a == "" || a == queueAllWord }})
-	m.Command("接单", bot.RoleResident, deskCmd{d, d.deskClaim, hasTicketNo})
-	m.Command("回复", bot.RoleResident, deskCmd{d, d.deskReply, hasTicketNo})
-	m.Command("对话", bot.RoleResident, deskCmd{d, d.deskRelay, hasTicketNo})
-	m.Command("转派", bot.RoleResident, deskCmd{d, d.deskReassign, hasTicketNo})
-	m.Command("备注", bot.RoleResident, deskCmd{d, d.deskNote, hasTicketNo})
-	m.Command("上报", bot.RoleResident, deskCmd{d, d.deskEscalate, hasTicketNo})
-	m.Command("办结", bot.RoleResident, deskCmd{d, d.deskClose, hasTicketNo})
-	m.Command("详情", bot.RoleResident, deskCmd{d, d.deskDetail, hasTicketNo})
+	m.Command("待办", bot.RoleStaff, bot.HandlerFunc(d.deskQueue))
+	m.Command("接单", bot.RoleStaff, bot.HandlerFunc(d.deskClaim))
+	m.Command("回复", bot.RoleStaff, bot.HandlerFunc(d.deskReply))
+	m.Command("对话", bot.RoleStaff, bot.HandlerFunc(d.deskRelay))
+	m.Command("转派", bot.RoleStaff, bot.HandlerFunc(d.deskReassign))
+	m.Command("备注", bot.RoleStaff, bot.HandlerFunc(d.deskNote))
+	m.Command("上报", bot.RoleStaff, bot.HandlerFunc(d.deskEscalate))
+	m.Command("办结", bot.RoleStaff, bot.HandlerFunc(d.deskClose))
+	m.Command("详情", bot.RoleStaff, bot.HandlerFunc(d.deskDetail))
+	m.Menu("DESK_TODO", bot.RoleStaff, bot.HandlerFunc(d.deskQueue))
 	// Either side of a relay ends it.
 	m.Command("结束", bot.RoleResident, bot.HandlerFunc(d.deskEndRelay))
-}
-
-// deskCmd guards a desk command. The words are routed for everybody, not only staff,
-// because the engine matches a command word at the start of any text: a resident in
-// a live relay who writes "回复您一下……" must be relayed, not refused, and so must a
-// staff member's relayed sentence that starts with a desk word but names no ticket.
-type deskCmd struct {
-	d     *Deps
-	serve func(ctx context.Context, r *bot.Request) (bot.Reply, error)
-	// args reports whether the text after the word is what the command takes.
-	args func(string) bool
-}
-
-func (h deskCmd) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	staff := r.User.Can(bot.RoleStaff)
-	if !staff || (r.Args != "" && !h.args(r.Args)) {
-		if rep, ok, err := h.d.relayed(ctx, r); ok || err != nil {
-			return rep, err
-		}
-	}
-	if !staff {
-		return r.Say(msgDeskForbidden, nil), nil
-	}
-	return h.serve(ctx, r)
+	// What is not a command the sender may run goes to the other side of a relay.
+	m.Through(d.relayed)
 }
 
 // splitTicketNo splits "1001 路灯已修好" into the number and the rest. Digits may be
@@ -187,8 +165,6 @@ scan:
 	rest = strings.TrimLeftFunc(rest, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
 	return b.String(), strings.TrimSpace(rest), true
 }
-
-func hasTicketNo(args string) bool { _, _, ok := splitTicketNo(args); return ok }
 
 // mayAct reports whether u may see and act on t.
 func mayAct(u *bot.User, t *bot.Ticket) bool { return u.CanIn(bot.RoleStaff, t.Community) }

@@ -27,6 +27,33 @@ type CLI struct {
 	Tickets   TicketsCmd   `cmd:"" help:"Show a ticket (民愿) with its timeline, or list tickets."`
 	Outbox    OutboxCmd    `cmd:"" help:"Pushes that could not be sent: list and replay them."`
 	Callbacks CallbacksCmd `cmd:"" help:"Call-back tasks (回电): people WeChat could not reach."`
+	Menu      MenuCmd      `cmd:"" help:"The official account's custom menu."`
+}
+
+// MenuCmd groups the menu commands.
+type MenuCmd struct {
+	Create MenuCreateCmd `cmd:"" help:"Set the custom menu from the config's menu: section (WeChat API)."`
+}
+
+// MenuCreateCmd sets the custom menu.
+type MenuCreateCmd struct{}
+
+func (MenuCreateCmd) Run(g *Globals) error {
+	cfg, err := g.load()
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg)
+	a, err := app.New(g.Ctx, cfg, app.Options{Log: log})
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if err := a.CreateMenu(g.Ctx); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.Out, "menu set: %d buttons\n", len(cfg.Menu))
+	return nil
 }
 
 // Globals are passed to every command's Run.

@@ -16,6 +16,9 @@ import (
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/redis/go-redis/v9"
+	oaconfig "github.com/silenceper/wechat/v2/officialaccount/config"
+	oacontext "github.com/silenceper/wechat/v2/officialaccount/context"
+	"github.com/silenceper/wechat/v2/officialaccount/menu"
 
 	"minyuan/bot"
 	"minyuan/bot/calendar"
@@ -54,6 +57,7 @@ type App struct {
 
 	// Outbound: pushes wait in the outbox (or, in quiet hours, in the due set) and the
 	// workers send them; the scheduler fires reminders.
+	token     *wechat.Token
 	pusher    *outbox.Pusher
 	Outbox    *outbox.Worker
 	Scheduler *schedule.Scheduler
@@ -154,7 +158,8 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 // outbound builds the WeChat token shared through Redis, the delivery ladder, the
 // outbox workers and the scheduler, and registers the reminder kinds they handle.
 func (a *App) outbound(cfg configs.Config) error {
-	tok, err := wechat.NewToken(cfg.WeChat.AppID, cfg.WeChat.AppSecret, a.Store,
+	var err error
+	a.token, err = wechat.NewToken(cfg.WeChat.AppID, cfg.WeChat.AppSecret, a.Store,
 		wechat.TokenOptions{Log: a.log, Cache: a.Store.WeChatCache()})
 	if err != nil {
 		return err
@@ -165,7 +170,7 @@ func (a *App) outbound(cfg configs.Config) error {
 			templates[kind] = wechat.Template{ID: t.ID, Fields: t.Fields, URL: t.URL}
 		}
 	}
-	del, err := wechat.NewDeliverer(wechat.DelivererConfig{AppID: cfg.WeChat.AppID, Token: tok, Seen: a.Store,
+	del, err := wechat.NewDeliverer(wechat.DelivererConfig{AppID: cfg.WeChat.AppID, Token: a.token, Seen: a.Store,
 		Callbacks: a.Store, Templates: templates, Clock: a.clock, Log: a.log})
 	if err != nil {
 		return err
@@ -184,6 +189,34 @@ func (a *App) outbound(cfg configs.Config) error {
 	a.pusher = &outbox.Pusher{Queue: a.Store, Reminders: a.Store, Quiet: cfg.Calendar.Quiet, Clock: a.clock}
 	a.Scheduler.Handle(outbox.RetryKind, a.Outbox.Retry)
 	a.Scheduler.Handle(outbox.DeferredKind, a.pusher.Release)
+	return nil
+}
+
+// CreateMenu sets the official account's custom menu from the configuration.
+func (a *App) CreateMenu(ctx context.Context) error {
+	var conv func([]configs.MenuButton) []*menu.Button
+	conv = func(bs []configs.MenuButton) []*menu.Button {
+		out := make([]*menu.Button, len(bs))
+		for i, b := range bs {
+			switch {
+			case len(b.Sub) > 0:
+				out[i] = menu.NewSubButton(b.Name, conv(b.Sub))
+			case b.URL != "":
+				out[i] = menu.NewViewButton(b.Name, b.URL)
+			default:
+				out[i] = menu.NewClickButton(b.Name, b.Key)
+			}
+		}
+		return out
+	}
+	m := menu.NewMenu(&oacontext.Context{
+		Config:            &oaconfig.Config{AppID: a.cfg.WeChat.AppID, AppSecret: a.cfg.WeChat.AppSecret},
+		AccessTokenHandle: a.token,
+	})
+	// The library's call takes no context; the HTTP client's time-out bounds it.
+	if err := m.SetMenu(conv(a.cfg.Menu)); err != nil {
+		return fmt.Errorf("wechat: create menu: %s", wechat.Redact(err.Error()))
+	}
 	return nil
 }
 

@@ -34,43 +34,6 @@ const (
 	DemoParty    = "oMY_demo_party"
 )
 
-// demoMenus are the panes' menu buttons while the bot has created no custom menu of
-// its own through the API (once it has, every pane shows that one). Buttons with Key
-// send the CLICK a handler registered with Mux.Menu; buttons with Text type words the
-// bot understands. Keep them in step with handlers/.
-var demoMenus = map[string][]sim.MenuButton{
-	"resident": {
-		{Name: "反映诉求", Key: "REQUEST"},
-		{Name: "我的诉求", Text: "我的诉求"},
-		{Name: "更多", Sub: []sim.MenuButton{
-			{Name: "我的资料", Key: "PROFILE"},
-			{Name: "帮助", Text: "帮助"},
-			{Name: "绑定身份", Text: "绑定"},
-			{Name: "取消办理", Text: "取消"},
-		}},
-	},
-	"staff": {
-		{Name: "待办", Text: "待办"},
-		{Name: "值班", Sub: []sim.MenuButton{
-			{Name: "开始值班", Text: "值班"},
-			{Name: "结束值班", Text: "下班"},
-		}},
-		{Name: "更多", Sub: []sim.MenuButton{
-			{Name: "帮助", Text: "帮助"},
-			{Name: "全部待办", Text: "待办 全部"},
-			{Name: "取消办理", Text: "取消"},
-		}},
-	},
-	"party": {
-		{Name: "帮助", Text: "帮助"},
-		{Name: "反映诉求", Key: "REQUEST"},
-		{Name: "更多", Sub: []sim.MenuButton{
-			{Name: "我的资料", Key: "PROFILE"},
-			{Name: "取消办理", Text: "取消"},
-		}},
-	},
-}
-
 // DemoOptions are what differs between `minyuan demo` and the tests that start it.
 type DemoOptions struct {
 	Log *slog.Logger
@@ -188,6 +151,11 @@ func NewDemo(ctx context.Context, cfg configs.Config, opt DemoOptions) (_ *Demo,
 		return nil, err
 	}
 	d.Sim.AfterClockMove = d.afterClockMove
+	// The bot sets its custom menu through the (simulated) API, as `minyuan menu
+	// create` does for real; the phones on the page show it.
+	if err := d.App.CreateMenu(ctx); err != nil {
+		return nil, err
+	}
 	page := d.Sim.Handler()
 	d.App.mux.Handle("GET /{$}", page)
 	d.App.mux.Handle("/demo/", page)
@@ -294,9 +262,9 @@ func (d *Demo) seed(ctx context.Context, cfg configs.Config) ([]sim.Pane, []sim.
 		return nil, nil, fmt.Errorf("demo: seed invite: %w", err)
 	}
 	panes := []sim.Pane{
-		{ID: "resident", Role: string(bot.RoleResident), Name: "张秀兰", OpenID: DemoResident, Menu: demoMenus["resident"]},
-		{ID: "staff", Role: string(bot.RoleStaff), Name: "王芳", OpenID: DemoStaff, Community: home.Name, Subscribed: true, Menu: demoMenus["staff"]},
-		{ID: "party", Role: string(bot.RoleParty), Name: "李建国", OpenID: DemoParty, Community: home.Name, Subscribed: true, Menu: demoMenus["party"]},
+		{ID: "resident", Role: string(bot.RoleResident), Name: "张秀兰", OpenID: DemoResident},
+		{ID: "staff", Role: string(bot.RoleStaff), Name: "王芳", OpenID: DemoStaff, Community: home.Name, Subscribed: true},
+		{ID: "party", Role: string(bot.RoleParty), Name: "李建国", OpenID: DemoParty, Community: home.Name, Subscribed: true},
 	}
 	invites := []sim.DemoInvite{{Code: spare.Code, Role: string(spare.Role), Community: other.Name, Name: spare.Name}}
 	return panes, invites, nil

@@ -121,7 +121,8 @@ func TestDemoPageInBrowser(t *testing.T) {
 		waitFor(`!!document.querySelector('#pane-party .entry.who-bot.kind-template .card')`),
 	)
 	do("tap a menu button",
-		chromedp.Click(chromedp.CSS(`#pane-staff .menubar button[data-menu="待办"]`), chromedp.NodeVisible),
+		chromedp.Click(chromedp.CSS(`#pane-staff .menubar button[data-menu="更多"]`), chromedp.NodeVisible),
+		chromedp.Click(chromedp.CSS(`#pane-staff .menubar .submenu button[data-menu="待办"]`), chromedp.NodeVisible),
 		waitFor(`document.querySelectorAll('#pane-staff .entry.who-bot.kind-reply').length === 1`),
 	)
 	if todo := lastBot("staff"); !strings.Contains(todo, "暂无") {

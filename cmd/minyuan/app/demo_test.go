@@ -259,3 +259,23 @@ func TestDemoAddress(t *testing.T) {
 		t.Fatalf("sample communities and demo credentials not filled in: %+v", d.Config.WeChat)
 	}
 }
+
+// The demo sets the bot's custom menu through the simulated API, and a click on a
+// menu key is answered by the flow it names.
+func TestDemoSetsTheMenu(t *testing.T) {
+	d := startDemo(t, app.DemoOptions{})
+	m := string(d.API.Menu())
+	for _, key := range []string{"REQUEST", "MY_TICKETS", "PROFILE", "DESK_TODO", "HELP"} {
+		if !strings.Contains(m, key) {
+			t.Fatalf("menu %s lacks %s", m, key)
+		}
+	}
+	got, err := d.Client.Click(context.Background(), app.DemoStaff, "DESK_TODO")
+	if err != nil || !strings.Contains(got, "暂无") {
+		t.Fatalf("待办 from the menu: %q %v", got, err)
+	}
+	got, err = d.Client.Click(context.Background(), app.DemoResident, "DESK_TODO")
+	if err != nil || !strings.Contains(got, "没有使用这项功能的权限") {
+		t.Fatalf("a resident's 待办: %q %v", got, err)
+	}
+}
