@@ -237,10 +237,10 @@ func (d *Deps) queryTicket(ctx context.Context, r *bot.Request) (bot.Reply, erro
 	v := d.ticketView(r, t)
 	v["Open"], v["IsNew"], v["Reopened"] = t.Open(), t.Status == bot.StatusNew, t.Reopened > 0
 	if ev, ok := latestReply(t, evs); ok {
-		v["Reply"], v["ReplyAt"], v["ReplyBy"] = ev.Text, when(ev.At), ev.Name
+		v["Reply"], v["ReplyAt"], v["ReplyBy"] = ev.Text, when(r, ev.At), ev.Name
 	}
 	if !t.Open() {
-		v["ClosedAt"] = when(t.Closed)
+		v["ClosedAt"] = when(r, t.Closed)
 		v["ToRate"] = t.Rating == ""
 	}
 	if t.Rating != "" {

@@ -69,11 +69,21 @@ func (d *Deps) category(code string) (bot.Category, bool) {
 	return bot.Category{}, false
 }
 
-// when formats a deadline the way people say it: 11月27日(周五) 17:30.
-func when(t time.Time) string {
+var (
+	msgWhen     = bot.Msg("time.when")     // a moment, the way people say it
+	msgWeekdays = bot.Msg("time.weekdays") // the names of Sunday to Saturday, one rune each
+)
+
+// when formats a moment in Beijing time the way the catalogue says it, e.g.
+// 11月27日(周五) 17:30.
+func when(r *bot.Request, t time.Time) string {
 	t = t.In(calendar.Location())
-	wd := []string{"日", "一", "二", "三", "四", "五", "六"}[t.Weekday()]
-	return fmt.Sprintf("%d月%d日(周%s) %s", t.Month(), t.Day(), wd, t.Format("15:04"))
+	names := []rune(r.T(msgWeekdays, nil))
+	wd := ""
+	if int(t.Weekday()) < len(names) {
+		wd = string(names[t.Weekday()])
+	}
+	return r.T(msgWhen, map[string]any{"Month": int(t.Month()), "Day": t.Day(), "Weekday": wd, "Clock": t.Format("15:04")})
 }
 
 // ticketView is a ticket as templates show it. The phone is masked.
@@ -90,9 +100,9 @@ func (d *Deps) ticketView(r *bot.Request, t *bot.Ticket) map[string]any {
 		"Handler":     t.HandlerName,
 		"Phone":       maskPhone(t.Phone),
 		"Name":        t.Name,
-		"Created":     when(t.Created),
-		"SignBy":      when(t.SignBy),
-		"DueBy":       when(t.DueBy),
+		"Created":     when(r, t.Created),
+		"SignBy":      when(r, t.SignBy),
+		"DueBy":       when(r, t.DueBy),
 		"Result":      t.Result,
 		"Flagged":     t.Flagged,
 		"Escalated":   t.Escalated,
