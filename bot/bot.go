@@ -203,14 +203,14 @@ type Locker interface {
 	Lock(ctx context.Context, u Update) (unlock func(), err error)
 }
 
-// Sessions loads conversation state.
+// Sessions loads who sent an Update and where they are in a conversation: their
+// grants and their session (nil when none), in one round trip.
 type Sessions interface {
-	Session(ctx context.Context, user string) (*Session, error)
+	Load(ctx context.Context, openid string) ([]Grant, *Session, error)
 }
 
 // Roles holds grants and invites.
 type Roles interface {
-	Grants(ctx context.Context, openid string) ([]Grant, error)
 	// Redeem binds openid with the invite code: once, before it expires. Failed tries
 	// are counted per openid; past the limit it returns an *Error with ERateLimited.
 	Redeem(ctx context.Context, code, openid string, now time.Time) (Grant, error)

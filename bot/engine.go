@@ -38,7 +38,6 @@ type Engine struct {
 	Inbox    Inbox
 	Locker   Locker
 	Sessions Sessions
-	Roles    Roles
 	Log      *slog.Logger
 	// SessionTimeout drops a flow the user has not answered for this long.
 	SessionTimeout time.Duration
@@ -109,11 +108,7 @@ func (e *Engine) handleOwned(ctx context.Context, u Update, log *slog.Logger) (R
 func (e *Engine) decide(ctx context.Context, u Update, log *slog.Logger) (Reply, Commit, error) {
 
 	now := e.Clock.Now()
-	grants, err := e.Roles.Grants(ctx, u.From)
-	if err != nil {
-		return Reply{}, Commit{}, &Error{Code: EUnavailable, Err: err}
-	}
-	sess, err := e.Sessions.Session(ctx, u.From)
+	grants, sess, err := e.Sessions.Load(ctx, u.From)
 	if err != nil {
 		return Reply{}, Commit{}, &Error{Code: EUnavailable, Err: err}
 	}

@@ -76,29 +76,19 @@ func (m *memStore) Lock(_ context.Context, u bot.Update) (func(), error) {
 	return l.Unlock, nil
 }
 
-func (m *memStore) Session(_ context.Context, user string) (*bot.Session, error) {
+func (m *memStore) Load(_ context.Context, user string) ([]bot.Grant, *bot.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	s := m.sessions[user]
 	if s == nil {
-		return nil, nil
+		return m.grants[user], nil, nil
 	}
 	c := *s
 	c.Data = map[string]string{}
 	for k, v := range s.Data {
 		c.Data[k] = v
 	}
-	return &c, nil
-}
-
-func (m *memStore) Grants(_ context.Context, openid string) ([]bot.Grant, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.grants[openid], nil
-}
-
-func (m *memStore) Redeem(context.Context, string, string, time.Time) (bot.Grant, error) {
-	return bot.Grant{}, bot.Errorf(bot.ENotFound, "no invites here")
+	return m.grants[user], &c, nil
 }
 
 type fakeClock struct{ t time.Time }
@@ -181,7 +171,7 @@ func newHarness(t *testing.T) *harness {
 		return r.Say("t.staff", nil), nil
 	}))
 	h.eng = &bot.Engine{Mux: mux, Catalog: cat, Clock: h.clock, Inbox: h.store, Locker: h.store,
-		Sessions: h.store, Roles: h.store, SessionTimeout: 30 * time.Minute, Budget: 4 * time.Second,
+		Sessions: h.store, SessionTimeout: 30 * time.Minute, Budget: 4 * time.Second,
 		Log: discardLogger()}
 	return h
 }

@@ -142,6 +142,38 @@ func (s *Store) Session(ctx context.Context, user string) (*bot.Session, error) 
 
 var _ bot.Sessions = (*Store)(nil)
 
+// Load reads the sender's grants and session together: one round trip on the
+// message path instead of two.
+func (s *Store) Load(ctx context.Context, openid string) ([]bot.Grant, *bot.Session, error) {
+	var grants *redis.MapStringStringCmd
+	var sess *redis.StringCmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		grants = p.HGetAll(ctx, s.k.grants(openid))
+		sess = p.Get(ctx, s.k.session(openid))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("store: load %s: %w", openid, err)
+	}
+	gs, err := decodeGrants(grants.Val())
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: grants %s: %w", openid, err)
+	}
+	sortGrants(gs)
+	raw, err := sess.Bytes()
+	if errors.Is(err, redis.Nil) {
+		return gs, nil, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: session %s: %w", openid, err)
+	}
+	var se bot.Session
+	if err := json.Unmarshal(raw, &se); err != nil {
+		return nil, nil, fmt.Errorf("store: session %s: %w", openid, err)
+	}
+	return gs, &se, nil
+}
+
 // LastSeen is when openid last wrote to us, which opens the platform's 48-hour
 // customer-service window. ok is false when they never have (since records began).
 func (s *Store) LastSeen(ctx context.Context, openid string) (t time.Time, ok bool, err error) {

@@ -271,3 +271,30 @@ func checkTTL(t *testing.T, e env, key string, want time.Duration) {
 		t.Errorf("TTL of %s = %v, want about %v", key, got, want)
 	}
 }
+
+// Load brings the sender's grants and session in one round trip.
+func TestLoadGrantsAndSession(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	gs, sess, err := e.st.Load(ctx, "nobody")
+	if err != nil || len(gs) != 0 || sess != nil {
+		t.Fatalf("unknown user: %v %v %v", gs, sess, err)
+	}
+	now := time.Now()
+	inv, err := e.st.CreateInvite(ctx, bot.RoleStaff, "QY", "王芳", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.Redeem(ctx, inv.Code, "o1", now); err != nil {
+		t.Fatal(err)
+	}
+	s := &bot.Session{User: "o1", Flow: "profile", Step: 1, Data: map[string]string{"name": "王"}, Updated: now}
+	if err := e.st.Commit(ctx, bot.Commit{UpdateID: "m:1", User: "o1", Session: s, Seen: now}); err != nil {
+		t.Fatal(err)
+	}
+	gs, sess, err = e.st.Load(ctx, "o1")
+	if err != nil || len(gs) != 1 || gs[0].Role != bot.RoleStaff || sess == nil || sess.Flow != "profile" || sess.Data["name"] != "王" {
+		t.Fatalf("load: %+v %+v %v", gs, sess, err)
+	}
+}

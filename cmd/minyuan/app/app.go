@@ -131,7 +131,6 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Inbox:          a.Store,
 		Locker:         a.Store,
 		Sessions:       a.Store,
-		Roles:          a.Store,
 		Log:            a.log,
 		SessionTimeout: cfg.Session.Timeout,
 		Budget:         4 * time.Second,
