@@ -450,3 +450,23 @@ func TestSubscribeWithCommunityScene(t *testing.T) {
 		t.Fatalf("profile %+v", p)
 	}
 }
+
+// With redis.require_persistence, Minyuan refuses to start on a Redis that would lose
+// what it is given (the test server runs without appendonly); without it, it warns.
+func TestRequirePersistenceRefusesAnEphemeralRedis(t *testing.T) {
+	cfg := configs.Default()
+	cfg.WeChat.AppID, cfg.WeChat.AppSecret, cfg.WeChat.Token = appID, "secret", token
+	cfg.Communities = []configs.Community{{Code: "QY", Name: "七一路社区"}}
+	cfg.Redis.Prefix = redistest.Prefix(t)
+	cfg.Redis.RequirePersistence = true
+	_, err := app.New(context.Background(), cfg, app.Options{Redis: srv.Client(t), Log: quietLog(t)})
+	if err == nil || !strings.Contains(err.Error(), "appendonly") || !strings.Contains(err.Error(), "require_persistence") {
+		t.Fatalf("got %v", err)
+	}
+	cfg.Redis.RequirePersistence = false
+	a, err := app.New(context.Background(), cfg, app.Options{Redis: srv.Client(t), Log: quietLog(t)})
+	if err != nil {
+		t.Fatalf("without the requirement it starts (and warns): %v", err)
+	}
+	a.Close()
+}
