@@ -16,10 +16,24 @@ import (
 // MsgKey names a text in the message catalogue.
 type MsgKey string
 
+// WordsKey names a list of words in the catalogue: what users may type for one
+// command or answer (取消, 退出). Communities change them as they change texts.
+type WordsKey string
+
 var (
-	keysMu sync.Mutex
-	keys   = map[MsgKey]bool{}
+	keysMu   sync.Mutex
+	keys     = map[MsgKey]bool{}
+	wordKeys = map[WordsKey]bool{}
 )
+
+// Words declares a catalogue key holding a list of words, checked at start-up like
+// the texts declared with Msg.
+func Words(key string) WordsKey {
+	keysMu.Lock()
+	defer keysMu.Unlock()
+	wordKeys[WordsKey(key)] = true
+	return WordsKey(key)
+}
 
 // Msg declares a catalogue key used by the code. Declare keys as package-level
 // variables, so that LoadCatalog can check at start-up that every one has a text.
@@ -42,9 +56,11 @@ func DeclaredKeys() []MsgKey {
 	return out
 }
 
-// Catalog holds every user-facing text, as Go templates keyed by MsgKey.
+// Catalog holds every user-facing text, as Go templates keyed by MsgKey, and the
+// words users type, as lists keyed by WordsKey.
 type Catalog struct {
-	tpl map[MsgKey]*template.Template
+	tpl   map[MsgKey]*template.Template
+	words map[WordsKey][]string
 }
 
 // LoadCatalog reads a YAML map of key to text and checks that every declared key has
@@ -59,12 +75,24 @@ func LoadCatalog(fsys fs.FS, name string) (*Catalog, error) {
 
 // ParseCatalog parses a catalogue from YAML bytes.
 func ParseCatalog(raw []byte) (*Catalog, error) {
-	var texts map[string]string
-	if err := yaml.Unmarshal(raw, &texts); err != nil {
+	var entries map[string]yaml.Node
+	if err := yaml.Unmarshal(raw, &entries); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	c := &Catalog{tpl: make(map[MsgKey]*template.Template, len(texts))}
-	for k, v := range texts {
+	c := &Catalog{tpl: make(map[MsgKey]*template.Template, len(entries)), words: map[WordsKey][]string{}}
+	for k, node := range entries {
+		if node.Kind == yaml.SequenceNode {
+			var ws []string
+			if err := node.Decode(&ws); err != nil {
+				return nil, fmt.Errorf("catalog: key %q: a list of words: %w", k, err)
+			}
+			c.words[WordsKey(k)] = ws
+			continue
+		}
+		var v string
+		if err := node.Decode(&v); err != nil {
+			return nil, fmt.Errorf("catalog: key %q: %w", k, err)
+		}
 		t, err := template.New(k).Option("missingkey=zero").Parse(strings.TrimRight(v, "\n"))
 		if err != nil {
 			return nil, fmt.Errorf("catalog: key %q: %w", k, err)
@@ -77,6 +105,14 @@ func ParseCatalog(raw []byte) (*Catalog, error) {
 			missing = append(missing, string(k))
 		}
 	}
+	keysMu.Lock()
+	for k := range wordKeys {
+		if len(c.words[k]) == 0 {
+			missing = append(missing, string(k)+" (a list of words)")
+		}
+	}
+	keysMu.Unlock()
+	sort.Strings(missing)
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("catalog: missing keys: %s", strings.Join(missing, ", "))
 	}
@@ -85,6 +121,9 @@ func ParseCatalog(raw []byte) (*Catalog, error) {
 
 // Has reports whether key has a text.
 func (c *Catalog) Has(key MsgKey) bool { return c.tpl[key] != nil }
+
+// Words lists what users may type for key.
+func (c *Catalog) Words(key WordsKey) []string { return c.words[key] }
 
 // T renders key with data.
 func (c *Catalog) T(key MsgKey, data any) string {

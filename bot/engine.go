@@ -25,8 +25,8 @@ var (
 
 // Words the engine answers itself, in any flow.
 var (
-	cancelWords = []string{"取消", "退出"}
-	backWords   = []string{"返回", "上一步"}
+	wordsCancel = Words("words.cancel")
+	wordsBack   = Words("words.back")
 )
 
 // Engine turns an Update into a Reply exactly once per Update, one Update per user at a
@@ -153,10 +153,10 @@ func (e *Engine) route(ctx context.Context, r *Request) (Reply, error) {
 			r.Args = args
 			return e.serve(ctx, r, rt)
 		}
-		if oneOf(word, cancelWords) && args == "" {
+		if oneOf(word, e.Catalog.Words(wordsCancel)) && args == "" {
 			return e.cancel(r), nil
 		}
-		if oneOf(word, backWords) && args == "" {
+		if oneOf(word, e.Catalog.Words(wordsBack)) && args == "" {
 			if f, _, ok := e.currentFlow(r); ok {
 				return f.Back(ctx, r)
 			}

@@ -95,7 +95,24 @@ type fakeClock struct{ t time.Time }
 
 func (c *fakeClock) Now() time.Time { return c.t }
 
+// The test flows' command words, declared like the real ones.
+var (
+	wordsRegister = bot.Words("t.words.register")
+	wordsDesk     = bot.Words("t.words.desk")
+	wordsPhoto    = bot.Words("t.words.photo")
+	wordsNote     = bot.Words("t.words.note")
+)
+
 const testCatalog = `
+t.words.register: [登记]
+t.words.desk: [工作台]
+t.words.photo: [拍照]
+t.words.note: [速记]
+words.cancel: [取消, 退出]
+words.back: [返回, 上一步]
+words.skip: [跳过, 无, 没有]
+words.confirm: [确认, 确定, 是, 好, "1", 提交]
+words.done: [完成, 好了, 没有了, 就这些]
 engine.busy: "忙"
 engine.still_busy: "稍候"
 engine.internal: "出错"
@@ -162,12 +179,12 @@ func newHarness(t *testing.T) *harness {
 			return r.Say("t.done", a), nil
 		},
 	}
-	mux := bot.NewMux(bot.HandlerFunc(func(_ context.Context, r *bot.Request) (bot.Reply, error) {
+	mux := bot.NewMux(cat, bot.HandlerFunc(func(_ context.Context, r *bot.Request) (bot.Reply, error) {
 		return r.Say("t.fallback", nil), nil
 	}))
-	mux.Command("登记", bot.RoleResident, form)
+	mux.Command(wordsRegister, bot.RoleResident, form)
 	mux.Menu("REGISTER", bot.RoleResident, form)
-	mux.Command("工作台", bot.RoleStaff, bot.HandlerFunc(func(_ context.Context, r *bot.Request) (bot.Reply, error) {
+	mux.Command(wordsDesk, bot.RoleStaff, bot.HandlerFunc(func(_ context.Context, r *bot.Request) (bot.Reply, error) {
 		return r.Say("t.staff", nil), nil
 	}))
 	h.eng = &bot.Engine{Mux: mux, Catalog: cat, Clock: h.clock, Inbox: h.store, Locker: h.store,
@@ -320,7 +337,7 @@ func TestFormPhotos(t *testing.T) {
 			return r.Say("t.done", a), nil
 		},
 	}
-	h.eng.Mux.Command("拍照", bot.RoleResident, form)
+	h.eng.Mux.Command(wordsPhoto, bot.RoleResident, form)
 	image := func(url string) string {
 		h.n++
 		return h.eng.Handle(context.Background(), bot.Update{ID: fmt.Sprintf("m:img%d", h.n), From: "u1",
@@ -382,7 +399,7 @@ func TestFormPhotos(t *testing.T) {
 // no confirm step to stay on.
 func TestFormWithoutConfirmRefusedAtSubmit(t *testing.T) {
 	h := newHarness(t)
-	h.eng.Mux.Command("速记", bot.RoleResident, &bot.Form{
+	h.eng.Mux.Command(wordsNote, bot.RoleResident, &bot.Form{
 		ID: "test.quick", Heading: "t.title",
 		Fields: []bot.Field{{Key: "name", Prompt: "t.name"}},
 		Submit: func(context.Context, *bot.Request, bot.Answers) (bot.Reply, error) {

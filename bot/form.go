@@ -21,9 +21,9 @@ var (
 
 // Words that answer a form's fixed questions.
 var (
-	skipWords    = []string{"跳过", "无", "没有"}
-	confirmWords = []string{"确认", "确定", "是", "好", "1", "提交"}
-	doneWords    = []string{"完成", "好了", "没有了", "就这些"}
+	wordsSkip    = Words("words.skip")
+	wordsConfirm = Words("words.confirm")
+	wordsDone    = Words("words.done")
 )
 
 // MaxPhotos bounds the photos one Photos field collects: WeChat lets a user send
@@ -108,7 +108,7 @@ func (f *Form) Continue(ctx context.Context, r *Request) (Reply, error) {
 		return f.addPhoto(r, fd)
 	}
 	in := strings.TrimSpace(r.Update.Text)
-	if fd.Photos && oneOf(in, doneWords) {
+	if fd.Photos && oneOf(in, r.Catalog.Words(wordsDone)) {
 		if len(Answers(s.Data).Photos(fd.Key)) > 0 {
 			s.Data[fd.Key] = ""
 			return f.advance(ctx, r, "")
@@ -118,7 +118,7 @@ func (f *Form) Continue(ctx context.Context, r *Request) (Reply, error) {
 	if in == "" {
 		return f.ask(ctx, r, r.T(msgFormEmpty, nil))
 	}
-	if fd.Optional && oneOf(in, skipWords) {
+	if fd.Optional && oneOf(in, r.Catalog.Words(wordsSkip)) {
 		s.Data[fd.Key] = ""
 		return f.advance(ctx, r, "")
 	}
@@ -238,7 +238,7 @@ func (f *Form) ask(ctx context.Context, r *Request, note string) (Reply, error) 
 }
 
 func (f *Form) confirm(ctx context.Context, r *Request) (Reply, error) {
-	if !oneOf(strings.TrimSpace(r.Update.Text), confirmWords) {
+	if !oneOf(strings.TrimSpace(r.Update.Text), r.Catalog.Words(wordsConfirm)) {
 		return f.ask(ctx, r, "")
 	}
 	return f.submit(ctx, r)

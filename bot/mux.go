@@ -70,6 +70,7 @@ type Mux struct {
 	keywords []keyword
 	fallback Handler
 	through  PassFunc
+	words    *Catalog
 }
 
 // PassFunc may take an Update the router would otherwise give to the fallback or
@@ -82,9 +83,11 @@ type keyword struct {
 	route
 }
 
-// NewMux makes an empty Mux whose fallback is h.
-func NewMux(fallback Handler) *Mux {
+// NewMux makes an empty Mux whose fallback is h; the words of its commands come from
+// the catalogue.
+func NewMux(words *Catalog, fallback Handler) *Mux {
 	return &Mux{
+		words:    words,
 		global:   map[string]route{},
 		commands: map[string]route{},
 		menus:    map[string]route{},
@@ -94,13 +97,19 @@ func NewMux(fallback Handler) *Mux {
 	}
 }
 
-// Global routes a command word that works even inside a flow (帮助, 菜单). It does not
-// touch the session unless the handler does.
-func (m *Mux) Global(word string, role Role, h Handler) { m.global[word] = route{role, h} }
+// Global routes the command words listed under key that work even inside a flow
+// (帮助, 菜单). It does not touch the session unless the handler does.
+func (m *Mux) Global(key WordsKey, role Role, h Handler) {
+	for _, w := range m.words.Words(key) {
+		m.global[w] = route{role, h}
+	}
+}
 
-// Command routes the first word of a text message.
-func (m *Mux) Command(word string, role Role, h Handler) {
-	m.commands[word] = route{role, h}
+// Command routes the first word of a text message: any of the words listed under key.
+func (m *Mux) Command(key WordsKey, role Role, h Handler) {
+	for _, w := range m.words.Words(key) {
+		m.commands[w] = route{role, h}
+	}
 	m.register(role, h)
 }
 

@@ -7,6 +7,11 @@ import (
 	"minyuan/bot"
 )
 
+// Words users type for these commands (configs/messages.zh.yaml, words.*).
+var (
+	wordsHelp = bot.Words("words.help")
+)
+
 var (
 	msgWelcome          = bot.Msg("welcome")
 	msgWelcomeCommunity = bot.Msg("welcome.community")
@@ -32,10 +37,7 @@ var helpByRole = []struct {
 
 func registerBasics(m *bot.Mux, d *Deps) {
 	h := bot.HandlerFunc(help)
-	m.Global("帮助", bot.RoleResident, h)
-	m.Global("菜单", bot.RoleResident, h)
-	m.Global("?", bot.RoleResident, h)
-	m.Global("？", bot.RoleResident, h)
+	m.Global(wordsHelp, bot.RoleResident, h)
 	m.Menu("HELP", bot.RoleResident, h)
 	m.Event(bot.EventSubscribe, welcome{d})
 	m.Event(bot.EventScan, welcome{d})

@@ -7,6 +7,11 @@ import (
 	"minyuan/bot"
 )
 
+// Words users type for these commands (configs/messages.zh.yaml, words.*).
+var (
+	wordsBind = bot.Words("words.bind")
+)
+
 var (
 	msgBindUsage   = bot.Msg("bind.usage")
 	msgBindOK      = bot.Msg("bind.ok")
@@ -25,7 +30,7 @@ var roleNames = map[bot.Role]bot.MsgKey{
 }
 
 func registerBind(m *bot.Mux, d *Deps) {
-	m.Command("绑定", bot.RoleResident, bind{d})
+	m.Command(wordsBind, bot.RoleResident, bind{d})
 }
 
 // bind: 绑定 <code>. The code comes from `minyuan invite`; it works once.

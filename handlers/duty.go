@@ -7,6 +7,12 @@ import (
 	"minyuan/bot"
 )
 
+// Words users type for these commands (configs/messages.zh.yaml, words.*).
+var (
+	wordsDutyOn  = bot.Words("words.duty_on")
+	wordsDutyOff = bot.Words("words.duty_off")
+)
+
 var (
 	msgDutyOn  = bot.Msg("duty.on")
 	msgDutyOff = bot.Msg("duty.off")
@@ -18,8 +24,8 @@ type Duty interface {
 }
 
 func registerDuty(m *bot.Mux, d *Deps) {
-	m.Command("值班", bot.RoleStaff, duty{d, true})
-	m.Command("下班", bot.RoleStaff, duty{d, false})
+	m.Command(wordsDutyOn, bot.RoleStaff, duty{d, true})
+	m.Command(wordsDutyOff, bot.RoleStaff, duty{d, false})
 }
 
 // duty: 值班 / 下班, in every community the staff member serves.

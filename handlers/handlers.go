@@ -40,7 +40,7 @@ func (d *Deps) community(code string) (bot.Community, bool) {
 
 // NewMux routes every flow.
 func NewMux(d *Deps) *bot.Mux {
-	m := bot.NewMux(bot.HandlerFunc(fallback))
+	m := bot.NewMux(d.Catalog, bot.HandlerFunc(fallback))
 	registerBasics(m, d)
 	registerBind(m, d)
 	registerProfile(m, d)

@@ -6,6 +6,11 @@ import (
 	"minyuan/bot"
 )
 
+// Words users type for these commands (configs/messages.zh.yaml, words.*).
+var (
+	wordsProfile = bot.Words("words.profile")
+)
+
 var (
 	msgProfileTitle     = bot.Msg("profile.title")
 	msgProfileName      = bot.Msg("profile.name")
@@ -47,8 +52,7 @@ func profileForm(d *Deps) *bot.Form {
 
 func registerProfile(m *bot.Mux, d *Deps) {
 	f := profileForm(d)
-	m.Command("我的资料", bot.RoleResident, f)
-	m.Command("资料", bot.RoleResident, f)
+	m.Command(wordsProfile, bot.RoleResident, f)
 	m.Menu("PROFILE", bot.RoleResident, f)
 }
 

@@ -11,6 +11,18 @@ import (
 	"minyuan/bot"
 )
 
+// Words users type for these commands (configs/messages.zh.yaml, words.*).
+var (
+	wordsRequest         = bot.Words("words.request")
+	wordsMyTickets       = bot.Words("words.my_tickets")
+	wordsQuery           = bot.Words("words.query")
+	wordsSupplement      = bot.Words("words.supplement")
+	wordsRateSatisfied   = bot.Words("words.rate_satisfied")
+	wordsRateBasic       = bot.Words("words.rate_basic")
+	wordsRateUnsatisfied = bot.Words("words.rate_unsatisfied")
+	wordsRate            = bot.Words("words.rate")
+)
+
 // The resident's side of a request (民愿): bring one (诉求), see one's own (我的诉求,
 // 查询), add to one (补充), and rate it once it is closed (满意 / 基本满意 / 不满意).
 // A resident only ever sees their own tickets: someone else's number is answered
@@ -69,18 +81,16 @@ const (
 
 func registerResident(m *bot.Mux, d *Deps) {
 	f := requestForm(d)
-	for _, w := range []string{"诉求", "反映问题", "我要反映"} {
-		m.Command(w, bot.RoleResident, f)
-	}
+	m.Command(wordsRequest, bot.RoleResident, f)
 	m.Menu("REQUEST", bot.RoleResident, f)
-	m.Command("我的诉求", bot.RoleResident, bot.HandlerFunc(d.myTickets))
+	m.Command(wordsMyTickets, bot.RoleResident, bot.HandlerFunc(d.myTickets))
 	m.Menu("MY_TICKETS", bot.RoleResident, bot.HandlerFunc(d.myTickets))
-	m.Command("查询", bot.RoleResident, bot.HandlerFunc(d.queryTicket))
-	m.Command("补充", bot.RoleResident, supplement{supplementForm(d), d})
-	m.Command("满意", bot.RoleResident, rateWith(d, bot.RatingSatisfied))
-	m.Command("基本满意", bot.RoleResident, rateWith(d, bot.RatingBasic))
-	m.Command("不满意", bot.RoleResident, rateWith(d, bot.RatingUnsatisfied))
-	m.Command("评价", bot.RoleResident, bot.HandlerFunc(d.rateByNumber))
+	m.Command(wordsQuery, bot.RoleResident, bot.HandlerFunc(d.queryTicket))
+	m.Command(wordsSupplement, bot.RoleResident, supplement{supplementForm(d), d})
+	m.Command(wordsRateSatisfied, bot.RoleResident, rateWith(d, bot.RatingSatisfied))
+	m.Command(wordsRateBasic, bot.RoleResident, rateWith(d, bot.RatingBasic))
+	m.Command(wordsRateUnsatisfied, bot.RoleResident, rateWith(d, bot.RatingUnsatisfied))
+	m.Command(wordsRate, bot.RoleResident, bot.HandlerFunc(d.rateByNumber))
 }
 
 // requestForm: 诉求. Category, description (words, voice recognition text, photos),

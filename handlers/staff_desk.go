@@ -13,6 +13,21 @@ import (
 	"minyuan/bot/calendar"
 )
 
+// Words users type for these commands (configs/messages.zh.yaml, words.*).
+var (
+	wordsDeskQueue    = bot.Words("words.desk_queue")
+	wordsDeskClaim    = bot.Words("words.desk_claim")
+	wordsDeskReply    = bot.Words("words.desk_reply")
+	wordsDeskRelay    = bot.Words("words.desk_relay")
+	wordsDeskReassign = bot.Words("words.desk_reassign")
+	wordsDeskNote     = bot.Words("words.desk_note")
+	wordsDeskEscalate = bot.Words("words.desk_escalate")
+	wordsDeskClose    = bot.Words("words.desk_close")
+	wordsDeskDetail   = bot.Words("words.desk_detail")
+	wordsRelayEnd     = bot.Words("words.relay_end")
+	wordsDeskQueueAll = bot.Words("words.desk_queue_all")
+)
+
 // The staff desk (民愿接待室) in chat: a staff member lists the queue of their
 // communities, claims, replies, talks live with the resident, reassigns, notes,
 // escalates and closes. Every action is a timeline event with actor and time.
@@ -113,22 +128,19 @@ const (
 	shortRunes = 24
 )
 
-// The word after 待办 that lists every open ticket, not only the unclaimed and mine.
-const queueAllWord = "全部"
-
 func registerStaffDesk(m *bot.Mux, d *Deps) {
-	m.Command("待办", bot.RoleStaff, bot.HandlerFunc(d.deskQueue))
-	m.Command("接单", bot.RoleStaff, bot.HandlerFunc(d.deskClaim))
-	m.Command("回复", bot.RoleStaff, bot.HandlerFunc(d.deskReply))
-	m.Command("对话", bot.RoleStaff, bot.HandlerFunc(d.deskRelay))
-	m.Command("转派", bot.RoleStaff, bot.HandlerFunc(d.deskReassign))
-	m.Command("备注", bot.RoleStaff, bot.HandlerFunc(d.deskNote))
-	m.Command("上报", bot.RoleStaff, bot.HandlerFunc(d.deskEscalate))
-	m.Command("办结", bot.RoleStaff, bot.HandlerFunc(d.deskClose))
-	m.Command("详情", bot.RoleStaff, bot.HandlerFunc(d.deskDetail))
+	m.Command(wordsDeskQueue, bot.RoleStaff, bot.HandlerFunc(d.deskQueue))
+	m.Command(wordsDeskClaim, bot.RoleStaff, bot.HandlerFunc(d.deskClaim))
+	m.Command(wordsDeskReply, bot.RoleStaff, bot.HandlerFunc(d.deskReply))
+	m.Command(wordsDeskRelay, bot.RoleStaff, bot.HandlerFunc(d.deskRelay))
+	m.Command(wordsDeskReassign, bot.RoleStaff, bot.HandlerFunc(d.deskReassign))
+	m.Command(wordsDeskNote, bot.RoleStaff, bot.HandlerFunc(d.deskNote))
+	m.Command(wordsDeskEscalate, bot.RoleStaff, bot.HandlerFunc(d.deskEscalate))
+	m.Command(wordsDeskClose, bot.RoleStaff, bot.HandlerFunc(d.deskClose))
+	m.Command(wordsDeskDetail, bot.RoleStaff, bot.HandlerFunc(d.deskDetail))
 	m.Menu("DESK_TODO", bot.RoleStaff, bot.HandlerFunc(d.deskQueue))
 	// Either side of a relay ends it.
-	m.Command("结束", bot.RoleResident, bot.HandlerFunc(d.deskEndRelay))
+	m.Command(wordsRelayEnd, bot.RoleResident, bot.HandlerFunc(d.deskEndRelay))
 	// What is not a command the sender may run goes to the other side of a relay.
 	m.Through(d.relayed)
 }
@@ -243,7 +255,8 @@ func clip(s string, n int) string {
 // 待办 [全部]: by default the tickets waiting for someone to claim them and those
 // the sender handles, most urgent and oldest first; 全部 adds those colleagues have.
 func (d *Deps) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	all := r.Args == queueAllWord
+	// 待办 全部 lists every open ticket, not only the unclaimed and mine.
+	all := slices.Contains(r.Catalog.Words(wordsDeskQueueAll), r.Args)
 	codes, every := r.User.Communities(bot.RoleStaff)
 	if every {
 		codes = codes[:0]

@@ -328,7 +328,7 @@ func TestDemoClock(t *testing.T) {
 		t.Fatalf("tomorrow: %d %+v", code, a)
 	}
 	bj := a.Now.In(time.FixedZone("CST", 8*3600))
-	if bj.Hour() != 9 || bj.Minute() != 0 || a.Now.Sub(time.Now()) < 90*time.Minute {
+	if bj.Hour() != 9 || bj.Minute() != 0 || time.Until(a.Now) < 90*time.Minute {
 		t.Fatalf("tomorrow 09:00 gave %v", bj)
 	}
 	for _, bad := range []string{`{"advance":"-1h"}`, `{"advance":"soon"}`, `{"tomorrow":"9点"}`, `{}`} {
