@@ -89,18 +89,25 @@ func (e *Engine) Handle(ctx context.Context, u Update) Reply {
 // happens before the lock is released, so the user's next message sees this one's
 // session.
 func (e *Engine) handleOwned(ctx context.Context, u Update, log *slog.Logger) (Reply, error) {
-	unlock, err := e.Locker.Lock(ctx, u)
+	lease, err := e.Locker.Lock(ctx, u)
 	if err != nil {
 		return Reply{}, &Error{Code: EUnavailable, Err: err}
 	}
-	defer unlock()
+	committed := false
+	defer func() {
+		if !committed {
+			lease.Release()
+		}
+	}()
 	reply, c, err := e.decide(ctx, u, log)
 	if err != nil {
 		return Reply{}, err
 	}
+	c.LockToken = lease.Token
 	if err := e.Inbox.Commit(ctx, c); err != nil {
 		return Reply{}, &Error{Code: EUnavailable, Err: fmt.Errorf("commit: %w", err)}
 	}
+	committed = true // the commit released the lock
 	return reply, nil
 }
 

@@ -60,10 +60,13 @@ func (m *memStore) Commit(_ context.Context, c bot.Commit) error {
 		m.sessions[c.User] = &s
 	}
 	m.commits++
+	if c.LockToken != "" {
+		m.locks[c.LockToken].Unlock()
+	}
 	return nil
 }
 
-func (m *memStore) Lock(_ context.Context, u bot.Update) (func(), error) {
+func (m *memStore) Lock(_ context.Context, u bot.Update) (bot.Lease, error) {
 	user := u.From
 	m.mu.Lock()
 	l := m.locks[user]
@@ -73,7 +76,7 @@ func (m *memStore) Lock(_ context.Context, u bot.Update) (func(), error) {
 	}
 	m.mu.Unlock()
 	l.Lock()
-	return l.Unlock, nil
+	return bot.Lease{Token: user, Release: l.Unlock}, nil
 }
 
 func (m *memStore) Load(_ context.Context, user string) ([]bot.Grant, *bot.Session, error) {

@@ -74,10 +74,12 @@ func (s *Store) Abort(ctx context.Context, updateID string) error {
 
 // commitScript writes the reply, the session and the last-seen time together, so that
 // a crash can never leave a remembered reply without the session that produced it.
-// Last-seen only moves forward: commits of one user can land out of order.
+// Last-seen only moves forward: commits of one user can land out of order. With a
+// lock token it also releases the user's lock, if still held with that token, which
+// saves the message path a round trip.
 //
-// KEYS: inbox, session, seen. ARGV: reply, inbox ttl ms, session ("" deletes it),
-// session ttl ms, openid, seen unix ms (0: leave it).
+// KEYS: inbox, session, seen, lock. ARGV: reply, inbox ttl ms, session ("" deletes
+// it), session ttl ms, openid, seen unix ms (0: leave it), lock token ("": keep).
 var commitScript = redis.NewScript(`
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if ARGV[3] == '' then
@@ -91,6 +93,9 @@ if seen > 0 then
 	if seen > old then
 		redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
 	end
+end
+if ARGV[7] ~= '' and redis.call('GET', KEYS[4]) == ARGV[7] then
+	redis.call('DEL', KEYS[4])
 end
 return 1
 `)
@@ -115,8 +120,8 @@ func (s *Store) Commit(ctx context.Context, c bot.Commit) error {
 		seen = c.Seen.UnixMilli()
 	}
 	err = commitScript.Run(ctx, s.rdb,
-		[]string{s.k.inbox(c.UpdateID), s.k.session(c.User), s.k.seen()},
-		string(reply), s.opt.InboxTTL.Milliseconds(), string(sess), s.opt.SessionTTL.Milliseconds(), c.User, seen,
+		[]string{s.k.inbox(c.UpdateID), s.k.session(c.User), s.k.seen(), s.k.lock(c.User)},
+		string(reply), s.opt.InboxTTL.Milliseconds(), string(sess), s.opt.SessionTTL.Milliseconds(), c.User, seen, c.LockToken,
 	).Err()
 	if err != nil {
 		return fmt.Errorf("store: commit %s: %w", c.UpdateID, err)

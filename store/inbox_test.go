@@ -298,3 +298,43 @@ func TestLoadGrantsAndSession(t *testing.T) {
 		t.Fatalf("load: %+v %+v %v", gs, sess, err)
 	}
 }
+
+// A commit carrying the lock token releases the user's lock in the same step; one
+// without it, or with another holder's token, leaves the lock alone.
+func TestCommitReleasesTheLockItHolds(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	u := bot.Update{ID: "m:1", From: "o1", Time: time.Now()}
+	held := func() bool { return e.rdb.Exists(ctx, e.prefix+"lock:o1").Val() == 1 }
+
+	lease, err := e.st.Lock(ctx, u)
+	if err != nil || !held() {
+		t.Fatalf("lock: %v held=%v", err, held())
+	}
+	if err := e.st.Commit(ctx, bot.Commit{UpdateID: "m:1", User: "o1", LockToken: "someone-else"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Commit(ctx, bot.Commit{UpdateID: "m:2", User: "o1"}); err != nil {
+		t.Fatal(err)
+	}
+	if !held() {
+		t.Fatal("a commit without our token released the lock")
+	}
+	if err := e.st.Commit(ctx, bot.Commit{UpdateID: "m:3", User: "o1", LockToken: lease.Token}); err != nil {
+		t.Fatal(err)
+	}
+	if held() {
+		t.Fatal("the commit with the token did not release the lock")
+	}
+	lease.Release() // harmless afterwards
+	next, err := e.st.Lock(ctx, bot.Update{ID: "m:4", From: "o1", Time: time.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lease.Release() // and still harmless: it must not release the successor's lock
+	if !held() {
+		t.Fatal("a late release freed the next holder's lock")
+	}
+	next.Release()
+}

@@ -68,7 +68,7 @@ return 1
 // together get the lock in the order the user sent them (the platform's CreateTime,
 // then the update ID). The lock lapses after LockTTL even if never released, so a
 // crashed process cannot wedge a user.
-func (s *Store) Lock(ctx context.Context, u bot.Update) (unlock func(), err error) {
+func (s *Store) Lock(ctx context.Context, u bot.Update) (bot.Lease, error) {
 	user := u.From
 	key := s.k.lock(user)
 	keys := []string{key, s.k.lockQueue(user), s.k.lockArrivals(user)}
@@ -79,19 +79,19 @@ func (s *Store) Lock(ctx context.Context, u bot.Update) (unlock func(), err erro
 		got, err := acquireInTurn.Run(ctx, s.rdb, keys, token, u.ID, order,
 			s.opt.LockTTL.Milliseconds(), lockWaiterStale.Milliseconds()).Int()
 		if err != nil {
-			return nil, ctxOr(ctx, fmt.Errorf("store: lock %s: %w", user, err))
+			return bot.Lease{}, ctxOr(ctx, fmt.Errorf("store: lock %s: %w", user, err))
 		}
 		if got == 1 {
 			break
 		}
 		if err := sleep(ctx, wait); err != nil {
 			s.leaveQueue(ctx, keys, u.ID)
-			return nil, fmt.Errorf("store: lock %s: %w", user, err)
+			return bot.Lease{}, fmt.Errorf("store: lock %s: %w", user, err)
 		}
 		wait = min(wait*2, lockPollMax)
 	}
 	var once sync.Once
-	return func() {
+	return bot.Lease{Token: token, Release: func() {
 		once.Do(func() {
 			ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), unlockTimeout)
 			defer cancel()
@@ -100,7 +100,7 @@ func (s *Store) Lock(ctx context.Context, u bot.Update) (unlock func(), err erro
 			// needs no error path, the lock lapses by itself.
 			_ = compareAndDelete.Run(ctx, s.rdb, []string{key}, token).Err()
 		})
-	}, nil
+	}}, nil
 }
 
 // leaveQueue takes a waiter that gave up out of the queue at once, rather than letting

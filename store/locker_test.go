@@ -47,11 +47,11 @@ func TestLockLetsWaitersInSendOrder(t *testing.T) {
 			mu.Lock()
 			got = append(got, u.ID)
 			mu.Unlock()
-			unlock()
+			unlock.Release()
 		})
 		time.Sleep(20 * time.Millisecond) // each is queued before the next arrives
 	}
-	first()
+	first.Release()
 	wg.Wait()
 	want := []string{"m:1001", "m:1002", "m:1003", "m:1004", "m:1005"}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
@@ -82,7 +82,7 @@ func TestLockSerialisesOneUser(t *testing.T) {
 				v := counter
 				time.Sleep(100 * time.Microsecond) // widen the window a race would need
 				counter = v + 1
-				unlock()
+				unlock.Release()
 			}
 		})
 	}
@@ -104,7 +104,7 @@ func TestLockUsersIndependent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unlockA()
+	defer unlockA.Release()
 
 	short, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
 	defer cancel()
@@ -112,7 +112,7 @@ func TestLockUsersIndependent(t *testing.T) {
 	if err != nil {
 		t.Fatalf("user b blocked by user a: %v", err)
 	}
-	unlockB()
+	unlockB.Release()
 
 	short2, cancel2 := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel2()
@@ -132,8 +132,8 @@ func TestUnlockAfterContextDone(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancel()
-	unlock()
-	unlock() // twice is harmless
+	unlock.Release()
+	unlock.Release() // twice is harmless
 
 	short, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel2()
@@ -141,7 +141,7 @@ func TestUnlockAfterContextDone(t *testing.T) {
 	if err != nil {
 		t.Fatalf("lock not released: %v", err)
 	}
-	unlock()
+	unlock.Release()
 	if keys := srv.Keys(t, e.prefix); len(keys) != 0 {
 		t.Fatalf("keys left: %q", keys)
 	}
@@ -166,11 +166,11 @@ func TestLockExpiresAndStaleUnlockIsHarmless(t *testing.T) {
 	if d := time.Since(start); d < 50*time.Millisecond {
 		t.Fatalf("got the lock after %v while it was held", d)
 	}
-	stale()
+	stale.Release()
 	short, cancel2 := context.WithTimeout(ctx, 30*time.Millisecond)
 	defer cancel2()
 	if _, err := e.st.Lock(short, upd("u")); err == nil {
 		t.Fatal("a stale unlock released the successor's lock")
 	}
-	unlock()
+	unlock.Release()
 }

@@ -292,7 +292,7 @@ func TestOneUsersMessagesInOrder(t *testing.T) {
 	time.Sleep(50 * time.Millisecond) // the phone number arrives first
 	wg.Go(func() { nameReply = e.sayAt("o_res", first, now, "王阿姨") })
 	time.Sleep(50 * time.Millisecond)
-	unlock()
+	unlock.Release()
 	wg.Wait()
 	if !strings.Contains(nameReply, "手机号") || !strings.Contains(phoneReply, "社区") {
 		t.Fatalf("out of order:\nname  -> %q\nphone -> %q", nameReply, phoneReply)
