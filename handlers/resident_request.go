@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -50,6 +51,8 @@ var (
 	msgAdded     = bot.Msg("request.added")
 	msgAddedPush = bot.Msg("push.ticket_added")
 
+	msgQueryUsage      = bot.Msg("query.usage")
+	msgAddUsage        = bot.Msg("add.usage")
 	msgRateNone        = bot.Msg("rate.none")
 	msgRateUsage       = bot.Msg("rate.usage")
 	msgRateNotClosed   = bot.Msg("rate.not_closed")
@@ -232,9 +235,9 @@ func (d *Deps) myTickets(ctx context.Context, r *bot.Request) (bot.Reply, error)
 // queryTicket: 查询 <no>. Status, who has it, by when, the latest word to the resident,
 // and the result once closed.
 func (d *Deps) queryTicket(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	no, _ := splitNo(r.Args)
+	no, _, _ := splitTicketNo(r.Args)
 	if no == "" {
-		return r.Say(msgTicketUsage, map[string]string{"Example": "查询 1001"}), nil
+		return r.Say(msgQueryUsage, nil), nil
 	}
 	t, err := d.ownTicket(ctx, r, no)
 	if err != nil {
@@ -276,13 +279,9 @@ func latestReply(t *bot.Ticket, evs []bot.Event) (bot.Event, bool) {
 func (d *Deps) ownTicket(ctx context.Context, r *bot.Request, no string) (*bot.Ticket, error) {
 	t, err := d.Tickets.Ticket(ctx, no)
 	if bot.ErrorCode(err) == bot.ENotFound || (err == nil && t.OpenID != r.Update.From) {
-		return nil, notYours(no)
+		return nil, ticketNotFound(no)
 	}
 	return t, err
-}
-
-func notYours(no string) error {
-	return bot.UserError(bot.ENotFound, msgNoSuchTicket, map[string]string{"No": no})
 }
 
 // supplement: 补充 <no> <text> adds at once; 补充 <no> (or 补充 alone, which first
@@ -307,10 +306,10 @@ func supplementForm(d *Deps) *bot.Form {
 }
 
 func (h supplement) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	no, text := splitNo(r.Args)
+	no, text, _ := splitTicketNo(r.Args)
 	switch {
 	case no == "" && r.Args != "":
-		return r.Say(msgTicketUsage, map[string]string{"Example": "补充 1001 楼道灯晚上也不亮"}), nil
+		return r.Say(msgAddUsage, nil), nil
 	case no == "":
 		cs, err := h.d.openTicketChoices(ctx, r, nil)
 		if err != nil {
@@ -339,7 +338,7 @@ func (h supplement) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error
 
 // numberFromArgs takes the ticket number typed after 补充 (already checked by Serve).
 func numberFromArgs(_ context.Context, r *bot.Request, a bot.Answers) (bool, error) {
-	no, _ := splitNo(r.Args)
+	no, _, _ := splitTicketNo(r.Args)
 	if no == "" {
 		return false, nil
 	}
@@ -368,7 +367,7 @@ func (d *Deps) openTicketChoices(ctx context.Context, r *bot.Request, _ bot.Answ
 func (d *Deps) addToTicket(ctx context.Context, r *bot.Request, no, text string, photos []string) (bot.Reply, error) {
 	t, err := d.Tickets.Update(ctx, no, func(t *bot.Ticket) ([]bot.Event, error) {
 		if t.OpenID != r.Update.From {
-			return nil, notYours(no)
+			return nil, ticketNotFound(no)
 		}
 		if !t.Open() {
 			return nil, bot.UserError(bot.EConflict, msgAddClosed, map[string]string{"No": no})
@@ -402,7 +401,7 @@ func rateWith(d *Deps, rating bot.Rating) bot.Handler {
 		}
 		reason := trimLead(r.Args) // "满意，谢谢" has no space after the word
 		var target *bot.Ticket
-		if no, rest := splitNo(r.Args); no != "" {
+		if no, rest, ok := splitTicketNo(r.Args); ok {
 			for _, t := range ts {
 				if t.No == no {
 					target, reason = t, rest
@@ -425,8 +424,8 @@ func rateWith(d *Deps, rating bot.Rating) bot.Handler {
 
 // rateByNumber: 评价 <no> <1|2|3 or the word> [理由].
 func (d *Deps) rateByNumber(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	no, rest := splitNo(r.Args)
-	rating, reason, ok := parseRating(rest)
+	no, rest, _ := splitTicketNo(r.Args)
+	rating, reason, ok := parseRating(r.Catalog, rest)
 	if no == "" || !ok {
 		return r.Say(msgRateUsage, nil), nil
 	}
@@ -436,20 +435,26 @@ func (d *Deps) rateByNumber(ctx context.Context, r *bot.Request) (bot.Reply, err
 	return d.rate(ctx, r, no, rating, reason)
 }
 
-// ratingWords in the order they are tried: no word is a prefix of a later one.
-var ratingWords = []struct {
-	word   string
-	rating bot.Rating
-}{
-	{"基本满意", bot.RatingBasic}, {"不满意", bot.RatingUnsatisfied}, {"满意", bot.RatingSatisfied},
-	{"1", bot.RatingSatisfied}, {"2", bot.RatingBasic}, {"3", bot.RatingUnsatisfied},
-}
-
-func parseRating(s string) (bot.Rating, string, bool) {
+// parseRating reads "1|2|3 [理由]" or a rating word of the catalogue and the reason
+// after it. Longer words are tried first: 满意 must not take 满意's place in 基本满意.
+func parseRating(cat *bot.Catalog, s string) (bot.Rating, string, bool) {
+	type word struct {
+		w string
+		r bot.Rating
+	}
+	words := []word{{"1", bot.RatingSatisfied}, {"2", bot.RatingBasic}, {"3", bot.RatingUnsatisfied}}
+	for key, r := range map[bot.WordsKey]bot.Rating{
+		wordsRateSatisfied: bot.RatingSatisfied, wordsRateBasic: bot.RatingBasic, wordsRateUnsatisfied: bot.RatingUnsatisfied,
+	} {
+		for _, w := range cat.Words(key) {
+			words = append(words, word{w, r})
+		}
+	}
+	slices.SortStableFunc(words, func(a, b word) int { return len(b.w) - len(a.w) })
 	s = toHalfWidth(strings.TrimSpace(s))
-	for _, w := range ratingWords {
-		if rest, ok := strings.CutPrefix(s, w.word); ok {
-			return w.rating, trimLead(rest), true
+	for _, w := range words {
+		if rest, ok := strings.CutPrefix(s, w.w); ok {
+			return w.r, trimLead(rest), true
 		}
 	}
 	return "", "", false
@@ -469,7 +474,7 @@ func (d *Deps) rate(ctx context.Context, r *bot.Request, no string, rating bot.R
 		data := map[string]string{"No": no}
 		switch {
 		case t.OpenID != r.Update.From:
-			return nil, notYours(no)
+			return nil, ticketNotFound(no)
 		case t.Status != bot.StatusClosed:
 			return nil, bot.UserError(bot.EConflict, msgRateNotClosed, data)
 		case t.Rating != "":
@@ -540,31 +545,8 @@ func (d *Deps) secretaryAndHandler(ctx context.Context, t *bot.Ticket) ([]bot.Gr
 	return append(to, bot.Grant{OpenID: t.Handler, Name: t.HandlerName, Community: t.Community}), nil
 }
 
-// splitNo reads a ticket number at the start of s ("1001 内容", "#1001", full-width
-// digits) and what follows it; no is "" when s does not start with one.
-func splitNo(s string) (no, rest string) {
-	s = strings.TrimLeft(toHalfWidth(strings.TrimSpace(s)), "#")
-	i := strings.IndexFunc(s, func(r rune) bool { return r < '0' || r > '9' })
-	if i < 0 {
-		i = len(s)
-	}
-	if i == 0 || i > 12 {
-		return "", s
-	}
-	return s[:i], trimLead(s[i:])
-}
-
 // trimLead drops the spaces and punctuation people put after a number or a word
 // ("1001：", "不满意，").
 func trimLead(s string) string {
 	return strings.TrimLeftFunc(s, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
-}
-
-// excerpt shortens a description for a list line.
-func excerpt(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
 }

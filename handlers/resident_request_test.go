@@ -5,28 +5,14 @@ import (
 	"time"
 
 	"minyuan/bot"
+	"minyuan/configs"
 )
 
-func TestSplitNo(t *testing.T) {
-	cases := []struct{ in, no, rest string }{
-		{"1001", "1001", ""},
-		{" 1001 楼道灯也坏了", "1001", "楼道灯也坏了"},
-		{"1001楼道灯", "1001", "楼道灯"},
-		{"1001：还是不亮", "1001", "还是不亮"},
-		{"#1001", "1001", ""},
-		{"＃１００１　三楼", "1001", "三楼"}, // a Chinese keyboard's full-width digits and space
-		{"楼道灯 1001", "", "楼道灯 1001"},
-		{"", "", ""},
-		{"1234567890123", "", "1234567890123"}, // longer than any number we give
-	}
-	for _, c := range cases {
-		if no, rest := splitNo(c.in); no != c.no || rest != c.rest {
-			t.Errorf("splitNo(%q) = %q, %q; want %q, %q", c.in, no, rest, c.no, c.rest)
-		}
-	}
-}
-
 func TestParseRating(t *testing.T) {
+	cat, err := bot.LoadCatalog(configs.Files(), "messages.zh.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		in     string
 		rating bot.Rating
@@ -43,7 +29,7 @@ func TestParseRating(t *testing.T) {
 		{"", "", "", false},
 	}
 	for _, c := range cases {
-		r, reason, ok := parseRating(c.in)
+		r, reason, ok := parseRating(cat, c.in)
 		if r != c.rating || reason != c.reason || ok != c.ok {
 			t.Errorf("parseRating(%q) = %q, %q, %v", c.in, r, reason, ok)
 		}

@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"minyuan/bot"
 	"minyuan/bot/calendar"
@@ -145,45 +143,8 @@ func registerStaffDesk(m *bot.Mux, d *Deps) {
 	m.Through(d.relayed)
 }
 
-// splitTicketNo splits "1001 路灯已修好" into the number and the rest. Digits may be
-// full-width (Chinese keyboards); the rest keeps its own punctuation.
-func splitTicketNo(args string) (no, rest string, ok bool) {
-	args = strings.TrimSpace(args)
-	var b strings.Builder
-	i := 0
-scan:
-	for i < len(args) {
-		r, size := utf8.DecodeRuneInString(args[i:])
-		switch {
-		case r >= '0' && r <= '9':
-			b.WriteRune(r)
-		case r >= '０' && r <= '９':
-			b.WriteRune(r - '０' + '0')
-		default:
-			break scan
-		}
-		i += size
-	}
-	if b.Len() == 0 || b.Len() > 12 {
-		return "", "", false
-	}
-	rest = args[i:]
-	if rest != "" {
-		first, _ := utf8.DecodeRuneInString(rest)
-		if !unicode.IsSpace(first) && !unicode.IsPunct(first) {
-			return "", "", false // "1001号楼" is not a ticket number
-		}
-	}
-	rest = strings.TrimLeftFunc(rest, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
-	return b.String(), strings.TrimSpace(rest), true
-}
-
 // mayAct reports whether u may see and act on t.
 func mayAct(u *bot.User, t *bot.Ticket) bool { return u.CanIn(bot.RoleStaff, t.Community) }
-
-func ticketNotFound(no string) error {
-	return bot.UserError(bot.ENotFound, msgNoSuchTicket, map[string]string{"No": no})
-}
 
 func ticketClosed(no string) error {
 	return bot.UserError(bot.EConflict, msgDeskClosed, map[string]string{"No": no})
@@ -244,14 +205,6 @@ func (d *Deps) deskView(r *bot.Request, t *bot.Ticket, extra map[string]any) map
 	return v
 }
 
-func clip(s string, n int) string {
-	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	return string([]rune(s)[:n]) + "…"
-}
-
 // 待办 [全部]: by default the tickets waiting for someone to claim them and those
 // the sender handles, most urgent and oldest first; 全部 adds those colleagues have.
 func (d *Deps) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, error) {
@@ -290,7 +243,7 @@ func (d *Deps) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, error)
 	for _, t := range open[:min(len(open), deskListLimit)] {
 		v := d.ticketView(r, t)
 		v["Colour"] = r.T(d.colour(t, r.Now), nil)
-		v["Short"] = clip(t.Description, shortRunes)
+		v["Short"] = excerpt(t.Description, shortRunes)
 		if len(codes) == 1 {
 			v["Community"] = ""
 		}
@@ -772,7 +725,7 @@ func timelineLine(r *bot.Request, t *bot.Ticket, ev bot.Event) string {
 	case who == "":
 		who = ev.Actor
 	}
-	data := map[string]any{"Kind": ev.Kind, "Text": clip(ev.Text, shortRunes*2), "Name": ev.Name}
+	data := map[string]any{"Kind": ev.Kind, "Text": excerpt(ev.Text, shortRunes*2), "Name": ev.Name}
 	key, ok := timelineKindNames[ev.Kind]
 	if !ok {
 		key = msgTimelineOther

@@ -22,6 +22,9 @@ func TestSplitTicketNo(t *testing.T) {
 		{"3号楼漏水", "", "", false},         // a number that is not a ticket number
 		{"1001号楼", "", "", false},        // nor is this
 		{"1234567890123", "", "", false}, // too long to be ours
+		{"#1001", "1001", "", true},
+		{"＃１００１　三楼", "1001", "三楼", true}, // a Chinese keyboard's full-width signs and space
+		{"楼道灯 1001", "", "", false},
 	}
 	for _, c := range cases {
 		no, rest, ok := splitTicketNo(c.in)

@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"minyuan/bot"
 	"minyuan/bot/calendar"
@@ -39,7 +42,6 @@ var (
 	msgStatusClaimed = bot.Msg("ticket.status.claimed")
 	msgStatusClosed  = bot.Msg("ticket.status.closed")
 	msgNoSuchTicket  = bot.Msg("ticket.not_found")
-	msgTicketUsage   = bot.Msg("ticket.usage_number")
 	msgNewTicketPush = bot.Msg("push.new_ticket")
 )
 
@@ -200,4 +202,52 @@ func (d *Deps) tellResident(ctx context.Context, t *bot.Ticket, id, text string)
 		Fields:    map[string]string{"no": t.No, "text": text},
 		Important: true, Ref: t.No, Community: t.Community,
 	})
+}
+
+// splitTicketNo splits "1001 路灯已修好" into the number and the rest. Digits may be
+// full-width (Chinese keyboards); the rest keeps its own punctuation.
+func splitTicketNo(args string) (no, rest string, ok bool) {
+	args = strings.TrimLeft(strings.TrimSpace(args), "#＃") // "#1001", as some type it
+	var b strings.Builder
+	i := 0
+scan:
+	for i < len(args) {
+		r, size := utf8.DecodeRuneInString(args[i:])
+		switch {
+		case r >= '0' && r <= '9':
+			b.WriteRune(r)
+		case r >= '０' && r <= '９':
+			b.WriteRune(r - '０' + '0')
+		default:
+			break scan
+		}
+		i += size
+	}
+	if b.Len() == 0 || b.Len() > 12 {
+		return "", "", false
+	}
+	rest = args[i:]
+	if rest != "" {
+		first, _ := utf8.DecodeRuneInString(rest)
+		if !unicode.IsSpace(first) && !unicode.IsPunct(first) {
+			return "", "", false // "1001号楼" is not a ticket number
+		}
+	}
+	rest = strings.TrimLeftFunc(rest, func(r rune) bool { return unicode.IsSpace(r) || unicode.IsPunct(r) })
+	return b.String(), strings.TrimSpace(rest), true
+}
+
+// ticketNotFound is the one answer for a number that does not exist and for one the
+// sender may not see: nobody learns which it was.
+func ticketNotFound(no string) error {
+	return bot.UserError(bot.ENotFound, msgNoSuchTicket, map[string]string{"No": no})
+}
+
+// excerpt shortens a description for a list line.
+func excerpt(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	return string([]rune(s)[:n]) + "…"
 }

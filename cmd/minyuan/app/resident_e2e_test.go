@@ -424,7 +424,7 @@ func TestMyTicketsAndQuery(t *testing.T) {
 	if got := e.say("o_res", "我的诉求"); !containsAll(got, "已办结（待评价）") {
 		t.Fatalf("list after close: %q", got)
 	}
-	if got := e.say("o_res", "查询"); !strings.Contains(got, "请在指令后加上诉求编号") {
+	if got := e.say("o_res", "查询"); !strings.Contains(got, "例如：查询 1001") {
 		t.Fatalf("usage: %q", got)
 	}
 }
