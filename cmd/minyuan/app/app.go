@@ -169,6 +169,12 @@ func (a *App) outbound(cfg configs.Config) error {
 			templates[kind] = wechat.Template{ID: t.ID, Fields: t.Fields, URL: t.URL}
 		}
 	}
+	for _, kind := range handlers.PushKinds {
+		if _, ok := templates[kind]; !ok {
+			a.log.Warn("no template message for this kind of push: it cannot reach people who have not written in 48 hours (replies to residents become call-back tasks)",
+				"kind", kind, "config", "templates."+kind+".id")
+		}
+	}
 	del, err := wechat.NewDeliverer(wechat.DelivererConfig{AppID: cfg.WeChat.AppID, Token: a.token, Seen: a.Store,
 		Callbacks: a.Store, Templates: templates, Clock: a.clock, Log: a.log})
 	if err != nil {
