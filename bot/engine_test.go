@@ -94,10 +94,6 @@ func (m *memStore) Load(_ context.Context, user string) ([]bot.Grant, *bot.Sessi
 	return m.grants[user], &c, nil
 }
 
-type fakeClock struct{ t time.Time }
-
-func (c *fakeClock) Now() time.Time { return c.t }
-
 // The test flows' command words, declared like the real ones.
 var (
 	wordsRegister = bot.Words("t.words.register")
@@ -149,7 +145,7 @@ type harness struct {
 	t       *testing.T
 	eng     *bot.Engine
 	store   *memStore
-	clock   *fakeClock
+	clock   *bot.ManualClock
 	submits []bot.Answers
 	n       int
 }
@@ -160,7 +156,7 @@ func newHarness(t *testing.T) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{t: t, store: newMemStore(), clock: &fakeClock{time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)}}
+	h := &harness{t: t, store: newMemStore(), clock: bot.NewManualClock(time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC))}
 	form := &bot.Form{
 		ID:      "test.register",
 		Heading: "t.title",
@@ -199,7 +195,7 @@ func newHarness(t *testing.T) *harness {
 // say sends a text from user u and returns the reply text.
 func (h *harness) say(u, text string) string {
 	h.n++
-	up := bot.Update{ID: "m:" + u + string(rune('a'+h.n%26)) + strings.Repeat("x", h.n), From: u, Kind: bot.KindText, Text: text, Time: h.clock.t}
+	up := bot.Update{ID: "m:" + u + string(rune('a'+h.n%26)) + strings.Repeat("x", h.n), From: u, Kind: bot.KindText, Text: text, Time: h.clock.Now()}
 	return h.eng.Handle(context.Background(), up).Text
 }
 
@@ -267,11 +263,11 @@ func TestFormTimesOutWhenTheClockMoves(t *testing.T) {
 	h := newHarness(t)
 	h.say("u1", "登记")
 	h.say("u1", "孙八")
-	h.clock.t = h.clock.t.Add(29 * time.Minute)
+	h.clock.Advance(29 * time.Minute)
 	if got := h.say("u1", "1"); !strings.Contains(got, "备注？") {
 		t.Fatalf("inside the time-out the form goes on, got %q", got)
 	}
-	h.clock.t = h.clock.t.Add(31 * time.Minute)
+	h.clock.Advance(31 * time.Minute)
 	got := h.say("u1", "二楼")
 	if !strings.Contains(got, "登记已超时取消") || !strings.Contains(got, "不懂") {
 		t.Fatalf("after the time-out the user is told and the message handled afresh, got %q", got)
@@ -344,7 +340,7 @@ func TestFormPhotos(t *testing.T) {
 	image := func(url string) string {
 		h.n++
 		return h.eng.Handle(context.Background(), bot.Update{ID: fmt.Sprintf("m:img%d", h.n), From: "u1",
-			Kind: bot.KindImage, PicURL: url, Time: h.clock.t}).Text
+			Kind: bot.KindImage, PicURL: url, Time: h.clock.Now()}).Text
 	}
 	steps := []struct {
 		send, image, want string
@@ -381,7 +377,7 @@ func TestFormPhotos(t *testing.T) {
 	for i := range bot.MaxPhotos + 1 {
 		h.n++
 		reply := h.eng.Handle(context.Background(), bot.Update{ID: fmt.Sprintf("m:u2img%d", i), From: "u2",
-			Kind: bot.KindImage, PicURL: fmt.Sprint("http://q/", i), Time: h.clock.t}).Text
+			Kind: bot.KindImage, PicURL: fmt.Sprint("http://q/", i), Time: h.clock.Now()}).Text
 		if want := fmt.Sprintf("已收到%d张照片", i+1); i == bot.MaxPhotos {
 			want = "最多9张"
 			if reply != want {
@@ -393,7 +389,7 @@ func TestFormPhotos(t *testing.T) {
 	}
 	h.say("u3", "登记")
 	if reply := h.eng.Handle(context.Background(), bot.Update{ID: "m:u3img", From: "u3", Kind: bot.KindImage,
-		PicURL: "http://r/1", Time: h.clock.t}).Text; !strings.Contains(reply, "请用文字\n您的姓名？") {
+		PicURL: "http://r/1", Time: h.clock.Now()}).Text; !strings.Contains(reply, "请用文字\n您的姓名？") {
 		t.Fatalf("image in a text field: %q", reply)
 	}
 }

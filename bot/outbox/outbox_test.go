@@ -35,33 +35,16 @@ const (
 	alice     = "o-alice"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 type env struct {
 	api       *sim.API
-	clock     *fakeClock
+	clock     *bot.ManualClock
 	st        *store.Store
 	deliverer *wechat.Deliverer
 }
 
 func newEnv(tb testing.TB) *env {
 	tb.Helper()
-	clock := &fakeClock{t: time.Date(2025, 3, 3, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+	clock := bot.NewManualClock(time.Date(2025, 3, 3, 9, 0, 0, 0, time.FixedZone("CST", 8*3600)))
 	api := sim.NewAPI(appID, appSecret, clock)
 	srv := httptest.NewServer(api)
 	tb.Cleanup(srv.Close)

@@ -17,7 +17,7 @@ import (
 func TestQuietHoursHoldPushes(t *testing.T) {
 	st := store.New(redisSrv.Client(t), store.Options{Prefix: redistest.Prefix(t)})
 	night := time.Date(2026, 11, 25, 23, 0, 0, 0, calendar.Location())
-	clock := &fakeClock{t: night}
+	clock := bot.NewManualClock(night)
 	p := &outbox.Pusher{Queue: st, Reminders: st, Quiet: calendar.DefaultQuiet(), Clock: clock}
 	ctx := context.Background()
 
@@ -61,7 +61,7 @@ func TestQuietHoursHoldPushes(t *testing.T) {
 		t.Fatal("released push not queued")
 	}
 	// In the day nothing waits.
-	clock.t = time.Date(2026, 11, 26, 10, 0, 0, 0, calendar.Location())
+	clock.Set(time.Date(2026, 11, 26, 10, 0, 0, 0, calendar.Location()))
 	if err := p.Push(ctx, bot.Push{ID: "day", To: "o1", Kind: "ticket_update", Text: "白天"}); err != nil {
 		t.Fatal(err)
 	}

@@ -18,24 +18,8 @@ var srv *redistest.Server
 func TestMain(m *testing.M) { redistest.Main(m, &srv) }
 
 // clock is a settable bot.Clock shared by the "replicas" of a test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
 
-func newClock(t time.Time) *clock { return &clock{t: t} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
+func newClock(t time.Time) *bot.ManualClock { return bot.NewManualClock(t) }
 
 // logBuf collects a scheduler's log lines so tests can check what was reported.
 type logBuf struct {

@@ -109,7 +109,7 @@ func TestRestartFiresWhatFellDueMeanwhile(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	clk.Add(3 * time.Hour)
+	clk.Advance(3 * time.Hour)
 	// The tick is long on purpose: the restart must fire at once, not a tick later.
 	second := newScheduler(t, schedule.Options{Due: replica(t, prefix), Clock: clk, Tick: time.Hour})
 	second.Handle("ping", handle)
@@ -145,7 +145,7 @@ func TestCrashedClaimerIsTakenOver(t *testing.T) {
 	if n, _ := s.PumpOnce(ctx); n != 0 {
 		t.Fatalf("fired %d within the dead claimer's lease", n)
 	}
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	if n, err := s.PumpOnce(ctx); n != 1 || err != nil || count.Load() != 1 {
 		t.Fatalf("after the lease: fired %d (%v), handler ran %d times", n, err, count.Load())
 	}
@@ -181,13 +181,13 @@ func TestHandlerErrorIsRetriedLater(t *testing.T) {
 	pump(1) // fails
 	pump(0) // not yet
 	// The first retry comes within MinBackoff, less its jitter (a fifth at most).
-	clk.Add(47 * time.Second)
+	clk.Advance(47 * time.Second)
 	pump(0)
-	clk.Add(13 * time.Second)
+	clk.Advance(13 * time.Second)
 	pump(1) // fails again; the next wait is about two minutes
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	pump(0)
-	clk.Add(time.Minute)
+	clk.Advance(time.Minute)
 	pump(1) // succeeds
 	if fmt.Sprint(attempts) != "[0 1 2]" {
 		t.Fatalf("attempts %v", attempts)
@@ -221,7 +221,7 @@ func TestGiveUpAndUnknownKind(t *testing.T) {
 		if _, err := s.PumpOnce(ctx); err != nil {
 			t.Fatal(err)
 		}
-		clk.Add(time.Second)
+		clk.Advance(time.Second)
 	}
 	if calls != 3 {
 		t.Errorf("handler ran %d times, want MaxAttempts=3", calls)

@@ -13,7 +13,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
@@ -30,7 +29,9 @@ import (
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 	"github.com/silenceper/wechat/v2/util"
 
+	"minyuan/bot"
 	"minyuan/bot/sim"
+	"minyuan/bot/wechat"
 )
 
 const (
@@ -40,56 +41,24 @@ const (
 	bob       = "o-bob"
 )
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
-// rewrite sends the library's requests for api.weixin.qq.com to the test server,
-// path and query untouched.
-type rewrite struct {
-	base *url.URL
-	next http.RoundTripper
-}
-
-func (rw rewrite) RoundTrip(r *http.Request) (*http.Response, error) {
-	r = r.Clone(r.Context())
-	r.URL.Scheme, r.URL.Host, r.Host = rw.base.Scheme, rw.base.Host, ""
-	return rw.next.RoundTrip(r)
-}
-
 type env struct {
 	t     *testing.T
 	api   *sim.API
-	clock *fakeClock
+	clock *bot.ManualClock
 	srv   *httptest.Server
 }
 
 // setup starts a simulator and points the library at it. timeout 0 means none.
 func setup(t *testing.T, timeout time.Duration) *env {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2025, 3, 3, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+	clock := bot.NewManualClock(time.Date(2025, 3, 3, 9, 0, 0, 0, time.FixedZone("CST", 8*3600)))
 	api := sim.NewAPI(appID, appSecret, clock)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	base, err := url.Parse(srv.URL)
-	if err != nil {
+	old := util.DefaultHTTPClient
+	if err := wechat.UseAPIBase(srv.URL, timeout); err != nil {
 		t.Fatal(err)
 	}
-	old := util.DefaultHTTPClient
-	util.DefaultHTTPClient = &http.Client{Transport: rewrite{base, srv.Client().Transport}, Timeout: timeout}
 	t.Cleanup(func() { util.DefaultHTTPClient = old })
 	return &env{t: t, api: api, clock: clock, srv: srv}
 }

@@ -31,7 +31,7 @@ const (
 type platform struct {
 	api     *sim.API
 	apiURL  string
-	clock   *fakeClock
+	clock   *bot.ManualClock
 	updates chan bot.Update
 	hookURL string
 }
@@ -41,7 +41,7 @@ type platform struct {
 func newPlatform(t *testing.T) *platform {
 	t.Helper()
 	p := &platform{
-		clock:   &fakeClock{t: time.Date(2025, 3, 3, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))},
+		clock:   bot.NewManualClock(time.Date(2025, 3, 3, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))),
 		updates: make(chan bot.Update, 16),
 	}
 	p.api = sim.NewAPI(appID, appSecret, p.clock)

@@ -43,9 +43,7 @@ func newDemoPage(t *testing.T) *demoEnv {
 	}
 	// The webhook's replay window reads the platform's fake clock; the demo's
 	// clock is real time, so the two must agree.
-	p.clock.mu.Lock()
-	p.clock.t = time.Now()
-	p.clock.mu.Unlock()
+	p.clock.Set(time.Now())
 	srv := httptest.NewServer(d.Handler())
 	t.Cleanup(func() {
 		d.Close()

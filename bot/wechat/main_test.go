@@ -3,7 +3,6 @@ package wechat_test
 import (
 	"fmt"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,29 +25,12 @@ func TestMain(m *testing.M) { redistest.Main(m, &redisSrv) }
 // appSecret is the simulator's; appID is shared with the webhook tests.
 const appSecret = "s3cret"
 
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 // platform is the simulator on a loopback HTTP server with a Redis store under a
 // fresh prefix. It points the library's global HTTP client at the simulator, so
 // tests that use it must not run in parallel.
 type platform struct {
 	api    *sim.API
-	clock  *fakeClock
+	clock  *bot.ManualClock
 	st     *store.Store
 	rdb    redis.UniversalClient
 	prefix string
@@ -56,7 +38,7 @@ type platform struct {
 
 func newPlatform(t *testing.T, timeout time.Duration) *platform {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2025, 3, 3, 9, 0, 0, 0, time.FixedZone("CST", 8*3600))}
+	clock := bot.NewManualClock(time.Date(2025, 3, 3, 9, 0, 0, 0, time.FixedZone("CST", 8*3600)))
 	api := sim.NewAPI(appID, appSecret, clock)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)

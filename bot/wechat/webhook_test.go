@@ -46,10 +46,6 @@ var (
 
 var now = time.Unix(1732500060, 0)
 
-type fixedClock struct{ t time.Time }
-
-func (c fixedClock) Now() time.Time { return c.t }
-
 // fakeHandler records what reaches the domain and answers a fixed reply.
 type fakeHandler struct {
 	mu    sync.Mutex
@@ -79,7 +75,7 @@ func newWebhook(t *testing.T, f *fakeHandler, log *slog.Logger) http.Handler {
 		Token:          token,
 		AppID:          appID,
 		EncodingAESKey: aesKey,
-		Clock:          fixedClock{now},
+		Clock:          bot.NewManualClock(now),
 	}, f.handle, log)
 	if err != nil {
 		t.Fatal(err)
@@ -655,7 +651,7 @@ func TestLogsKeepWordsOut(t *testing.T) {
 func TestHandlerGetsRequestContext(t *testing.T) {
 	type key struct{}
 	var got any
-	h, err := wechat.NewWebhook(wechat.Config{Token: token, Clock: fixedClock{now}},
+	h, err := wechat.NewWebhook(wechat.Config{Token: token, Clock: bot.NewManualClock(now)},
 		func(ctx context.Context, u bot.Update) bot.Reply {
 			got = ctx.Value(key{})
 			return bot.Reply{}

@@ -46,7 +46,7 @@ func TestDailyDigest(t *testing.T) {
 		t.Fatalf("digests queued: %+v", msgs)
 	}
 
-	e.clock.Add(4 * 24 * time.Hour) // Saturday
+	e.clock.Advance(4 * 24 * time.Hour) // Saturday
 	if err := e.app.Deps.DailyDigest(ctx); err != nil {
 		t.Fatal(err)
 	}

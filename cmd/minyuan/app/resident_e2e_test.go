@@ -27,9 +27,7 @@ var wed = time.Date(2026, 11, 25, 10, 0, 0, 0, calendar.Location())
 func newResidentEnv(t testing.TB) *env {
 	t.Helper()
 	e := newEnv(t)
-	e.clock.mu.Lock()
-	e.clock.t = wed
-	e.clock.mu.Unlock()
+	e.clock.Set(wed)
 	return e
 }
 
@@ -385,7 +383,7 @@ func TestMyTicketsAndQuery(t *testing.T) {
 	}
 	e.knownResident("o_res", "QY", "13800138000")
 	first := e.fileRequest("o_res", "4", "楼道灯坏了")
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	second := e.fileRequest("o_res", "7", "建议小区增加充电桩")
 
 	list := e.say("o_res", "我的诉求")
@@ -529,7 +527,7 @@ func TestRatingSatisfied(t *testing.T) {
 		t.Fatalf("open ticket by number: %q", got)
 	}
 	e.closeTicket(newer, "o_staff", "王芳", "已推荐到物业公司")
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	e.closeTicket(older, "o_staff", "王芳", "已帮助办理低保申请")
 	if s := e.stats("QY"); s["closed"] != 2 || s["hardships"] != 1 || s["jobs"] != 1 || s["signed"] != 2 {
 		t.Fatalf("stats after close %v", s)
@@ -573,7 +571,7 @@ func TestUnsatisfiedReopensOnce(t *testing.T) {
 		t.Fatalf("after close %v", stats)
 	}
 
-	e.clock.Add(24 * time.Hour) // Thursday
+	e.clock.Advance(24 * time.Hour) // Thursday
 	got := e.say("o_res", "不满意 还是很臭，只清了一次")
 	cal := e.app.Deps.Calendar
 	newDue := cal.AddWorkingDays(e.clock.Now(), 5)
@@ -605,7 +603,7 @@ func TestUnsatisfiedReopensOnce(t *testing.T) {
 
 	// Closed again, rated 不满意 again (by number this time): recorded, flagged, not
 	// reopened.
-	e.clock.Add(time.Hour)
+	e.clock.Advance(time.Hour)
 	e.closeTicket(no, "o_staff", "王芳", "已协调每日清运两次")
 	if got := e.say("o_res", "评价 "+no+" 3 还是有味道"); !strings.Contains(got, "已报社区书记关注") {
 		t.Fatalf("second: %q", got)

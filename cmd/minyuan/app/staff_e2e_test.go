@@ -175,7 +175,7 @@ func TestDeskLifecycle(t *testing.T) {
 
 	d.expect(wang, "待办", no, "待受理", "🟢", "楼道灯坏了")
 
-	d.clock.Add(10 * time.Minute)
+	d.clock.Advance(10 * time.Minute)
 	d.expect(wang, "接单 "+no, "已接单", no, "13800138000")
 	got := d.load(no)
 	if got.Status != bot.StatusClaimed || got.Handler != wang || got.HandlerName != "王芳" || !got.Claimed.Equal(d.clock.Now()) {
@@ -187,7 +187,7 @@ func TestDeskLifecycle(t *testing.T) {
 	d.expect(li, "接单 "+no, "已由 王芳 承办")
 	d.expect(wang, "接单"+no, "已由您承办") // no space, as people type it
 
-	d.clock.Add(time.Hour)
+	d.clock.Advance(time.Hour)
 	d.expect(wang, "回复 "+no+" 您好，已报修，明天上午电工上门。", "已回复居民")
 	got = d.load(no)
 	if !got.Responded.Equal(d.clock.Now()) {
@@ -199,7 +199,7 @@ func TestDeskLifecycle(t *testing.T) {
 	}
 	// A second reply keeps the first response time.
 	first := got.Responded
-	d.clock.Add(time.Minute)
+	d.clock.Advance(time.Minute)
 	d.expect(wang, "回复 "+no+" 另外，请家里留人。", "已回复居民")
 	if got = d.load(no); !got.Responded.Equal(first) {
 		t.Fatalf("responded moved to %v", got.Responded)
@@ -220,7 +220,7 @@ func TestDeskLifecycle(t *testing.T) {
 
 	d.expect(wang, "详情 "+no, "【诉求 "+no+"】办理中 · 已上报", "王芳 接单", "王芳 回复：您好", "李明 备注：居民家电话打不通", "（内部）")
 
-	d.clock.Add(24 * time.Hour)
+	d.clock.Advance(24 * time.Hour)
 	d.expect(wang, "办结 "+no+" 已更换灯管，恢复照明", "已办结")
 	got = d.load(no)
 	if got.Status != bot.StatusClosed || got.Result != "已更换灯管，恢复照明" || !got.Closed.Equal(d.clock.Now()) {

@@ -34,22 +34,13 @@ const (
 	aesKey = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" // 43 characters
 )
 
-// clock is the app's injected clock; tests move it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 // env is one Minyuan behind a real HTTP server, on the shared real Redis under its own
 // prefix.
 type env struct {
 	t      testing.TB
 	app    *app.App
 	srv    *httptest.Server
-	clock  *clock
+	clock  *bot.ManualClock
 	prefix string
 	msgID  atomic.Int64
 }
@@ -71,7 +62,7 @@ func newEnvWith(t testing.TB, tune func(*configs.Config)) *env {
 	// A working day in office hours, so that quiet hours hold nothing back unless a
 	// test moves the clock there.
 	start := time.Date(2026, 11, 24, 10, 0, 0, 0, calendar.Location())
-	e := &env{t: t, clock: &clock{t: start}, prefix: cfg.Redis.Prefix}
+	e := &env{t: t, clock: bot.NewManualClock(start), prefix: cfg.Redis.Prefix}
 	e.msgID.Store(time.Now().UnixNano() / 1000)
 	a, err := app.New(context.Background(), cfg, app.Options{Redis: srv.Client(t), Clock: e.clock, Log: quietLog(t)})
 	if err != nil {
@@ -349,7 +340,7 @@ func TestInviteCodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(2 * time.Hour)
+	e.clock.Advance(2 * time.Hour)
 	if got := e.say("o_li", "绑定 "+old.Code); !strings.Contains(got, "已过期") {
 		t.Fatalf("expired: %q", got)
 	}
@@ -428,7 +419,7 @@ func TestFormTimeOutThroughTheWebhook(t *testing.T) {
 	e := newEnv(t)
 	e.say("o_res", "我的资料")
 	e.say("o_res", "王阿姨")
-	e.clock.Add(31 * time.Minute)
+	e.clock.Advance(31 * time.Minute)
 	got := e.say("o_res", "13800138000")
 	if !strings.Contains(got, "「我的资料」因长时间未回复已自动取消") {
 		t.Fatalf("got %q", got)
