@@ -203,6 +203,3 @@ const (
 	CountPoints         Counter = "volunteer.points"
 	CountPointsRedeemed Counter = "volunteer.points_redeemed"
 )
-
-// Year is the calendar year of t in China time: what hours count towards.
-func Year(t time.Time) int { return t.In(chinaTime).Year() }
