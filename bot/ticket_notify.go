@@ -91,10 +91,11 @@ func (s *TicketService) StaffView(t *Ticket, extra map[string]any) map[string]an
 	return v
 }
 
-// StaffOf lists the staff (and secretaries) of a community, each once.
+// StaffOf lists the staff (and secretaries) of a community, each once, secretaries
+// first.
 func (s *TicketService) StaffOf(ctx context.Context, community string) ([]Grant, error) {
 	var out []Grant
-	for _, role := range []Role{RoleStaff, RoleSecretary} {
+	for _, role := range []Role{RoleSecretary, RoleStaff} {
 		gs, err := s.Directory.Holders(ctx, role, community)
 		if err != nil {
 			return nil, err

@@ -43,23 +43,6 @@ type svcEnv struct {
 	seq    int
 }
 
-// grantsDir answers Holders from the store's list of grants.
-type grantsDir struct{ *store.Store }
-
-func (d grantsDir) Holders(ctx context.Context, role bot.Role, community string) ([]bot.Grant, error) {
-	all, err := d.ListGrants(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []bot.Grant
-	for _, g := range all {
-		if g.Role == role && (community == "" || role == bot.RoleAdmin || g.Community == community) {
-			out = append(out, g)
-		}
-	}
-	return out, nil
-}
-
 func newSvc(t *testing.T) *svcEnv {
 	t.Helper()
 	// The real catalogue, plus the engine tests' own keys (this test binary
@@ -85,7 +68,7 @@ func newSvc(t *testing.T) *svcEnv {
 		// Tuesday 24 November 2026, 10:00 in Beijing: a working day.
 		at: time.Date(2026, 11, 24, 10, 0, 0, 0, calendar.Location())}
 	e.svc = &bot.TicketService{
-		Tickets: st, Reminders: st, Pusher: st, Directory: grantsDir{st},
+		Tickets: st, Reminders: st, Pusher: st, Directory: st,
 		Calendar: calendar.New(calendar.Overrides{}), Catalog: cat, Categories: cats,
 		Communities:     []bot.Community{{Code: qy, Name: "七一路社区"}, {Code: hx, Name: "和谐社区"}},
 		AutoAssignAfter: 2 * time.Hour,

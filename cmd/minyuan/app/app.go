@@ -112,7 +112,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	}
 	a.Calendar = cal
 	a.Tickets = &bot.TicketService{
-		Tickets: a.Store, Reminders: a.Store, Pusher: a.pusher, Directory: grantDirectory{a.Store},
+		Tickets: a.Store, Reminders: a.Store, Pusher: a.pusher, Directory: a.Store,
 		Calendar: cal, Catalog: cat, Categories: cfg.Categories, Communities: Communities(cfg),
 		AutoAssignAfter: cfg.Desk.AutoAssignAfter,
 	}
