@@ -94,7 +94,7 @@ func (e *Engine) Handle(ctx context.Context, u Update) Reply {
 	done := make(chan Reply, 1)
 	go func() {
 		defer cancel()
-		done <- e.run(ctx, u, deadline, &phase, log)
+		done <- e.handleUpdate(ctx, u, deadline, &phase, log)
 	}()
 	t := time.NewTimer(time.Until(deadline) + grace)
 	defer t.Stop()
@@ -111,7 +111,7 @@ func (e *Engine) Handle(ctx context.Context, u Update) Reply {
 	}
 }
 
-func (e *Engine) run(ctx context.Context, u Update, deadline time.Time, phase *atomic.Int32, log *slog.Logger) Reply {
+func (e *Engine) handleUpdate(ctx context.Context, u Update, deadline time.Time, phase *atomic.Int32, log *slog.Logger) Reply {
 	c, err := e.Inbox.Begin(ctx, u, deadline)
 	switch {
 	case errors.Is(err, ErrInFlight):

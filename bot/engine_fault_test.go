@@ -29,7 +29,9 @@ func (h *hangingInbox) Begin(ctx context.Context, u bot.Update, d time.Time) (*b
 func (h *hangingInbox) Renew(ctx context.Context, c *bot.Claim) (bool, error) {
 	return h.memStore.Renew(ctx, c)
 }
-func (h *hangingInbox) Abort(ctx context.Context, c *bot.Claim) error { return h.memStore.Abort(ctx, c) }
+func (h *hangingInbox) Abort(ctx context.Context, c *bot.Claim) error {
+	return h.memStore.Abort(ctx, c)
+}
 func (h *hangingInbox) Commit(ctx context.Context, c *bot.Claim, o bot.Commit) error {
 	return h.memStore.Commit(ctx, c, o)
 }
