@@ -81,6 +81,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	if a.clock == nil {
 		a.clock = bot.SystemClock{}
 	}
+	store.LogTo(a.log)
 	cat, err := loadCatalog(cfg.Messages)
 	if err != nil {
 		return nil, err
@@ -144,16 +145,15 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Catalog:        cat,
 		Clock:          a.clock,
 		Inbox:          a.Store,
-		Locker:         a.Store,
-		Sessions:       a.Store,
 		Log:            a.log,
 		SessionTimeout: cfg.Session.Timeout,
-		Budget:         4 * time.Second,
 	}
 	hook, err := wechat.NewWebhook(wechat.Config{
 		Token:          cfg.WeChat.Token,
 		AppID:          cfg.WeChat.AppID,
 		EncodingAESKey: cfg.WeChat.EncodingAESKey,
+		Mode:           cfg.WeChat.Mode,
+		Nonces:         a.Store,
 		MaxBody:        cfg.WeChat.MaxBody,
 		Window:         cfg.WeChat.ReplayWindow,
 		Clock:          a.clock,
