@@ -36,6 +36,23 @@ func (k keys) grants(openid string) string { return k.prefix + "grants:" + openi
 // listed without SCAN.
 func (k keys) grantIndex() string { return k.prefix + "grantees" }
 
+// Role holders (roles.go): an index of grants by role and community, kept in step
+// with the grants hashes by the scripts that grant and revoke, so that alerts read
+// the few people they tell rather than every grant.
+
+// holders is one hash per role, "community|openid" -> JSON bot.Grant: every holder
+// of the role, whatever the community.
+func (k keys) holders(role string) string { return k.prefix + "holders:" + role }
+
+// holdersIn is one hash per role and community, openid -> JSON bot.Grant.
+func (k keys) holdersIn(role, community string) string {
+	return k.prefix + "holders:" + role + "@" + community
+}
+
+// holdersBuilt marks that the holders index was built from the grants that existed
+// before it (its value is the index version).
+func (k keys) holdersBuilt() string { return k.prefix + "holders:built" }
+
 // bindFails counts one user's failed invite redemptions within the window.
 func (k keys) bindFails(openid string) string { return k.prefix + "bindfails:" + openid }
 
