@@ -160,3 +160,37 @@ func (k keys) accessTokenRejected(appID string) string {
 func (k keys) accessTokenForced(appID string) string {
 	return k.prefix + "token:" + appID + ":forced"
 }
+
+// Visits (visits.go): party members' visit tasks (三必访, 五包), pairings, 四个一.
+
+// visitSeq numbers visit tasks.
+func (k keys) visitSeq() string { return k.prefix + "visit:seq" }
+
+// visit is one visit task (JSON bot.Visit).
+func (k keys) visit(no string) string { return k.prefix + "visit:" + no }
+
+// visitEvents is a task's timeline, a list of JSON bot.VisitEvent, oldest first.
+func (k keys) visitEvents(no string) string { return k.prefix + "visit:" + no + ":events" }
+
+// visitByEvent maps the event that made a task to its number: one event, one task.
+func (k keys) visitByEvent(event string) string { return k.prefix + "visit:event:" + event }
+
+// branchVisits is a community's tasks, scored by deadline (unix ms).
+func (k keys) branchVisits(community string) string { return k.prefix + "visits:branch:" + community }
+
+// memberVisits is the tasks assigned to a party member, scored by deadline.
+func (k keys) memberVisits(openid string) string { return k.prefix + "visits:member:" + openid }
+
+// pairingSeq numbers 五包 pairings.
+func (k keys) pairingSeq() string { return k.prefix + "pairing:seq" }
+
+// pairing is one 五包 pairing (JSON bot.Pairing).
+func (k keys) pairing(id string) string { return k.prefix + "pairing:" + id }
+
+// pairings is the set of a community's pairing IDs.
+func (k keys) pairings(community string) string { return k.prefix + "pairings:" + community }
+
+// fourOne is one member's 四个一 entries of a year, entry ID -> JSON bot.FourOneEntry.
+func (k keys) fourOne(openid, year string) string {
+	return k.prefix + "fourone:" + openid + ":" + year
+}
