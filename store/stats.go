@@ -38,7 +38,7 @@ func (s *Store) StatsMany(ctx context.Context, buckets []bot.StatsBucket) ([]map
 
 // AddStats moves a community's counters at a time, in its month's and its day's
 // hash: for flows that count something without a ticket change of their own.
-func (s *Store) AddStats(ctx context.Context, community string, at time.Time, d map[string]int64) error {
+func (s *Store) AddStats(ctx context.Context, community string, at time.Time, d map[bot.Counter]int64) error {
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		s.count(ctx, p, community, at, d)
 		return nil

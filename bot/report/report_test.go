@@ -52,7 +52,7 @@ func TestRaggedRangeAddsDaysAndMonths(t *testing.T) {
 		if !d.Before(day("2026-10-25")) && !d.After(day("2027-01-05")) {
 			want += n
 		}
-		if err := s.AddStats(ctx, "QY", d.Add(10*time.Hour), map[string]int64{"received": n}); err != nil {
+		if err := s.AddStats(ctx, "QY", d.Add(10*time.Hour), map[bot.Counter]int64{"received": n}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,7 +70,7 @@ func TestRaggedRangeAddsDaysAndMonths(t *testing.T) {
 func seedYear(tb testing.TB, s *store.Store, n int, year int) []bot.Community {
 	ctx := context.Background()
 	var comms []bot.Community
-	fields := map[string]int64{"received": 3, "signed": 3, "signed_in_time": 2, "closed": 2, "closed_in_time": 2,
+	fields := map[bot.Counter]int64{"received": 3, "signed": 3, "signed_in_time": 2, "closed": 2, "closed_in_time": 2,
 		"rated": 1, "rating:satisfied": 1, "category:dispute": 1, "category:hardship": 1, "category:jobs": 1,
 		"source:wechat": 2, "source:hotline": 1, "disputes": 1, "hardships": 1, "volunteer.signups": 4,
 		"volunteer.minutes": 120, "visit.created:hardship": 1, "visit.done:hardship": 1, "call.received": 2}

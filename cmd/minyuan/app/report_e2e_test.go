@@ -124,12 +124,12 @@ func runReportScenario(t *testing.T) (*app.Demo, *reportScenario) {
 	for _, x := range []struct {
 		c  string
 		at time.Time
-		d  map[string]int64
+		d  map[bot.Counter]int64
 	}{
-		{"QY", nov, map[string]int64{"volunteer.activities": 2, "volunteer.signups": 11, "volunteer.checkins": 9,
+		{"QY", nov, map[bot.Counter]int64{"volunteer.activities": 2, "volunteer.signups": 11, "volunteer.checkins": 9,
 			"volunteer.minutes": 150, "volunteer.points": 30, "visit.created:hardship": 2, "visit.done:hardship": 1,
 			"visit.done_in_time:hardship": 1, "visit.done:pairing": 3, "fourone:deed": 4}},
-		{"HX", dec, map[string]int64{"call.received": 5, "call.missed": 1, "callback.created": 1,
+		{"HX", dec, map[bot.Counter]int64{"call.received": 5, "call.missed": 1, "callback.created": 1,
 			"visit.done:pairing": 2, "visit.created:transfer_in": 1, "visit.overdue:transfer_in": 1}},
 	} {
 		if err := d.App.Store.AddStats(ctx, x.c, x.at, x.d); err != nil {
