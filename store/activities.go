@@ -25,22 +25,6 @@ const firstActivityNo = 100
 // firstVolunteerNo starts volunteer numbers (志愿者编号) at five digits.
 const firstVolunteerNo = 20000
 
-// Messages the sign-up flow shows for refusals (catalogue keys).
-const (
-	msgActNotFound  bot.MsgKey = "vol.not_found"
-	msgActCancelled bot.MsgKey = "vol.cancelled_activity"
-	msgActStarted   bot.MsgKey = "vol.started"
-	msgActDup       bot.MsgKey = "vol.already"
-	msgActOverlap   bot.MsgKey = "vol.overlap"
-	msgActNotOn     bot.MsgKey = "vol.not_signed"
-	msgCheckNotOn   bot.MsgKey = "vol.check_not_signed"
-	msgCheckTwice   bot.MsgKey = "vol.checked_in_already"
-	msgCheckNoIn    bot.MsgKey = "vol.check_no_in"
-	msgCheckOutDone bot.MsgKey = "vol.checked_out_already"
-	msgShortPoints  bot.MsgKey = "vol.points_short"
-	msgVolNotFound  bot.MsgKey = "vol.no_volunteer"
-)
-
 func (s *Store) activityFields(a *bot.Activity) ([]any, error) {
 	raw, err := json.Marshal(a)
 	if err != nil {
@@ -129,11 +113,11 @@ func (s *Store) Activity(ctx context.Context, no string) (*bot.Activity, error) 
 
 func (s *Store) loadActivity(ctx context.Context, c redis.Cmdable, no string) (*bot.Activity, error) {
 	if no == "" || strings.ContainsAny(no, ": ") {
-		return nil, bot.UserError(bot.ENotFound, msgActNotFound, map[string]any{"No": no})
+		return nil, bot.UserError(bot.ENotFound, bot.MsgVolNotFound, map[string]any{"No": no})
 	}
 	raw, err := c.HGet(ctx, s.k.activity(no), "json").Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, bot.UserError(bot.ENotFound, msgActNotFound, map[string]any{"No": no})
+		return nil, bot.UserError(bot.ENotFound, bot.MsgVolNotFound, map[string]any{"No": no})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: load activity %s: %w", no, err)
@@ -303,16 +287,16 @@ func (s *Store) SignUp(ctx context.Context, a *bot.Activity, openid string, now 
 		n, _ := strconv.Atoi(res[1])
 		return bot.SignupResult{State: bot.SignupState(res[0]), Position: n}, nil
 	case "nf":
-		return bot.SignupResult{}, bot.UserError(bot.ENotFound, msgActNotFound, data)
+		return bot.SignupResult{}, bot.UserError(bot.ENotFound, bot.MsgVolNotFound, data)
 	case "cancelled":
-		return bot.SignupResult{}, bot.UserError(bot.EConflict, msgActCancelled, data)
+		return bot.SignupResult{}, bot.UserError(bot.EConflict, bot.MsgVolCancelledAct, data)
 	case "started":
-		return bot.SignupResult{}, bot.UserError(bot.EExpired, msgActStarted, data)
+		return bot.SignupResult{}, bot.UserError(bot.EExpired, bot.MsgVolStarted, data)
 	case "dup":
-		return bot.SignupResult{}, bot.UserError(bot.EConflict, msgActDup, data)
+		return bot.SignupResult{}, bot.UserError(bot.EConflict, bot.MsgVolAlready, data)
 	case "overlap":
 		data["Other"] = res[1]
-		return bot.SignupResult{}, bot.UserError(bot.EConflict, msgActOverlap, data)
+		return bot.SignupResult{}, bot.UserError(bot.EConflict, bot.MsgVolOverlap, data)
 	}
 	return bot.SignupResult{}, fmt.Errorf("store: sign up for %s: unexpected %q", a.No, res[0])
 }
@@ -364,11 +348,11 @@ func (s *Store) CancelSignup(ctx context.Context, a *bot.Activity, openid string
 	case "confirmed", "waitlisted":
 		return bot.CancelResult{Was: bot.SignupState(res[0]), Promoted: res[1], Late: res[2] == "1"}, nil
 	case "nf":
-		return bot.CancelResult{}, bot.UserError(bot.ENotFound, msgActNotFound, data)
+		return bot.CancelResult{}, bot.UserError(bot.ENotFound, bot.MsgVolNotFound, data)
 	case "started":
-		return bot.CancelResult{}, bot.UserError(bot.EExpired, msgActStarted, data)
+		return bot.CancelResult{}, bot.UserError(bot.EExpired, bot.MsgVolStarted, data)
 	case "not":
-		return bot.CancelResult{}, bot.UserError(bot.ENotFound, msgActNotOn, data)
+		return bot.CancelResult{}, bot.UserError(bot.ENotFound, bot.MsgVolNotSigned, data)
 	}
 	return bot.CancelResult{}, fmt.Errorf("store: cancel sign-up for %s: unexpected %q", a.No, res[0])
 }
@@ -495,9 +479,9 @@ func (s *Store) CheckIn(ctx context.Context, a *bot.Activity, openid string, now
 	case "ok":
 		return nil
 	case "not":
-		return bot.UserError(bot.EForbidden, msgCheckNotOn, data)
+		return bot.UserError(bot.EForbidden, bot.MsgVolCheckNotOn, data)
 	case "twice":
-		return bot.UserError(bot.EConflict, msgCheckTwice, data)
+		return bot.UserError(bot.EConflict, bot.MsgVolCheckedIn, data)
 	}
 	return fmt.Errorf("store: check in %s: unexpected %q", a.No, res)
 }
@@ -556,11 +540,11 @@ func (s *Store) credit(ctx context.Context, a *bot.Activity, openid string, now 
 	case "ok":
 		return bot.Credit{Minutes: int(res[1].(int64)), Points: int(res[2].(int64))}, nil
 	case "done":
-		return bot.Credit{}, bot.UserError(bot.EConflict, msgCheckOutDone, data)
+		return bot.Credit{}, bot.UserError(bot.EConflict, bot.MsgVolCheckedOut, data)
 	case "not":
-		return bot.Credit{}, bot.UserError(bot.EForbidden, msgCheckNotOn, data)
+		return bot.Credit{}, bot.UserError(bot.EForbidden, bot.MsgVolCheckNotOn, data)
 	case "noin":
-		return bot.Credit{}, bot.UserError(bot.EConflict, msgCheckNoIn, data)
+		return bot.Credit{}, bot.UserError(bot.EConflict, bot.MsgVolCheckNoIn, data)
 	}
 	return bot.Credit{}, fmt.Errorf("store: credit %s: unexpected %v", a.No, res[0])
 }
@@ -643,7 +627,7 @@ func (s *Store) SaveVolunteer(ctx context.Context, v bot.Volunteer) (bot.Volunte
 func (s *Store) Volunteer(ctx context.Context, openid string) (bot.Volunteer, error) {
 	raw, err := s.rdb.HGet(ctx, s.k.volunteer(openid), "json").Bytes()
 	if errors.Is(err, redis.Nil) {
-		return bot.Volunteer{}, bot.UserError(bot.ENotFound, msgVolNotFound, nil)
+		return bot.Volunteer{}, bot.UserError(bot.ENotFound, bot.MsgVolNoVolunteer, nil)
 	}
 	if err != nil {
 		return bot.Volunteer{}, fmt.Errorf("store: volunteer: %w", err)
@@ -659,7 +643,7 @@ func (s *Store) Volunteer(ctx context.Context, openid string) (bot.Volunteer, er
 func (s *Store) VolunteerByNo(ctx context.Context, no string) (bot.Volunteer, error) {
 	id, err := s.rdb.Get(ctx, s.k.volunteerNo(no)).Result()
 	if errors.Is(err, redis.Nil) {
-		return bot.Volunteer{}, bot.UserError(bot.ENotFound, msgVolNotFound, map[string]any{"No": no})
+		return bot.Volunteer{}, bot.UserError(bot.ENotFound, bot.MsgVolNoVolunteer, map[string]any{"No": no})
 	}
 	if err != nil {
 		return bot.Volunteer{}, fmt.Errorf("store: volunteer number: %w", err)
@@ -733,7 +717,7 @@ func (s *Store) RedeemPoints(ctx context.Context, openid string, points int, ite
 	}
 	bal := int(res[1].(int64))
 	if res[0] == "short" {
-		return bot.LedgerEntry{}, bot.UserError(bot.EConflict, msgShortPoints, map[string]any{"Balance": bal, "Points": points})
+		return bot.LedgerEntry{}, bot.UserError(bot.EConflict, bot.MsgVolPointsShort, map[string]any{"Balance": bal, "Points": points})
 	}
 	return bot.LedgerEntry{At: now, Kind: "redeemed", Points: -points, Balance: bal, Item: item, Actor: actor}, nil
 }
