@@ -98,20 +98,19 @@ type VolunteerService struct {
 	Config      VolunteerConfig
 }
 
-// When formats an activity's time for people: "11月29日 周六 09:00–11:00".
-func When(a *Activity) string {
+// ActivityWhen formats an activity's time for people, the catalogue's way:
+// "11月29日(周六) 09:00–11:00".
+func ActivityWhen(c *Catalog, a *Activity) string {
 	s, e := a.Start.In(chinaTime), a.End.In(chinaTime)
-	wd := []string{"日", "一", "二", "三", "四", "五", "六"}[s.Weekday()]
-	out := fmt.Sprintf("%d月%d日 周%s %s–%s", s.Month(), s.Day(), wd, s.Format("15:04"), e.Format("15:04"))
-	if e.YearDay() != s.YearDay() {
-		out = fmt.Sprintf("%d月%d日 周%s %s – %d月%d日 %s", s.Month(), s.Day(), wd, s.Format("15:04"), e.Month(), e.Day(), e.Format("15:04"))
+	if s.YearDay() != e.YearDay() {
+		return When(c, s) + " – " + When(c, e)
 	}
-	return out
+	return When(c, s) + "–" + e.Format("15:04")
 }
 
 // ActivityData is what the catalogue's texts about an activity can use.
-func ActivityData(a *Activity) map[string]any {
-	return map[string]any{"No": a.No, "Title": a.Title, "Place": a.Place, "When": When(a),
+func ActivityData(c *Catalog, a *Activity) map[string]any {
+	return map[string]any{"No": a.No, "Title": a.Title, "Place": a.Place, "When": ActivityWhen(c, a),
 		"Capacity": a.Capacity, "Description": a.Description, "Hours": Hours(int(a.Length().Minutes()))}
 }
 
@@ -234,9 +233,9 @@ func (s *VolunteerService) Edit(ctx context.Context, actor Actor, at time.Time, 
 	}
 	switch {
 	case a.Status != ActivityOpen:
-		return nil, UserError(EConflict, MsgVolCancelledAct, ActivityData(a))
+		return nil, UserError(EConflict, MsgVolCancelledAct, ActivityData(s.Catalog, a))
 	case !a.End.After(at):
-		return nil, UserError(EExpired, MsgVolEnded, ActivityData(a))
+		return nil, UserError(EExpired, MsgVolEnded, ActivityData(s.Catalog, a))
 	case !start.After(at) || !end.After(start) || end.Sub(start) > 24*time.Hour:
 		return nil, UserError(EInvalid, MsgVolBadDraft, map[string]any{"Why": "past"})
 	}
@@ -266,14 +265,14 @@ func (s *VolunteerService) Cancel(ctx context.Context, actor Actor, at time.Time
 		return nil, err
 	}
 	if a.Status != ActivityOpen {
-		return nil, UserError(EConflict, MsgVolCancelledAct, ActivityData(a))
+		return nil, UserError(EConflict, MsgVolCancelledAct, ActivityData(s.Catalog, a))
 	}
 	if !a.End.After(at) {
-		return nil, UserError(EExpired, MsgVolEnded, ActivityData(a))
+		return nil, UserError(EExpired, MsgVolEnded, ActivityData(s.Catalog, a))
 	}
 	a, err = s.Store.UpdateActivity(ctx, no, func(x *Activity) error {
 		if x.Status != ActivityOpen {
-			return UserError(EConflict, MsgVolCancelledAct, ActivityData(x))
+			return UserError(EConflict, MsgVolCancelledAct, ActivityData(s.Catalog, x))
 		}
 		x.Status = ActivityCancelled
 		return nil
@@ -284,7 +283,7 @@ func (s *VolunteerService) Cancel(ctx context.Context, actor Actor, at time.Time
 	if err := s.unschedule(ctx, a); err != nil {
 		return a, err
 	}
-	data := ActivityData(a)
+	data := ActivityData(s.Catalog, a)
 	data["Reason"] = reason
 	if err := s.tellAllData(ctx, a, "cancelled", MsgVolPushCancelled, data); err != nil {
 		return a, err
@@ -293,7 +292,7 @@ func (s *VolunteerService) Cancel(ctx context.Context, actor Actor, at time.Time
 }
 
 func (s *VolunteerService) tellAll(ctx context.Context, a *Activity, event string, key MsgKey) error {
-	return s.tellAllData(ctx, a, event, key, ActivityData(a))
+	return s.tellAllData(ctx, a, event, key, ActivityData(s.Catalog, a))
 }
 
 func (s *VolunteerService) tellAllData(ctx context.Context, a *Activity, event string, key MsgKey, data map[string]any) error {
@@ -313,7 +312,7 @@ func (s *VolunteerService) push(ctx context.Context, a *Activity, to string, ver
 	text := s.Catalog.T(key, data)
 	return s.Pusher.Push(ctx, Push{
 		ID: ActivityPushID(a.No, version, event, to), To: to, Kind: kind, Text: text,
-		Fields: map[string]string{"first": s.Catalog.T(MsgVolPushTplFirst, data), "title": a.Title, "when": When(a), "place": a.Place},
+		Fields: map[string]string{"first": s.Catalog.T(MsgVolPushTplFirst, data), "title": a.Title, "when": ActivityWhen(s.Catalog, a), "place": a.Place},
 		Ref:    a.No, Community: a.Community,
 	})
 }
@@ -445,7 +444,7 @@ func (s *VolunteerService) SignUp(ctx context.Context, actor Actor, at time.Time
 		if err != nil && ErrorCode(err) != ENotFound {
 			return nil, SignupResult{}, err
 		}
-		return a, SignupResult{}, UserError(ENotFound, MsgVolNeedProfile, ActivityData(a))
+		return a, SignupResult{}, UserError(ENotFound, MsgVolNeedProfile, ActivityData(s.Catalog, a))
 	}
 	switch a.Audience {
 	case AudienceAll:
@@ -477,8 +476,8 @@ func (s *VolunteerService) CancelSignup(ctx context.Context, actor Actor, at tim
 		// The promoted person's own version of the event: each promotion is its own.
 		err = s.Pusher.Push(ctx, Push{
 			ID: ActivityPushID(a.No, a.Version, "promoted", c.Promoted), To: c.Promoted, Kind: PushVolunteerUpdate,
-			Text:   s.Catalog.T(MsgVolPushPromoted, ActivityData(a)),
-			Fields: map[string]string{"first": s.Catalog.T(MsgVolPushTplFirst, ActivityData(a)), "title": a.Title, "when": When(a), "place": a.Place},
+			Text:   s.Catalog.T(MsgVolPushPromoted, ActivityData(s.Catalog, a)),
+			Fields: map[string]string{"first": s.Catalog.T(MsgVolPushTplFirst, ActivityData(s.Catalog, a)), "title": a.Title, "when": ActivityWhen(s.Catalog, a), "place": a.Place},
 			Ref:    a.No, Community: a.Community, Important: true,
 		})
 	}
@@ -534,10 +533,10 @@ func (s *VolunteerService) CheckCode(ctx context.Context, actor Actor, at time.T
 		}
 	}
 	if a.Status != ActivityOpen {
-		return nil, "", time.Time{}, UserError(EConflict, MsgVolCancelledAct, ActivityData(a))
+		return nil, "", time.Time{}, UserError(EConflict, MsgVolCancelledAct, ActivityData(s.Catalog, a))
 	}
 	if !a.End.After(at) {
-		return nil, "", time.Time{}, UserError(EExpired, MsgVolEnded, ActivityData(a))
+		return nil, "", time.Time{}, UserError(EExpired, MsgVolEnded, ActivityData(s.Catalog, a))
 	}
 	// The code maps back to its activity a week past the end, so that a late try
 	// is told "expired" rather than "wrong".
@@ -561,7 +560,7 @@ func (s *VolunteerService) codeActivity(ctx context.Context, at time.Time, code 
 	if err != nil {
 		return nil, err
 	}
-	data := ActivityData(a)
+	data := ActivityData(s.Catalog, a)
 	data["Opens"] = a.Start.Add(-s.Config.CodeOpens).In(chinaTime).Format("15:04")
 	switch {
 	case a.Status != ActivityOpen:
@@ -624,10 +623,10 @@ func (s *VolunteerService) Adjust(ctx context.Context, actor Actor, at time.Time
 	}
 	h, err := strconv.ParseFloat(strings.TrimSpace(hours), 64)
 	if err != nil || h < 0 || math.IsNaN(h) || h*60 > a.Length().Minutes()+0.5 {
-		return nil, "", Credit{}, UserError(EInvalid, MsgVolBadHours, ActivityData(a))
+		return nil, "", Credit{}, UserError(EInvalid, MsgVolBadHours, ActivityData(s.Catalog, a))
 	}
 	if a.Start.After(at) {
-		return nil, "", Credit{}, UserError(EConflict, MsgVolBadHours, ActivityData(a))
+		return nil, "", Credit{}, UserError(EConflict, MsgVolBadHours, ActivityData(s.Catalog, a))
 	}
 	id, err := s.Person(ctx, a, who)
 	if err != nil {
@@ -705,7 +704,7 @@ func (s *VolunteerService) Remind(ctx context.Context, r Reminder) error {
 			return err
 		}
 		for _, id := range roster.Confirmed {
-			if err := s.push(ctx, a, id, a.Version, "remind-"+p.Slot, PushVolunteerReminder, key, ActivityData(a)); err != nil {
+			if err := s.push(ctx, a, id, a.Version, "remind-"+p.Slot, PushVolunteerReminder, key, ActivityData(s.Catalog, a)); err != nil {
 				return err
 			}
 		}
@@ -715,7 +714,7 @@ func (s *VolunteerService) Remind(ctx context.Context, r Reminder) error {
 		if err != nil || len(ms) == 0 {
 			return err
 		}
-		data := ActivityData(a)
+		data := ActivityData(s.Catalog, a)
 		data["Missing"] = ms
 		to := []string{a.Organiser}
 		if a.Organiser == "" && s.Directory != nil {

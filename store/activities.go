@@ -242,7 +242,7 @@ func (s *Store) activities(ctx context.Context, nos []string) ([]*bot.Activity, 
 // people and replicas sign up at once.
 //
 // KEYS: activity, confirmed, waitlist, the person's activities, spans, stats.
-// ARGV: openid, now ms, activity no.
+// ARGV: openid, now ms, activity no, counter name.
 // Returns {state, n}: state "confirmed"/"waitlisted" with the list position, or a
 // refusal "nf", "cancelled", "started", "dup", "overlap" (n: the other activity).
 var signupScript = redis.NewScript(`
@@ -264,7 +264,7 @@ for _, no in ipairs(mine) do
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'arrivals', 1)
 redis.call('ZADD', KEYS[4], start, ARGV[3])
-redis.call('HINCRBY', KEYS[6], 'volunteer.signups', 1)
+redis.call('HINCRBY', KEYS[6], ARGV[4], 1)
 if redis.call('ZCARD', KEYS[2]) < tonumber(st[2]) then
   redis.call('ZADD', KEYS[2], seq, ARGV[1])
   return {'confirmed', tostring(redis.call('ZCARD', KEYS[2]))}
@@ -277,7 +277,7 @@ return {'waitlisted', tostring(redis.call('ZCARD', KEYS[3]))}
 func (s *Store) SignUp(ctx context.Context, a *bot.Activity, openid string, now time.Time) (bot.SignupResult, error) {
 	keys := []string{s.k.activity(a.No), s.k.activityConfirmed(a.No), s.k.activityWaitlist(a.No),
 		s.k.volunteerSignups(openid), s.k.activitySpans(), s.k.stats(a.Community, bot.Period(now))}
-	res, err := signupScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli(), a.No).StringSlice()
+	res, err := signupScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli(), a.No, string(bot.CountSignups)).StringSlice()
 	if err != nil {
 		return bot.SignupResult{}, fmt.Errorf("store: sign up for %s: %w", a.No, err)
 	}
@@ -305,7 +305,7 @@ func (s *Store) SignUp(ctx context.Context, a *bot.Activity, openid string, now 
 // place to the first waitlisted person.
 //
 // KEYS: activity, confirmed, waitlist, the person's activities, late, stats.
-// ARGV: openid, now ms, activity no, late window ms.
+// ARGV: openid, now ms, activity no, late window ms, counter name.
 // Returns {outcome, promoted openid, late}: outcome "confirmed"/"waitlisted" (what
 // the person was), or "nf", "started", "not".
 var unsignScript = redis.NewScript(`
@@ -323,7 +323,7 @@ local late = '0'
 if st[1] == 'open' and now >= start - tonumber(ARGV[4]) then
   late = '1'
   redis.call('ZADD', KEYS[5], now, ARGV[1])
-  redis.call('HINCRBY', KEYS[6], 'volunteer.late_cancels', 1)
+  redis.call('HINCRBY', KEYS[6], ARGV[5], 1)
 end
 if st[1] == 'open' then
   local nx = redis.call('ZPOPMIN', KEYS[3])
@@ -339,7 +339,7 @@ return {'confirmed', '', late}
 func (s *Store) CancelSignup(ctx context.Context, a *bot.Activity, openid string, now time.Time, lateWindow time.Duration) (bot.CancelResult, error) {
 	keys := []string{s.k.activity(a.No), s.k.activityConfirmed(a.No), s.k.activityWaitlist(a.No),
 		s.k.volunteerSignups(openid), s.k.activityLate(a.No), s.k.stats(a.Community, bot.Period(now))}
-	res, err := unsignScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli(), a.No, lateWindow.Milliseconds()).StringSlice()
+	res, err := unsignScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli(), a.No, lateWindow.Milliseconds(), string(bot.CountLateCancels)).StringSlice()
 	if err != nil {
 		return bot.CancelResult{}, fmt.Errorf("store: cancel sign-up for %s: %w", a.No, err)
 	}
@@ -458,19 +458,19 @@ func (s *Store) CodeActivity(ctx context.Context, code string) (string, error) {
 
 // checkinScript records a check-in of a confirmed person.
 //
-// KEYS: confirmed, attendance, stats. ARGV: openid, now ms.
+// KEYS: confirmed, attendance, stats. ARGV: openid, now ms, counter name.
 var checkinScript = redis.NewScript(`
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 'not' end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'twice' end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ' 0 0 -')
-redis.call('HINCRBY', KEYS[3], 'volunteer.checkins', 1)
+redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 return 'ok'
 `)
 
 // CheckIn records openid's arrival on a.
 func (s *Store) CheckIn(ctx context.Context, a *bot.Activity, openid string, now time.Time) error {
 	keys := []string{s.k.activityConfirmed(a.No), s.k.activityAttendance(a.No), s.k.stats(a.Community, bot.Period(now))}
-	res, err := checkinScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli()).Text()
+	res, err := checkinScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli(), string(bot.CountCheckins)).Text()
 	if err != nil {
 		return fmt.Errorf("store: check in %s: %w", a.No, err)
 	}
@@ -492,7 +492,7 @@ func (s *Store) CheckIn(ctx context.Context, a *bot.Activity, openid string, now
 //
 // KEYS: confirmed, attendance, volunteer, ledger, stats.
 // ARGV: openid, now ms, minutes or -1, length ms, points per hour, year field,
-// by, activity no (JSON string), by (JSON string).
+// by, activity no (JSON string), by (JSON string), minutes and points counter names.
 // Returns {outcome, minutes, points, balance}.
 var creditScript = redis.NewScript(`
 local now = tonumber(ARGV[2])
@@ -520,8 +520,8 @@ redis.call('HINCRBY', KEYS[3], 'earned', pts)
 local bal = redis.call('HINCRBY', KEYS[3], 'points', pts)
 redis.call('RPUSH', KEYS[4], '{"at":' .. now .. ',"kind":"earned","minutes":' .. m .. ',"points":' .. pts ..
   ',"balance":' .. bal .. ',"activity":' .. ARGV[8] .. ',"actor":' .. ARGV[9] .. '}')
-redis.call('HINCRBY', KEYS[5], 'volunteer.minutes', m)
-redis.call('HINCRBY', KEYS[5], 'volunteer.points', pts)
+redis.call('HINCRBY', KEYS[5], ARGV[10], m)
+redis.call('HINCRBY', KEYS[5], ARGV[11], pts)
 return {'ok', m, pts, bal}
 `)
 
@@ -531,7 +531,8 @@ func (s *Store) credit(ctx context.Context, a *bot.Activity, openid string, now 
 	noJSON, _ := json.Marshal(a.No)
 	byJSON, _ := json.Marshal(by)
 	res, err := creditScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli(), minutes, a.Length().Milliseconds(),
-		rate, "y"+strconv.Itoa(bot.Year(a.Start)), by, string(noJSON), string(byJSON)).Slice()
+		rate, "y"+strconv.Itoa(bot.Year(a.Start)), by, string(noJSON), string(byJSON),
+		string(bot.CountMinutes), string(bot.CountPoints)).Slice()
 	if err != nil {
 		return bot.Credit{}, fmt.Errorf("store: credit %s: %w", a.No, err)
 	}
@@ -690,7 +691,7 @@ func (s *Store) Totals(ctx context.Context, openid string) (bot.VolunteerTotals,
 
 // pointsScript takes points off a balance, never below zero.
 //
-// KEYS: volunteer, ledger, stats. ARGV: points, now ms, item (JSON), actor (JSON).
+// KEYS: volunteer, ledger, stats. ARGV: points, now ms, item (JSON), actor (JSON), counter name.
 // Returns {outcome, balance}.
 var pointsScript = redis.NewScript(`
 local bal = tonumber(redis.call('HGET', KEYS[1], 'points') or '0')
@@ -699,7 +700,7 @@ if p > bal then return {'short', bal} end
 bal = redis.call('HINCRBY', KEYS[1], 'points', -p)
 redis.call('RPUSH', KEYS[2], '{"at":' .. ARGV[2] .. ',"kind":"redeemed","points":' .. -p ..
   ',"balance":' .. bal .. ',"item":' .. ARGV[3] .. ',"actor":' .. ARGV[4] .. '}')
-redis.call('HINCRBY', KEYS[3], 'volunteer.points_redeemed', p)
+redis.call('HINCRBY', KEYS[3], ARGV[5], p)
 return {'ok', bal}
 `)
 
@@ -711,7 +712,7 @@ func (s *Store) RedeemPoints(ctx context.Context, openid string, points int, ite
 	itemJSON, _ := json.Marshal(item)
 	actorJSON, _ := json.Marshal(actor)
 	keys := []string{s.k.volunteer(openid), s.k.volunteerLedger(openid), s.k.stats(community, bot.Period(now))}
-	res, err := pointsScript.Run(ctx, s.rdb, keys, points, now.UnixMilli(), string(itemJSON), string(actorJSON)).Slice()
+	res, err := pointsScript.Run(ctx, s.rdb, keys, points, now.UnixMilli(), string(itemJSON), string(actorJSON), string(bot.CountPointsRedeemed)).Slice()
 	if err != nil {
 		return bot.LedgerEntry{}, fmt.Errorf("store: redeem: %w", err)
 	}

@@ -50,7 +50,7 @@ func (c ActivityAddCmd) Run(g *Globals) error {
 			return json.NewEncoder(g.Out).Encode(map[string]any{"no": nos[0], "nos": nos})
 		}
 		for _, a := range as {
-			fmt.Fprintf(g.Out, "%s\t%s\t%s\n", a.No, bot.When(a), a.Title)
+			fmt.Fprintf(g.Out, "%s\t%s\t%s\n", a.No, bot.ActivityWhen(svc.Catalog, a), a.Title)
 		}
 		return nil
 	})
@@ -120,7 +120,7 @@ func (c ActivityImportCmd) Run(g *Globals) error {
 			}
 		} else {
 			for _, a := range as {
-				fmt.Fprintf(g.Out, "%s\t%s\t%s\n", a.No, bot.When(a), a.Title)
+				fmt.Fprintf(g.Out, "%s\t%s\t%s\n", a.No, bot.ActivityWhen(svc.Catalog, a), a.Title)
 			}
 		}
 		return err

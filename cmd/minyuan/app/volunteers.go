@@ -233,6 +233,10 @@ func ExportHours(ctx context.Context, w io.Writer, st *store.Store, cfg configs.
 	if err != nil {
 		return err
 	}
+	cat, err := loadCatalog(cfg.Messages)
+	if err != nil {
+		return err
+	}
 	rate := cfg.Volunteers.PointsPerHour
 	rows := map[string]*HoursRow{}
 	vols := map[string]bot.Volunteer{}
@@ -272,7 +276,7 @@ func ExportHours(ctx context.Context, w io.Writer, st *store.Store, cfg configs.
 			row := rows[x.OpenID]
 			if row == nil {
 				v := volunteer(x.OpenID)
-				row = &HoursRow{No: v.No, Name: v.Name, Phone: MaskPhone(v.Phone), Community: v.Community}
+				row = &HoursRow{No: v.No, Name: v.Name, Phone: bot.MaskPhone(v.Phone), Community: v.Community}
 				rows[x.OpenID] = row
 			}
 			row.Activities++
@@ -322,7 +326,7 @@ func ExportHours(ctx context.Context, w io.Writer, st *store.Store, cfg configs.
 		if _, err := f.NewSheet(name); err != nil {
 			return err
 		}
-		_ = put(name, 1, "活动", s.a.No+" "+s.a.Title, "时间", bot.When(s.a), "地点", s.a.Place)
+		_ = put(name, 1, "活动", s.a.No+" "+s.a.Title, "时间", bot.ActivityWhen(cat, s.a), "地点", s.a.Place)
 		_ = put(name, 3, "序号", "志愿者编号", "姓名", "电话", "名单", "签到", "签退", "时长(小时)", "记录方式")
 		row := 4
 		write := func(i int, id, state string) {
@@ -342,7 +346,7 @@ func ExportHours(ctx context.Context, w io.Writer, st *store.Store, cfg configs.
 			if state == "候补" {
 				how = ""
 			}
-			_ = put(name, row, i, v.No, v.Name, MaskPhone(v.Phone), state, cliClock(x.In), cliClock(x.Out), bot.Hours(x.Minutes), how)
+			_ = put(name, row, i, v.No, v.Name, bot.MaskPhone(v.Phone), state, cliClock(x.In), cliClock(x.Out), bot.Hours(x.Minutes), how)
 			row++
 		}
 		for i, id := range s.r.Confirmed {
@@ -380,14 +384,6 @@ func sheetName(a *bot.Activity) string {
 		n = n[:31]
 	}
 	return string(n)
-}
-
-// MaskPhone shows a phone without exposing it whole: 138****8000.
-func MaskPhone(p string) string {
-	if len(p) < 7 {
-		return p
-	}
-	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
 }
 
 // ReadFile opens a file for an import ("-" is standard input).
