@@ -31,6 +31,9 @@ type CLI struct {
 	// Volunteers.
 	Activity   ActivityCmd   `cmd:"" help:"Volunteer activities (志愿活动): publish, list, show, cancel, import."`
 	Volunteers VolunteersCmd `cmd:"" help:"Volunteer reports: service hours per volunteer."`
+
+	// Reports and operations (issue 14).
+	Report ReportCmd `cmd:"" help:"A period's report: requests, the three rates, overdue, volunteers, visits, hotline; per community and district."`
 }
 
 // MenuCmd groups the menu commands.
