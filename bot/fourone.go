@@ -2,8 +2,6 @@ package bot
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"slices"
 	"strconv"
@@ -189,7 +187,7 @@ func (s *VisitService) ScheduleNovember(ctx context.Context, now time.Time) erro
 		year++
 	}
 	payload, _ := json.Marshal(dueNovember{Year: year})
-	return s.Reminders.Schedule(ctx, Reminder{ID: "fourone:november", Kind: ReminderFourOneNov, Due: s.novemberAt(year), Payload: payload})
+	return s.Reminders.Schedule(ctx, Reminder{ID: FourOneReminderID, Kind: ReminderFourOneNov, Due: s.novemberAt(year), Payload: payload})
 }
 
 // FireNovember reminds every member and instructor still missing items of the year,
@@ -221,9 +219,8 @@ func (s *VisitService) FireNovember(ctx context.Context, at time.Time, r Reminde
 		for i, it := range missing {
 			labels[i] = s.FourOneLabel(it, p.Instructor)
 		}
-		h := sha256.Sum256([]byte(g.OpenID))
 		err = s.Pusher.Push(ctx, Push{
-			ID: "fourone:" + strconv.Itoa(d.Year) + ":" + hex.EncodeToString(h[:6]), To: g.OpenID, Kind: PushVisitTask,
+			ID: FourOnePushID(d.Year, g.OpenID), To: g.OpenID, Kind: PushVisitTask,
 			Text:   s.Catalog.T(msgFourOneNovember, map[string]any{"Name": g.Name, "Missing": strings.Join(labels, "、"), "Year": d.Year}),
 			Fields: map[string]string{"visit_kind": s.Catalog.T(msgFourOneTitle, nil), "deadline": strconv.Itoa(d.Year) + "-12-31"},
 			Ref:    "fourone", Community: g.Community,
@@ -233,7 +230,7 @@ func (s *VisitService) FireNovember(ctx context.Context, at time.Time, r Reminde
 		}
 	}
 	payload, _ := json.Marshal(dueNovember{Year: d.Year + 1})
-	return s.Reminders.Schedule(ctx, Reminder{ID: "fourone:november", Kind: ReminderFourOneNov, Due: s.novemberAt(d.Year + 1), Payload: payload})
+	return s.Reminders.Schedule(ctx, Reminder{ID: FourOneReminderID, Kind: ReminderFourOneNov, Due: s.novemberAt(d.Year + 1), Payload: payload})
 }
 
 var msgFourOneTitle = Msg("fourone.title")

@@ -130,7 +130,7 @@ func (s *VisitService) EndPairing(ctx context.Context, actor Actor, at time.Time
 	if err != nil {
 		return nil, err
 	}
-	return p, s.Reminders.Cancel(ctx, "pairing:"+id)
+	return p, s.Reminders.Cancel(ctx, PairingReminderID(id))
 }
 
 // MsgPairNotFound answers a pairing that does not exist or is not the actor's.
@@ -156,7 +156,7 @@ func (s *VisitService) schedulePairing(ctx context.Context, p *Pairing, from tim
 	t, _ := time.ParseInLocation("2006-01", Period(from), chinaTime)
 	next := Period(t.AddDate(0, p.Every, 0))
 	payload, _ := json.Marshal(duePairing{ID: p.ID, Period: next})
-	return s.Reminders.Schedule(ctx, Reminder{ID: "pairing:" + p.ID, Kind: ReminderPairing, Due: s.periodStart(next), Payload: payload})
+	return s.Reminders.Schedule(ctx, Reminder{ID: PairingReminderID(p.ID), Kind: ReminderPairing, Due: s.periodStart(next), Payload: payload})
 }
 
 // FirePairing makes a pairing's task of the month that has come, and schedules the

@@ -2,13 +2,12 @@ package bot
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -62,12 +61,6 @@ type VisitConfig struct {
 // RoleHolders finds who holds a role in a community (store.Holders).
 type RoleHolders interface {
 	Holders(ctx context.Context, role Role, community string) ([]Grant, error)
-}
-
-// WorkCalendar is the working-day calendar (calendar.Calendar).
-type WorkCalendar interface {
-	AddWorkingDays(t time.Time, n int) time.Time
-	IsWorkday(t time.Time) bool
 }
 
 // FourOneTickets files a member's 信息 or 建议 as a ticket, so that it is handled.
@@ -211,7 +204,7 @@ func (s *VisitService) Create(ctx context.Context, actor Actor, at time.Time, nv
 		return v, true, err
 	}
 	payload, _ := json.Marshal(dueVisit{No: v.No})
-	return v, true, s.Reminders.Schedule(ctx, Reminder{ID: "visit:" + v.No + ":assign", Kind: ReminderVisitAssign,
+	return v, true, s.Reminders.Schedule(ctx, Reminder{ID: VisitReminderID(v.No, "assign"), Kind: ReminderVisitAssign,
 		Due: at.Add(s.Config.AutoAssignAfter), Payload: payload})
 }
 
@@ -268,9 +261,6 @@ func (s *VisitService) scheduleDeadline(ctx context.Context, v *Visit) error {
 	}
 	return nil
 }
-
-// VisitReminderID is the due-set ID of one of a task's deadline reminders.
-func VisitReminderID(no, level string) string { return "visit:" + no + ":" + level }
 
 func (s *VisitService) cancelReminders(ctx context.Context, no string) error {
 	for _, lvl := range append([]string{"assign"}, visitLevels...) {
@@ -449,7 +439,7 @@ func (s *VisitService) assign(ctx context.Context, actor Actor, at time.Time, no
 		return nil, err
 	}
 	_ = s.Reminders.Cancel(ctx, VisitReminderID(no, "assign"))
-	return v, s.tellAssignee(ctx, v, msgVisitNew, fmt.Sprintf("assigned.%d", v.Version))
+	return v, s.tellAssignee(ctx, v, msgVisitNew, "assigned")
 }
 
 // Get shows a task to who may see it: its assignee, the branch's secretary, an
@@ -556,7 +546,7 @@ func (s *VisitService) AskReschedule(ctx context.Context, actor Actor, at time.T
 	if err != nil {
 		return nil, err
 	}
-	return v, s.tellSecretaries(ctx, v, msgVisitAskPush, fmt.Sprintf("ask.%d", v.Version), nil)
+	return v, s.tellSecretaries(ctx, v, msgVisitAskPush, "ask", nil)
 }
 
 func startOfDay(t time.Time) time.Time {
@@ -598,7 +588,7 @@ func (s *VisitService) DecideReschedule(ctx context.Context, actor Actor, at tim
 			return v, err
 		}
 	}
-	return v, s.tellAssignee(ctx, v, key, fmt.Sprintf("decided.%d", v.Version))
+	return v, s.tellAssignee(ctx, v, key, "decided")
 }
 
 // Return hands a task back to the secretary (转交): it waits to be assigned again.
@@ -617,7 +607,7 @@ func (s *VisitService) Return(ctx context.Context, actor Actor, at time.Time, no
 	if err != nil {
 		return nil, err
 	}
-	return v, s.tellSecretaries(ctx, v, msgVisitReturned, fmt.Sprintf("returned.%d", v.Version), map[string]string{"Member": actor.Name})
+	return v, s.tellSecretaries(ctx, v, msgVisitReturned, "returned", map[string]string{"Member": actor.Name})
 }
 
 // Nudge pushes a reminder to the assignee at the secretary's word (催办).
@@ -638,7 +628,7 @@ func (s *VisitService) Nudge(ctx context.Context, actor Actor, at time.Time, no 
 	if err != nil {
 		return nil, err
 	}
-	return v, s.tellAssignee(ctx, v, msgVisitNudge, fmt.Sprintf("nudge.%d", v.Version))
+	return v, s.tellAssignee(ctx, v, msgVisitNudge, "nudge")
 }
 
 // BranchSummary is a branch's task figures for its secretary (支部任务).
@@ -709,13 +699,6 @@ func (s *VisitService) Secretaries(actor Actor) []string {
 	return cs
 }
 
-// pushID is the idempotency key of a push about a task: the task, the event, and a
-// hash of the recipient (a push ID carries no openid).
-func pushID(no, event, to string) string {
-	h := sha256.Sum256([]byte(to))
-	return "visit:" + no + ":" + event + ":" + hex.EncodeToString(h[:6])
-}
-
 // pushData is what a push may say about a task: its number, kind, place and
 // deadline. Never the reason: a hardship's details are shown in chat only.
 func (s *VisitService) pushData(v *Visit, extra map[string]string) map[string]any {
@@ -723,7 +706,7 @@ func (s *VisitService) pushData(v *Visit, extra map[string]string) map[string]an
 		"No":       v.No,
 		"Kind":     s.KindLabel(v.Kind),
 		"Place":    v.Person.Address,
-		"Deadline": s.When(v.Deadline),
+		"Deadline": When(s.Catalog, v.Deadline),
 		"Assignee": v.AssigneeName,
 	}
 	if v.Trigger == TriggerTransferIn || v.Trigger == TriggerPairing {
@@ -732,7 +715,7 @@ func (s *VisitService) pushData(v *Visit, extra map[string]string) map[string]an
 		d["Person"] = v.Person.Name
 	}
 	if !v.Proposed.IsZero() {
-		d["Proposed"] = s.When(v.Proposed)
+		d["Proposed"] = When(s.Catalog, v.Proposed)
 	}
 	for k, val := range extra {
 		d[k] = val
@@ -758,6 +741,12 @@ func (s *VisitService) tellSecretaries(ctx context.Context, v *Visit, key MsgKey
 
 func (s *VisitService) tell(ctx context.Context, v *Visit, to []Grant, key MsgKey, event string, extra map[string]string) error {
 	data := s.pushData(v, extra)
+	// A deadline reminder is one per deadline (a retried reminder, which writes the
+	// task again, tells nobody twice); anything else one per version of the task.
+	stamp := "v" + strconv.Itoa(v.Version)
+	if slices.Contains(visitLevels, event) {
+		stamp = "d" + strconv.FormatInt(v.Deadline.Unix(), 10)
+	}
 	seen := map[string]bool{}
 	for _, g := range to {
 		if seen[g.OpenID] {
@@ -766,8 +755,8 @@ func (s *VisitService) tell(ctx context.Context, v *Visit, to []Grant, key MsgKe
 		seen[g.OpenID] = true
 		text := s.Catalog.T(key, data)
 		err := s.Pusher.Push(ctx, Push{
-			ID: pushID(v.No, event, g.OpenID), To: g.OpenID, Kind: PushVisitTask, Text: text,
-			Fields: map[string]string{"no": v.No, "visit_kind": s.KindLabel(v.Kind), "place": v.Person.Address, "deadline": s.When(v.Deadline)},
+			ID: VisitPushID(v.No, stamp, event, g.OpenID), To: g.OpenID, Kind: PushVisitTask, Text: text,
+			Fields: map[string]string{"no": v.No, "visit_kind": s.KindLabel(v.Kind), "place": v.Person.Address, "deadline": When(s.Catalog, v.Deadline)},
 			Ref:    "visit:" + v.No, Community: v.Community,
 		})
 		if err != nil {
@@ -776,20 +765,3 @@ func (s *VisitService) tell(ctx context.Context, v *Visit, to []Grant, key MsgKe
 	}
 	return nil
 }
-
-// When formats a moment in China time the way the catalogue says it, e.g.
-// 11月27日(周五) 17:30.
-func (s *VisitService) When(t time.Time) string {
-	t = t.In(chinaTime)
-	names := []rune(s.Catalog.T(msgWeekdayNames, nil))
-	wd := ""
-	if int(t.Weekday()) < len(names) {
-		wd = string(names[t.Weekday()])
-	}
-	return s.Catalog.T(msgWhenAt, map[string]any{"Month": int(t.Month()), "Day": t.Day(), "Weekday": wd, "Clock": t.Format("15:04")})
-}
-
-var (
-	msgWhenAt       = Msg("time.when")
-	msgWeekdayNames = Msg("time.weekdays")
-)

@@ -14,10 +14,6 @@ import (
 	"minyuan/store/redistest"
 )
 
-var srv *redistest.Server
-
-func TestMain(m *testing.M) { redistest.Main(m, &srv) }
-
 // pushLog records pushes, as the outbox would queue them (one per ID).
 type pushLog struct {
 	mu  sync.Mutex

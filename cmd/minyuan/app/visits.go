@@ -22,8 +22,18 @@ import (
 func (a *App) newVisits(cfg configs.Config, cal *calendar.Calendar, cat *bot.Catalog) {
 	a.Visits = &bot.VisitService{
 		Visits: a.Store, Holders: a.Store, Calendar: cal, Reminders: a.Store, Pusher: a.pusher,
-		Catalog: cat, Profiles: a.Store, Config: cfg.Visits.VisitConfig(), Log: a.log,
+		Catalog: cat, Profiles: a.Store, Hours: a.Store, Tickets: fourOneTickets{a.Tickets},
+		Config: cfg.Visits.VisitConfig(), Log: a.log,
 	}
+	a.Deps.Visits = a.Visits
+	// A new ticket of a hardship or illness category makes its visit task.
+	a.Tickets.OnChange(func(ctx context.Context, c bot.TicketChange) error {
+		if c.Before != nil {
+			return nil
+		}
+		_, err := a.Visits.TicketVisit(ctx, c.At, c.After)
+		return err
+	})
 	at := func(fn func(context.Context, time.Time, bot.Reminder) error) func(context.Context, bot.Reminder) error {
 		return func(ctx context.Context, r bot.Reminder) error { return fn(ctx, a.clock.Now(), r) }
 	}
@@ -31,6 +41,21 @@ func (a *App) newVisits(cfg configs.Config, cal *calendar.Calendar, cat *bot.Cat
 	a.Scheduler.Handle(bot.ReminderVisitDue, at(a.Visits.FireDue))
 	a.Scheduler.Handle(bot.ReminderPairing, at(a.Visits.FirePairing))
 	a.Scheduler.Handle(bot.ReminderFourOneNov, at(a.Visits.FireNovember))
+}
+
+// fourOneTickets files a member's 四个一 信息 or 建议 as a ticket of their branch,
+// on their behalf: they follow it as their own request.
+type fourOneTickets struct{ t *bot.TicketService }
+
+func (f fourOneTickets) FileFourOne(ctx context.Context, member bot.Actor, at time.Time, community, category, text, key string) (string, error) {
+	by := bot.SystemActor
+	by.Name = member.Name
+	t, err := f.t.Intake(ctx, by, at, bot.NewTicket{Community: community, Category: category, Description: text,
+		Source: "wechat", OpenID: member.ID, Name: member.Name}, key)
+	if err != nil {
+		return "", err
+	}
+	return t.No, nil
 }
 
 // TaskFilter picks the tasks ListTasks prints; empty fields match all.
