@@ -92,42 +92,49 @@ var (
 // visitListLimit keeps a list inside one chat message.
 const visitListLimit = 10
 
-func registerVisits(m *bot.Mux, d *Deps) {
-	if d.Visits == nil {
+// VisitFlow is party members' tasks in chat.
+type VisitFlow struct {
+	Visits      *bot.VisitService
+	Tickets     *bot.TicketService // 标记困难 / 病访 / 逝访 on a ticket
+	Communities Communities
+}
+
+func (f *VisitFlow) register(m *bot.Mux) {
+	if f.Visits == nil {
 		return
 	}
-	complete := completeFlow{Form: d.completeForm(), d: d}
-	m.Command(wordsVisitMine, bot.RoleParty, bot.HandlerFunc(d.visitMine))
+	complete := completeFlow{Form: f.completeForm(), f: f}
+	m.Command(wordsVisitMine, bot.RoleParty, bot.HandlerFunc(f.visitMine))
 	// Members and secretaries both read tasks; the service shows each only theirs.
-	m.Command(wordsVisitShow, bot.RoleResident, bot.HandlerFunc(d.visitShow))
+	m.Command(wordsVisitShow, bot.RoleResident, bot.HandlerFunc(f.visitShow))
 	m.Command(wordsVisitDone, bot.RoleParty, complete)
-	m.Command(wordsVisitReschedule, bot.RoleParty, bot.HandlerFunc(d.visitReschedule))
-	m.Command(wordsVisitReturn, bot.RoleParty, bot.HandlerFunc(d.visitReturn))
-	m.Command(wordsVisitBranch, bot.RoleSecretary, bot.HandlerFunc(d.visitBranch))
-	m.Command(wordsVisitAssign, bot.RoleSecretary, bot.HandlerFunc(d.visitAssign))
-	m.Command(wordsVisitNudge, bot.RoleSecretary, bot.HandlerFunc(d.visitNudge))
+	m.Command(wordsVisitReschedule, bot.RoleParty, bot.HandlerFunc(f.visitReschedule))
+	m.Command(wordsVisitReturn, bot.RoleParty, bot.HandlerFunc(f.visitReturn))
+	m.Command(wordsVisitBranch, bot.RoleSecretary, bot.HandlerFunc(f.visitBranch))
+	m.Command(wordsVisitAssign, bot.RoleSecretary, bot.HandlerFunc(f.visitAssign))
+	m.Command(wordsVisitNudge, bot.RoleSecretary, bot.HandlerFunc(f.visitNudge))
 	m.Command(wordsVisitApprove, bot.RoleSecretary, bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-		return d.visitDecide(ctx, r, true)
+		return f.visitDecide(ctx, r, true)
 	}))
 	m.Command(wordsVisitRefuse, bot.RoleSecretary, bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-		return d.visitDecide(ctx, r, false)
+		return f.visitDecide(ctx, r, false)
 	}))
-	m.Command(wordsVisitTransferIn, bot.RoleSecretary, bot.HandlerFunc(d.visitTransferIn))
-	m.Command(wordsPair, bot.RoleSecretary, bot.HandlerFunc(d.visitPair))
-	m.Command(wordsPairEnd, bot.RoleSecretary, bot.HandlerFunc(d.visitPairEnd))
+	m.Command(wordsVisitTransferIn, bot.RoleSecretary, bot.HandlerFunc(f.visitTransferIn))
+	m.Command(wordsPair, bot.RoleSecretary, bot.HandlerFunc(f.visitPair))
+	m.Command(wordsPairEnd, bot.RoleSecretary, bot.HandlerFunc(f.visitPairEnd))
 	m.Command(wordsVisitHardship, bot.RoleStaff, bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-		return d.visitFlag(ctx, r, bot.VisitHardship, wordsVisitHardship)
+		return f.visitFlag(ctx, r, bot.VisitHardship, wordsVisitHardship)
 	}))
 	m.Command(wordsVisitIllness, bot.RoleStaff, bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-		return d.visitFlag(ctx, r, bot.VisitIllness, wordsVisitHardship)
+		return f.visitFlag(ctx, r, bot.VisitIllness, wordsVisitHardship)
 	}))
 	m.Command(wordsVisitBereaved, bot.RoleStaff, bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-		return d.visitFlag(ctx, r, bot.VisitBereavement, wordsVisitHardship)
+		return f.visitFlag(ctx, r, bot.VisitBereavement, wordsVisitHardship)
 	}))
 	// Instructors are not party members of the branch: the service checks both.
-	m.Command(wordsFourOne, bot.RoleResident, bot.HandlerFunc(d.fourOneReport))
-	m.Command(wordsFourOneMine, bot.RoleResident, bot.HandlerFunc(d.fourOneMine))
-	m.Command(wordsFourOneBranch, bot.RoleSecretary, bot.HandlerFunc(d.fourOneBranch))
+	m.Command(wordsFourOne, bot.RoleResident, bot.HandlerFunc(f.fourOneReport))
+	m.Command(wordsFourOneMine, bot.RoleResident, bot.HandlerFunc(f.fourOneMine))
+	m.Command(wordsFourOneBranch, bot.RoleSecretary, bot.HandlerFunc(f.fourOneBranch))
 }
 
 // member is the sender acting as a party member (or secretary), named by their grant.
@@ -145,26 +152,26 @@ func member(r *bot.Request) bot.Actor {
 }
 
 // branchOf is the community the sender is secretary of (the first, if several).
-func (d *Deps) branchOf(r *bot.Request) string {
+func (f *VisitFlow) branchOf(r *bot.Request) string {
 	cs, all := r.User.Communities(bot.RoleSecretary)
 	if len(cs) > 0 {
 		return cs[0]
 	}
-	if all && len(d.Communities) > 0 {
-		return d.Communities[0].Code
+	if all && len(f.Communities) > 0 {
+		return f.Communities[0].Code
 	}
 	return ""
 }
 
-func (d *Deps) usage(r *bot.Request, key bot.WordsKey) (bot.Reply, error) {
+func (f *VisitFlow) usage(r *bot.Request, key bot.WordsKey) (bot.Reply, error) {
 	return r.Say(msgVisitUsage[key], nil), nil
 }
 
 // visitView is a task as chat templates show it. Details (the person, the reason)
 // are there for who may see the task, which the service checked.
-func (d *Deps) visitView(r *bot.Request, v *bot.Visit) map[string]any {
+func (f *VisitFlow) visitView(r *bot.Request, v *bot.Visit) map[string]any {
 	view := map[string]any{
-		"No": v.No, "Kind": d.Visits.KindLabel(v.Kind), "Status": r.T(visitStatusNames[v.Status], nil),
+		"No": v.No, "Kind": f.Visits.KindLabel(v.Kind), "Status": r.T(visitStatusNames[v.Status], nil),
 		"Person": v.Person.Name, "Address": v.Person.Address, "Phone": v.Person.Phone, "Reason": v.Reason,
 		"Ticket": v.Ticket, "Assignee": v.AssigneeName, "Deadline": when(r, v.Deadline),
 		"Overdue": v.Open() && r.Now.After(v.Deadline), "Report": v.Report, "Photos": len(v.Photos),
@@ -180,8 +187,8 @@ func (d *Deps) visitView(r *bot.Request, v *bot.Visit) map[string]any {
 }
 
 // 我的任务: open tasks first by deadline, then the latest done.
-func (d *Deps) visitMine(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	vs, err := d.Visits.Mine(ctx, member(r))
+func (f *VisitFlow) visitMine(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	vs, err := f.Visits.Mine(ctx, member(r))
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -196,37 +203,37 @@ func (d *Deps) visitMine(ctx context.Context, r *bot.Request) (bot.Reply, error)
 	}
 	lines := []string{r.T(msgVisitMineHead, map[string]int{"Open": open, "All": len(vs)})}
 	for _, v := range vs[:min(len(vs), visitListLimit)] {
-		lines = append(lines, r.T(msgVisitMineLine, d.visitView(r, v)))
+		lines = append(lines, r.T(msgVisitMineLine, f.visitView(r, v)))
 	}
 	return bot.Text(strings.Join(lines, "\n")), nil
 }
 
 // 任务 <n>: the task's details, for its assignee or the branch secretary.
-func (d *Deps) visitShow(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *VisitFlow) visitShow(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, _, ok := splitTicketNo(r.Args)
 	if !ok {
-		return d.usage(r, wordsVisitShow)
+		return f.usage(r, wordsVisitShow)
 	}
-	v, err := d.Visits.Get(ctx, member(r), no)
+	v, err := f.Visits.Get(ctx, member(r), no)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgVisitDetail, d.visitView(r, v)), nil
+	return r.Say(msgVisitDetail, f.visitView(r, v)), nil
 }
 
 // completeFlow is 完成: done at once with a report, or a form asking for it.
 type completeFlow struct {
 	*bot.Form
-	d *Deps
+	f *VisitFlow
 }
 
 func (c completeFlow) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	return c.d.visitDone(ctx, r, c.Form)
+	return c.f.visitDone(ctx, r, c.Form)
 }
 
 // completeForm asks for the report when 完成 <n> came without one; photos sent
 // while it asks are kept with the report.
-func (d *Deps) completeForm() *bot.Form {
+func (f *VisitFlow) completeForm() *bot.Form {
 	return &bot.Form{
 		ID: "visit.complete", Heading: msgVisitFormTitle,
 		Fields: []bot.Field{{Key: "report", Prompt: msgVisitReportAsk, Photos: true}},
@@ -235,7 +242,7 @@ func (d *Deps) completeForm() *bot.Form {
 			if report == "" && len(a.Photos("report")) > 0 {
 				report = r.T(msgVisitPhotoOnly, nil)
 			}
-			return d.complete(ctx, r, a["no"], report, a.Photos("report"))
+			return f.complete(ctx, r, a["no"], report, a.Photos("report"))
 		},
 	}
 }
@@ -244,16 +251,16 @@ var msgVisitPhotoOnly = bot.Msg("visit.photo_only")
 
 // 完成 <n> <report>: the task is done. Without a report, the form asks for it (and
 // takes photos).
-func (d *Deps) visitDone(ctx context.Context, r *bot.Request, form *bot.Form) (bot.Reply, error) {
+func (f *VisitFlow) visitDone(ctx context.Context, r *bot.Request, form *bot.Form) (bot.Reply, error) {
 	no, report, ok := splitTicketNo(r.Args)
 	if !ok {
-		return d.usage(r, wordsVisitDone)
+		return f.usage(r, wordsVisitDone)
 	}
 	if report != "" {
-		return d.complete(ctx, r, no, report, nil)
+		return f.complete(ctx, r, no, report, nil)
 	}
 	// Only the assignee gets the form; anyone else is told the task is not theirs.
-	v, err := d.Visits.Get(ctx, member(r), no)
+	v, err := f.Visits.Get(ctx, member(r), no)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -273,30 +280,30 @@ func (d *Deps) visitDone(ctx context.Context, r *bot.Request, form *bot.Form) (b
 	return rep, err
 }
 
-func (d *Deps) complete(ctx context.Context, r *bot.Request, no, report string, photos []string) (bot.Reply, error) {
-	v, err := d.Visits.Complete(ctx, member(r), r.Now, no, report, photos)
+func (f *VisitFlow) complete(ctx context.Context, r *bot.Request, no, report string, photos []string) (bot.Reply, error) {
+	v, err := f.Visits.Complete(ctx, member(r), r.Now, no, report, photos)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgVisitDoneOK, d.visitView(r, v)), nil
+	return r.Say(msgVisitDoneOK, f.visitView(r, v)), nil
 }
 
 // 改期 <n> <date> <reason>: asks the secretary to move the deadline.
-func (d *Deps) visitReschedule(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *VisitFlow) visitReschedule(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, rest, ok := splitTicketNo(r.Args)
 	if !ok {
-		return d.usage(r, wordsVisitReschedule)
+		return f.usage(r, wordsVisitReschedule)
 	}
 	dateText, reason, _ := strings.Cut(rest, " ")
 	date, ok := parseDate(dateText, r.Now)
 	if !ok || strings.TrimSpace(reason) == "" {
-		return d.usage(r, wordsVisitReschedule)
+		return f.usage(r, wordsVisitReschedule)
 	}
-	v, err := d.Visits.AskReschedule(ctx, member(r), r.Now, no, date, reason)
+	v, err := f.Visits.AskReschedule(ctx, member(r), r.Now, no, date, reason)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgVisitAskedOK, d.visitView(r, v)), nil
+	return r.Say(msgVisitAskedOK, f.visitView(r, v)), nil
 }
 
 var (
@@ -342,26 +349,26 @@ func parseDate(s string, now time.Time) (time.Time, bool) {
 }
 
 // 转交 <n>: hands the task back to the secretary.
-func (d *Deps) visitReturn(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *VisitFlow) visitReturn(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, _, ok := splitTicketNo(r.Args)
 	if !ok {
-		return d.usage(r, wordsVisitReturn)
+		return f.usage(r, wordsVisitReturn)
 	}
-	v, err := d.Visits.Return(ctx, member(r), r.Now, no)
+	v, err := f.Visits.Return(ctx, member(r), r.Now, no)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgVisitReturnedOK, d.visitView(r, v)), nil
+	return r.Say(msgVisitReturnedOK, f.visitView(r, v)), nil
 }
 
 // 支部任务: the branch's open and overdue tasks and this month's coverage.
-func (d *Deps) visitBranch(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	sum, err := d.Visits.Branch(ctx, member(r), r.Now, d.branchOf(r))
+func (f *VisitFlow) visitBranch(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	sum, err := f.Visits.Branch(ctx, member(r), r.Now, f.branchOf(r))
 	if err != nil {
 		return bot.Reply{}, err
 	}
 	name := sum.Community
-	if c, ok := d.community(sum.Community); ok {
+	if c, ok := f.Communities.byCode(sum.Community); ok {
 		name = c.Name
 	}
 	lines := []string{r.T(msgVisitBranchHead, map[string]any{"Branch": name, "Open": len(sum.Open), "Overdue": sum.Overdue,
@@ -370,144 +377,144 @@ func (d *Deps) visitBranch(ctx context.Context, r *bot.Request) (bot.Reply, erro
 		lines = append(lines, r.T(msgVisitBranchNone, nil))
 	}
 	for _, v := range sum.Open[:min(len(sum.Open), visitListLimit)] {
-		lines = append(lines, r.T(msgVisitBranchLine, d.visitView(r, v)))
+		lines = append(lines, r.T(msgVisitBranchLine, f.visitView(r, v)))
 	}
 	return bot.Text(strings.Join(lines, "\n")), nil
 }
 
 // 指派 <n> <member>: the secretary gives the task to a branch member.
-func (d *Deps) visitAssign(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *VisitFlow) visitAssign(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, who, ok := splitTicketNo(r.Args)
 	if !ok || who == "" {
-		return d.usage(r, wordsVisitAssign)
+		return f.usage(r, wordsVisitAssign)
 	}
-	v, err := d.Visits.Assign(ctx, member(r), r.Now, no, who)
+	v, err := f.Visits.Assign(ctx, member(r), r.Now, no, who)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgVisitAssignedOK, d.visitView(r, v)), nil
+	return r.Say(msgVisitAssignedOK, f.visitView(r, v)), nil
 }
 
 // 催办 <n>: a nudge to the assignee.
-func (d *Deps) visitNudge(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *VisitFlow) visitNudge(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, _, ok := splitTicketNo(r.Args)
 	if !ok {
-		return d.usage(r, wordsVisitNudge)
+		return f.usage(r, wordsVisitNudge)
 	}
-	v, err := d.Visits.Nudge(ctx, member(r), r.Now, no)
+	v, err := f.Visits.Nudge(ctx, member(r), r.Now, no)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgVisitNudgedOK, d.visitView(r, v)), nil
+	return r.Say(msgVisitNudgedOK, f.visitView(r, v)), nil
 }
 
 // 同意 / 不同意 <n>: the secretary decides a reschedule.
-func (d *Deps) visitDecide(ctx context.Context, r *bot.Request, approve bool) (bot.Reply, error) {
+func (f *VisitFlow) visitDecide(ctx context.Context, r *bot.Request, approve bool) (bot.Reply, error) {
 	no, _, ok := splitTicketNo(r.Args)
 	if !ok {
-		return d.usage(r, wordsVisitApprove)
+		return f.usage(r, wordsVisitApprove)
 	}
-	v, err := d.Visits.DecideReschedule(ctx, member(r), r.Now, no, approve)
+	v, err := f.Visits.DecideReschedule(ctx, member(r), r.Now, no, approve)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	view := d.visitView(r, v)
+	view := f.visitView(r, v)
 	view["Approved"] = approve
 	return r.Say(msgVisitDecidedOK, view), nil
 }
 
 // 转入 <name> [address]: a party member newly transferred into the branch.
-func (d *Deps) visitTransferIn(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *VisitFlow) visitTransferIn(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	name, address, _ := strings.Cut(strings.TrimSpace(r.Args), " ")
 	if name == "" {
-		return d.usage(r, wordsVisitTransferIn)
+		return f.usage(r, wordsVisitTransferIn)
 	}
-	v, created, err := d.Visits.TransferIn(ctx, member(r), r.Now, d.branchOf(r), name, strings.TrimSpace(address))
+	v, created, err := f.Visits.TransferIn(ctx, member(r), r.Now, f.branchOf(r), name, strings.TrimSpace(address))
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return d.sayCreated(r, v, created), nil
+	return f.sayCreated(r, v, created), nil
 }
 
-func (d *Deps) sayCreated(r *bot.Request, v *bot.Visit, created bool) bot.Reply {
+func (f *VisitFlow) sayCreated(r *bot.Request, v *bot.Visit, created bool) bot.Reply {
 	if !created {
-		return r.Say(msgVisitExists, d.visitView(r, v))
+		return r.Say(msgVisitExists, f.visitView(r, v))
 	}
-	return r.Say(msgVisitCreatedOK, d.visitView(r, v))
+	return r.Say(msgVisitCreatedOK, f.visitView(r, v))
 }
 
 // 标记困难 / 病访 / 逝访 <ticket n> on a ticket's resident, or 病访 / 逝访 <name>
 // [address] for someone without a ticket.
-func (d *Deps) visitFlag(ctx context.Context, r *bot.Request, kind bot.VisitKind, usage bot.WordsKey) (bot.Reply, error) {
+func (f *VisitFlow) visitFlag(ctx context.Context, r *bot.Request, kind bot.VisitKind, usage bot.WordsKey) (bot.Reply, error) {
 	a := member(r)
 	if no, _, ok := splitTicketNo(r.Args); ok {
-		t, err := d.Tickets.Get(ctx, staff(r), no)
+		t, err := f.Tickets.Get(ctx, staff(r), no)
 		if err != nil {
 			return bot.Reply{}, err
 		}
-		v, created, err := d.Visits.FlagTicket(ctx, a, r.Now, t, kind)
+		v, created, err := f.Visits.FlagTicket(ctx, a, r.Now, t, kind)
 		if err != nil {
 			return bot.Reply{}, err
 		}
-		return d.sayCreated(r, v, created), nil
+		return f.sayCreated(r, v, created), nil
 	}
 	name, address, _ := strings.Cut(strings.TrimSpace(r.Args), " ")
 	if name == "" || kind == bot.VisitHardship {
-		return d.usage(r, usage)
+		return f.usage(r, usage)
 	}
 	cs, _ := r.User.Communities(bot.RoleStaff)
 	if len(cs) == 0 {
-		return d.usage(r, usage)
+		return f.usage(r, usage)
 	}
-	v, created, err := d.Visits.FlagPerson(ctx, a, r.Now, cs[0], kind, bot.Person{Name: name, Address: strings.TrimSpace(address)}, "")
+	v, created, err := f.Visits.FlagPerson(ctx, a, r.Now, cs[0], kind, bot.Person{Name: name, Address: strings.TrimSpace(address)}, "")
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return d.sayCreated(r, v, created), nil
+	return f.sayCreated(r, v, created), nil
 }
 
 // 结对 <member> <kind> <person> [address]: a 五包 pairing; 结对 alone lists them.
-func (d *Deps) visitPair(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	branch := d.branchOf(r)
-	f := strings.Fields(r.Args)
-	if len(f) == 0 {
-		ps, err := d.Visits.PairingsOf(ctx, member(r), branch)
+func (f *VisitFlow) visitPair(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	branch := f.branchOf(r)
+	args := strings.Fields(r.Args)
+	if len(args) == 0 {
+		ps, err := f.Visits.PairingsOf(ctx, member(r), branch)
 		if err != nil {
 			return bot.Reply{}, err
 		}
 		lines := []string{r.T(msgPairList, map[string]int{"Count": len(ps)})}
 		for _, p := range ps {
 			lines = append(lines, r.T(msgPairLine, map[string]any{"ID": p.ID, "Member": p.MemberName,
-				"Kind": d.Visits.KindLabel(p.Kind), "Person": p.Person.Name, "Active": p.Active()}))
+				"Kind": f.Visits.KindLabel(p.Kind), "Person": p.Person.Name, "Active": p.Active()}))
 		}
 		return bot.Text(strings.Join(lines, "\n")), nil
 	}
-	if len(f) < 3 {
-		return d.usage(r, wordsPair)
+	if len(args) < 3 {
+		return f.usage(r, wordsPair)
 	}
-	kind, ok := bot.PairKinds[f[1]]
+	kind, ok := bot.PairKinds[args[1]]
 	if !ok {
 		return bot.Reply{}, bot.UserError(bot.EInvalid, bot.MsgPairBadKind, nil)
 	}
-	p, v, err := d.Visits.Pair(ctx, member(r), r.Now, branch, f[0], kind, bot.Person{Name: f[2], Address: strings.Join(f[3:], " ")})
+	p, v, err := f.Visits.Pair(ctx, member(r), r.Now, branch, args[0], kind, bot.Person{Name: args[2], Address: strings.Join(args[3:], " ")})
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	view := d.visitView(r, v)
+	view := f.visitView(r, v)
 	view["ID"], view["Member"] = p.ID, p.MemberName
 	return r.Say(msgPairOK, view), nil
 }
 
 // 结束结对 <id>: no more tasks from the pairing.
-func (d *Deps) visitPairEnd(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *VisitFlow) visitPairEnd(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	id := strings.ToUpper(strings.TrimSpace(r.Args))
 	if id == "" {
-		return d.usage(r, wordsPairEnd)
+		return f.usage(r, wordsPairEnd)
 	}
 	if !strings.HasPrefix(id, "P") {
 		id = "P" + id
 	}
-	p, err := d.Visits.EndPairing(ctx, member(r), r.Now, id)
+	p, err := f.Visits.EndPairing(ctx, member(r), r.Now, id)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -515,21 +522,21 @@ func (d *Deps) visitPairEnd(ctx context.Context, r *bot.Request) (bot.Reply, err
 }
 
 // 四个一 <item> <text>: one item of the year (an 信息 or 建议 also becomes a ticket).
-func (d *Deps) fourOneReport(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *VisitFlow) fourOneReport(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	word, text, _ := strings.Cut(strings.TrimSpace(r.Args), " ")
 	item, ok := fourOneItem(r, word)
 	if !ok || strings.TrimSpace(text) == "" {
 		return bot.Reply{}, bot.UserError(bot.EInvalid, bot.MsgFourOneBadItem, nil)
 	}
-	e, _, err := d.Visits.ReportFourOne(ctx, member(r), r.Now, r.Update.ID, item, text)
+	e, _, err := f.Visits.ReportFourOne(ctx, member(r), r.Now, r.Update.ID, item, text)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	p, err := d.Visits.MyFourOne(ctx, member(r), r.Now)
+	p, err := f.Visits.MyFourOne(ctx, member(r), r.Now)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	view := map[string]any{"Item": d.Visits.FourOneLabel(item, p.Instructor), "Ticket": e.Ticket, "Missing": d.missing(p)}
+	view := map[string]any{"Item": f.Visits.FourOneLabel(item, p.Instructor), "Ticket": e.Ticket, "Missing": f.missing(p)}
 	if e.Ticket != "" {
 		return r.Say(msgFourOneTicket, view), nil
 	}
@@ -545,23 +552,23 @@ func fourOneItem(r *bot.Request, word string) (bot.FourOneItem, bool) {
 	return "", false
 }
 
-func (d *Deps) missing(p *bot.FourOneProgress) string {
+func (f *VisitFlow) missing(p *bot.FourOneProgress) string {
 	var out []string
 	for _, it := range p.Missing() {
-		out = append(out, d.Visits.FourOneLabel(it, p.Instructor))
+		out = append(out, f.Visits.FourOneLabel(it, p.Instructor))
 	}
 	return strings.Join(out, "、")
 }
 
 // 我的四个一: the year's items.
-func (d *Deps) fourOneMine(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	p, err := d.Visits.MyFourOne(ctx, member(r), r.Now)
+func (f *VisitFlow) fourOneMine(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	p, err := f.Visits.MyFourOne(ctx, member(r), r.Now)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	lines := []string{r.T(msgFourOneMine, map[string]any{"Year": bot.Year(r.Now), "Missing": d.missing(p)})}
+	lines := []string{r.T(msgFourOneMine, map[string]any{"Year": bot.Year(r.Now), "Missing": f.missing(p)})}
 	for _, it := range bot.FourOneItems {
-		view := map[string]any{"Item": d.Visits.FourOneLabel(it, p.Instructor), "Done": p.Has(it), "Count": len(p.Entries[it])}
+		view := map[string]any{"Item": f.Visits.FourOneLabel(it, p.Instructor), "Done": p.Has(it), "Count": len(p.Entries[it])}
 		if it == bot.FourLabour {
 			view["Hours"] = fmt.Sprintf("%.1f", float64(p.VolunteerMinutes)/60)
 			view["Volunteer"] = p.VolunteerMinutes > 0
@@ -572,8 +579,8 @@ func (d *Deps) fourOneMine(ctx context.Context, r *bot.Request) (bot.Reply, erro
 }
 
 // 支部四个一: the branch's table, one line a member.
-func (d *Deps) fourOneBranch(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	rows, err := d.Visits.BranchFourOne(ctx, member(r), r.Now, d.branchOf(r))
+func (f *VisitFlow) fourOneBranch(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	rows, err := f.Visits.BranchFourOne(ctx, member(r), r.Now, f.branchOf(r))
 	if err != nil {
 		return bot.Reply{}, err
 	}

@@ -12,6 +12,7 @@ import (
 	"minyuan/bot"
 	"minyuan/bot/calendar"
 	"minyuan/configs"
+	"minyuan/handlers"
 	"minyuan/store"
 )
 
@@ -25,7 +26,7 @@ func (a *App) newVisits(cfg configs.Config, cal *calendar.Calendar, cat *bot.Cat
 		Catalog: cat, Profiles: a.Store, Hours: a.Store, Tickets: fourOneTickets{a.Tickets},
 		Config: cfg.Visits.VisitConfig(), Log: a.log,
 	}
-	a.Deps.Visits = a.Visits
+	a.Flows.Visits = handlers.VisitFlow{Visits: a.Visits, Tickets: a.Tickets, Communities: handlers.Communities(Communities(cfg))}
 	// A new ticket of a hardship or illness category makes its visit task.
 	a.Tickets.OnChange(func(ctx context.Context, c bot.TicketChange) error {
 		if c.Before != nil {
