@@ -31,6 +31,9 @@ type CLI struct {
 	// Party members' tasks.
 	Tasks TasksCmd `cmd:"" help:"Party members' visit tasks (三必访, 五包): list and show."`
 	Party PartyCmd `cmd:"" help:"Make party members' tasks: transfer-in visits, 五包 pairings."`
+
+	// Reports and operations (issue 14).
+	Report ReportCmd `cmd:"" help:"A period's report: requests, the three rates, overdue, volunteers, visits, hotline; per community and district."`
 }
 
 // MenuCmd groups the menu commands.
