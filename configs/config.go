@@ -49,6 +49,8 @@ type Config struct {
 	Categories  []bot.Category      `yaml:"categories"`
 	// Visits: party members' tasks (三必访, 五包, 四个一).
 	Visits Visits `yaml:"visits"`
+	// Volunteers.
+	Volunteers Volunteers `yaml:"volunteers"`
 }
 
 // Desk is how the reception desk works.
@@ -222,6 +224,8 @@ func Default() Config {
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
 		Visits:     DefaultVisits(),
+		// Volunteers.
+		Volunteers: DefaultVolunteers(),
 	}
 }
 
@@ -471,6 +475,8 @@ func (c *Config) Validate() error {
 		}
 		seen[cm.Code] = true
 	}
+	// Volunteers.
+	errs = append(errs, c.Volunteers.validate()...)
 	return errors.Join(errs...)
 }
 

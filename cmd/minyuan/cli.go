@@ -31,9 +31,13 @@ type CLI struct {
 	// Party members' tasks.
 	Tasks TasksCmd `cmd:"" help:"Party members' visit tasks (三必访, 五包): list and show."`
 	Party PartyCmd `cmd:"" help:"Make party members' tasks: transfer-in visits, 五包 pairings."`
+	// Volunteers.
+	Activity   ActivityCmd   `cmd:"" help:"Volunteer activities (志愿活动): publish, list, show, cancel, import."`
+	Volunteers VolunteersCmd `cmd:"" help:"Volunteer reports: service hours per volunteer."`
 
 	// Reports and operations (issue 14).
-	Report ReportCmd `cmd:"" help:"A period's report: requests, the three rates, overdue, volunteers, visits, hotline; per community and district."`
+	Report   ReportCmd   `cmd:"" help:"A period's report: requests, the three rates, overdue, volunteers, visits, hotline; per community and district."`
+	Register RegisterCmd `cmd:"" help:"The unified register (统一接待登记本): one spreadsheet row per request, hotline calls included."`
 }
 
 // MenuCmd groups the menu commands.
