@@ -47,6 +47,8 @@ type Config struct {
 	Menu        []MenuButton        `yaml:"menu"`
 	Communities []Community         `yaml:"communities"`
 	Categories  []bot.Category      `yaml:"categories"`
+	// Visits: party members' tasks (三必访, 五包, 四个一).
+	Visits Visits `yaml:"visits"`
 	// Volunteers.
 	Volunteers Volunteers `yaml:"volunteers"`
 }
@@ -221,6 +223,7 @@ func Default() Config {
 			BackoffCap: 10 * time.Minute, ReclaimIdle: 2 * time.Minute},
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
+		Visits:     DefaultVisits(),
 		// Volunteers.
 		Volunteers: DefaultVolunteers(),
 	}
@@ -239,6 +242,9 @@ func DefaultCategories() []bot.Category {
 		{Code: "inquiry", Name: "政策咨询", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyLow},
 		{Code: "suggestion", Name: "意见建议", SignDays: 1, ResolveDays: 15, Urgency: bot.UrgencyLow},
 		{Code: "other", Name: "其他", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal},
+		// A resident's own report of illness or a death in the family: it also makes a
+		// party member's visit (居民病（逝）必访).
+		{Code: "care", Name: "病丧慰问", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyHigh},
 	}
 }
 
@@ -363,6 +369,7 @@ func (c *Config) Validate() error {
 		c.Outbox.validate(),
 		validateMenu(c.Menu),
 		validateCategories(c.Categories),
+		c.visitsProblems(),
 		validateCommunities(c.Communities),
 	} {
 		errs = append(errs, section...)
@@ -370,6 +377,13 @@ func (c *Config) Validate() error {
 	// Volunteers.
 	errs = append(errs, c.Volunteers.validate()...)
 	return errors.Join(errs...)
+}
+
+// visitsProblems runs the visits section's check (configs/visits.go), which reads
+// other sections too.
+func (c *Config) visitsProblems() (p problems) {
+	c.Visits.validate(c, p.add)
+	return p
 }
 
 // problems collects what is wrong in a section, each naming its full key.
