@@ -47,6 +47,8 @@ type Config struct {
 	Menu        []MenuButton        `yaml:"menu"`
 	Communities []Community         `yaml:"communities"`
 	Categories  []bot.Category      `yaml:"categories"`
+	// Hotline bridge (hotline.go).
+	Hotline Hotline `yaml:"hotline"`
 }
 
 // Desk is how the reception desk works.
@@ -215,6 +217,7 @@ func Default() Config {
 			BackoffCap: 10 * time.Minute, ReclaimIdle: 2 * time.Minute},
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
+		Hotline:    DefaultHotline(),
 	}
 }
 
@@ -451,6 +454,8 @@ func (c *Config) Validate() error {
 		}
 		seen[cm.Code] = true
 	}
+	// Hotline bridge.
+	c.validateHotline(bad)
 	return errors.Join(errs...)
 }
 
