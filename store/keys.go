@@ -38,6 +38,23 @@ func (k keys) grants(openid string) string { return k.prefix + "grants:" + openi
 // listed without SCAN.
 func (k keys) grantIndex() string { return k.prefix + "grantees" }
 
+// Role holders (roles.go): an index of grants by role and community, kept in step
+// with the grants hashes by the scripts that grant and revoke, so that alerts read
+// the few people they tell rather than every grant.
+
+// holders is one hash per role, "community|openid" -> JSON bot.Grant: every holder
+// of the role, whatever the community.
+func (k keys) holders(role string) string { return k.prefix + "holders:" + role }
+
+// holdersIn is one hash per role and community, openid -> JSON bot.Grant.
+func (k keys) holdersIn(role, community string) string {
+	return k.prefix + "holders:" + role + "@" + community
+}
+
+// holdersBuilt marks that the holders index was built from the grants that existed
+// before it (its value is the index version).
+func (k keys) holdersBuilt() string { return k.prefix + "holders:built" }
+
 // bindFails counts one user's failed invite redemptions within the window.
 func (k keys) bindFails(openid string) string { return k.prefix + "bindfails:" + openid }
 
@@ -190,3 +207,37 @@ func (k keys) apiNonce(name, nonce string) string { return k.prefix + "api:nonce
 
 // phoneKey is the random key of the phone hash when the config sets none.
 func (k keys) phoneKey() string { return k.prefix + "hl:phonekey" }
+
+// Visits (visits.go): party members' visit tasks (三必访, 五包), pairings, 四个一.
+
+// visitSeq numbers visit tasks.
+func (k keys) visitSeq() string { return k.prefix + "visit:seq" }
+
+// visit is one visit task (JSON bot.Visit).
+func (k keys) visit(no string) string { return k.prefix + "visit:" + no }
+
+// visitEvents is a task's timeline, a list of JSON bot.VisitEvent, oldest first.
+func (k keys) visitEvents(no string) string { return k.prefix + "visit:" + no + ":events" }
+
+// visitByEvent maps the event that made a task to its number: one event, one task.
+func (k keys) visitByEvent(event string) string { return k.prefix + "visit:event:" + event }
+
+// branchVisits is a community's tasks, scored by deadline (unix ms).
+func (k keys) branchVisits(community string) string { return k.prefix + "visits:branch:" + community }
+
+// memberVisits is the tasks assigned to a party member, scored by deadline.
+func (k keys) memberVisits(openid string) string { return k.prefix + "visits:member:" + openid }
+
+// pairingSeq numbers 五包 pairings.
+func (k keys) pairingSeq() string { return k.prefix + "pairing:seq" }
+
+// pairing is one 五包 pairing (JSON bot.Pairing).
+func (k keys) pairing(id string) string { return k.prefix + "pairing:" + id }
+
+// pairings is the set of a community's pairing IDs.
+func (k keys) pairings(community string) string { return k.prefix + "pairings:" + community }
+
+// fourOne is one member's 四个一 entries of a year, entry ID -> JSON bot.FourOneEntry.
+func (k keys) fourOne(openid, year string) string {
+	return k.prefix + "fourone:" + openid + ":" + year
+}
