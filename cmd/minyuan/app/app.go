@@ -22,6 +22,7 @@ import (
 
 	"minyuan/bot"
 	"minyuan/bot/calendar"
+	"minyuan/bot/httpapi"
 	"minyuan/bot/outbox"
 	"minyuan/bot/schedule"
 	"minyuan/bot/wechat"
@@ -62,6 +63,11 @@ type App struct {
 	Outbox    *outbox.Worker
 	Scheduler *schedule.Scheduler
 	stopBg    func()
+
+	// Hotline bridge (hotline.go).
+	Callbacks *bot.CallbackService
+	Hotline   *bot.HotlineService
+	api       *httpapi.API
 }
 
 // New builds an App: it connects to Redis, checks persistence, loads the catalogue and
@@ -70,7 +76,8 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: opt.Log, clock: opt.Clock, rdb: opt.Redis, memory: opt.InMemory}
+	a := &App{cfg: cfg, log: opt.Log, clock: opt.Clock, rdb: opt.Redis, memory: opt.InMemory,
+		Callbacks: &bot.CallbackService{}}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -104,6 +111,10 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	}
 	a.Store.SetCategories(cfg.Categories)
 	if err := a.outbound(cfg); err != nil {
+		a.Close()
+		return nil, err
+	}
+	if err := a.hotline(ctx, cfg); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -149,6 +160,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	}
 	a.mux = http.NewServeMux()
 	a.mux.Handle(cfg.WeChat.Path, hook)
+	a.api.Mount(a.mux) // the hotline's API (hotline.go)
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	a.mux.HandleFunc("GET /readyz", a.ready)
 	return a, nil
@@ -176,7 +188,7 @@ func (a *App) outbound(cfg configs.Config) error {
 		}
 	}
 	del, err := wechat.NewDeliverer(wechat.DelivererConfig{AppID: cfg.WeChat.AppID, Token: a.token, Seen: a.Store,
-		Callbacks: a.Store, Templates: templates, Clock: a.clock, Log: a.log})
+		Callbacks: a.Callbacks, Templates: templates, Clock: a.clock, Log: a.log})
 	if err != nil {
 		return err
 	}
