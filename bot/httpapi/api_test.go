@@ -55,7 +55,7 @@ func (s storeIntake) IntakeCall(ctx context.Context, a bot.Actor, at time.Time, 
 
 // apiEnv is the API on a real Redis under a fresh prefix, with the spec's validator.
 type apiEnv struct {
-	t      *testing.T
+	t      testing.TB
 	st     *store.Store
 	prefix string
 	clock  *bot.ManualClock
@@ -64,7 +64,9 @@ type apiEnv struct {
 	svc    *bot.HotlineService
 }
 
-func newAPI(t *testing.T, mod func(*httpapi.Config)) *apiEnv {
+func newAPI(t *testing.T, mod func(*httpapi.Config)) *apiEnv { return newAPIFor(t, mod) }
+
+func newAPIFor(t testing.TB, mod func(*httpapi.Config)) *apiEnv {
 	t.Helper()
 	prefix := redistest.Prefix(t)
 	st := store.New(srv.Client(t), store.Options{Prefix: prefix})
