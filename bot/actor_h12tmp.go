@@ -1,5 +1,10 @@
 package bot
 
+import (
+	"crypto/sha256"
+	"encoding/hex"
+)
+
 // TEMPORARY (h12): a stand-in for h8a's bot.Actor (bot/actor.go) with the fields the
 // lead fixed, so that the hotline service can be built before that lands. Deleted at
 // the merge that brings the real one.
@@ -39,3 +44,9 @@ func (a Actor) Communities(role Role) ([]string, bool) { return a.user().Communi
 
 // Counter names a report counter.
 type Counter string
+
+// Recipient is how a person appears inside an id: a short hash of the openid.
+func Recipient(openid string) string {
+	sum := sha256.Sum256([]byte(openid))
+	return hex.EncodeToString(sum[:6])
+}

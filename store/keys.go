@@ -139,7 +139,6 @@ func (k keys) outboxDead() string { return k.prefix + "outbox:dead" }
 // "undeliverable" or "dead". While it exists, pushing the same ID again does nothing.
 func (k keys) pushState(id string) string { return k.prefix + "push:" + id }
 
-
 // Access token (token.go), one per app ID, shared by every replica.
 
 // accessToken is the current token; its TTL ends before the platform's does.
@@ -203,7 +202,9 @@ func (k keys) apiRate(name string, window int64) string {
 }
 
 // apiNonce remembers a request nonce for the replay window.
-func (k keys) apiNonce(name, nonce string) string { return k.prefix + "api:nonce:" + name + ":" + nonce }
+func (k keys) apiNonce(name, nonce string) string {
+	return k.prefix + "api:nonce:" + name + ":" + nonce
+}
 
 // phoneKey is the random key of the phone hash when the config sets none.
 func (k keys) phoneKey() string { return k.prefix + "hl:phonekey" }
@@ -241,3 +242,9 @@ func (k keys) pairings(community string) string { return k.prefix + "pairings:" 
 func (k keys) fourOne(openid, year string) string {
 	return k.prefix + "fourone:" + openid + ":" + year
 }
+
+// handoff is a resident's request to talk to a person (转人工), JSON bot.Handoff.
+func (k keys) handoff(resident string) string { return k.prefix + "hl:handoff:" + resident }
+
+// handoffOffer is the resident whose 转人工 a staff member was asked to accept.
+func (k keys) handoffOffer(staff string) string { return k.prefix + "hl:offer:" + staff }
