@@ -208,11 +208,3 @@ func NormalizePhone(s string) (string, bool) {
 	}
 	return d, true
 }
-
-// MaskPhone shows a number as 138****5678, for lists read by more people than need it.
-func MaskPhone(p string) string {
-	if len(p) < 7 {
-		return strings.Repeat("*", len(p))
-	}
-	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
-}

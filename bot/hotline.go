@@ -13,10 +13,10 @@ import (
 	"unicode/utf8"
 )
 
-// CallIntake files a ticket for a call: the ticket service's intake with channel
-// hotline. The same key never files two.
+// CallIntake files a ticket for a call: *TicketService, whose Intake is given
+// channel hotline. The same key never files two.
 type CallIntake interface {
-	IntakeCall(ctx context.Context, actor Actor, at time.Time, t *Ticket, key string) (*Ticket, error)
+	Intake(ctx context.Context, a Actor, at time.Time, n NewTicket, key string) (*Ticket, error)
 }
 
 // TicketReader reads tickets.
@@ -206,8 +206,8 @@ func (s *HotlineService) LogCall(ctx context.Context, actor Actor, at time.Time,
 		}
 	}
 	cat, _ := s.category(in.Category)
-	t, err := s.Intake.IntakeCall(ctx, actor, at, &Ticket{
-		Community: in.Community, Category: cat.Code, Urgency: cat.Urgency, Description: in.Summary,
+	t, err := s.Intake.Intake(ctx, actor, at, NewTicket{
+		Community: in.Community, Category: cat.Code, Description: in.Summary,
 		Source: SourceHotline, OpenID: openid, Phone: in.Caller, Confidential: in.Confidential,
 	}, "call:"+in.CallID)
 	if err != nil {

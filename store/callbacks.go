@@ -71,7 +71,7 @@ func (s *Store) CreateCallback(ctx context.Context, c *bot.Callback) (*bot.Callb
 				if nc.Ref != "" {
 					p.SAdd(ctx, s.k.callbacksRef(nc.Ref), nc.No)
 				}
-				s.count(ctx, p, nc.Community, nc.Created, map[string]int64{string(bot.CounterCallbackCreated): 1})
+				s.count(ctx, p, nc.Community, nc.Created, map[bot.Counter]int64{bot.CounterCallbackCreated: 1})
 				return nil
 			})
 			out, created = &nc, true
@@ -126,7 +126,7 @@ func (s *Store) UpdateCallback(ctx context.Context, no string, fn func(c *bot.Ca
 					p.ZRem(ctx, s.k.callbacksOpen(cb.Community), cb.No)
 				}
 				if len(counts) > 0 {
-					s.count(ctx, p, cb.Community, at, counters(counts))
+					s.count(ctx, p, cb.Community, at, counts)
 				}
 				return nil
 			})

@@ -43,15 +43,6 @@ func (s *Store) loadCall(ctx context.Context, c redis.Cmdable, id string) (*bot.
 	return &call, true, nil
 }
 
-func counters(d map[bot.Counter]int64) map[string]int64 {
-	out := make(map[string]int64, len(d))
-	for k, v := range d {
-		if v != 0 {
-			out[string(k)] = v
-		}
-	}
-	return out
-}
 
 // UpdateCall changes a call with optimistic locking, indexing it under its caller's
 // hash and adding fn's counters in the same transaction.
@@ -89,7 +80,7 @@ func (s *Store) UpdateCall(ctx context.Context, id, callerHash string, fn func(c
 					p.ZRemRangeByRank(ctx, idx, 0, -callerLogKeep-1)
 				}
 				if len(counts) > 0 {
-					s.count(ctx, p, next.Community, next.Updated, counters(counts))
+					s.count(ctx, p, next.Community, next.Updated, counts)
 				}
 				return nil
 			})

@@ -18,9 +18,10 @@ var hlStart = time.Date(2026, 11, 30, 10, 0, 0, 0, time.FixedZone("CST", 8*3600)
 
 type intake struct{ st *store.Store }
 
-func (i intake) IntakeCall(ctx context.Context, a bot.Actor, at time.Time, t *bot.Ticket, key string) (*bot.Ticket, error) {
-	t.Created, t.Status = at, bot.StatusNew
-	return i.st.Create(ctx, t, key, bot.Event{At: at, Actor: a.ID, Kind: "created"})
+func (i intake) Intake(ctx context.Context, a bot.Actor, at time.Time, n bot.NewTicket, key string) (*bot.Ticket, error) {
+	t := &bot.Ticket{Community: n.Community, Category: n.Category, Description: n.Description, Source: n.Source,
+		OpenID: n.OpenID, Phone: n.Phone, Confidential: n.Confidential, Created: at, Status: bot.StatusNew}
+	return i.st.Create(ctx, t, key, bot.Event{At: at, Actor: a.EventActor(), Kind: bot.EventCreated})
 }
 
 // notes records what the services asked to tell people.

@@ -159,6 +159,58 @@ func (k keys) accessTokenForced(appID string) string {
 	return k.prefix + "token:" + appID + ":forced"
 }
 
+// Volunteers (activities.go). An activity is a hash: "json" (JSON bot.Activity) plus
+// the fields the sign-up scripts read without decoding JSON: status, cap, start,
+// end (unix ms) and arrivals (the arrival counter that orders both lists).
+
+// activitySeq numbers activities.
+func (k keys) activitySeq() string { return k.prefix + "act:seq" }
+
+// activity is one activity (hash, see above).
+func (k keys) activity(no string) string { return k.prefix + "act:" + no }
+
+// activityKey maps the key that created activities to the first number, so a retried
+// publication finds them instead of making more.
+func (k keys) activityKey(key string) string { return k.prefix + "act:key:" + key }
+
+// activityConfirmed and activityWaitlist are an activity's lists: openids scored by
+// arrival (the activity's arrivals counter).
+func (k keys) activityConfirmed(no string) string { return k.prefix + "act:" + no + ":in" }
+func (k keys) activityWaitlist(no string) string  { return k.prefix + "act:" + no + ":wait" }
+
+// activityLate is the people who cancelled late, scored by when (unix ms).
+func (k keys) activityLate(no string) string { return k.prefix + "act:" + no + ":late" }
+
+// activityAttendance is openid -> "<in ms> <out ms> <minutes> <by>" (0 when not yet).
+func (k keys) activityAttendance(no string) string { return k.prefix + "act:" + no + ":att" }
+
+// activityCode maps a check-in code to its activity, expiring at the activity's end.
+func (k keys) activityCode(code string) string { return k.prefix + "act:code:" + code }
+
+// activitiesByStart is every activity number scored by start (unix ms).
+func (k keys) activitiesByStart() string { return k.prefix + "acts" }
+
+// activitySpans is one hash for all activities, no -> "<start ms> <end ms>", what the
+// sign-up script reads to refuse overlapping sign-ups.
+func (k keys) activitySpans() string { return k.prefix + "act:spans" }
+
+// volunteer is a hash: "json" (JSON bot.Volunteer), "min" (minutes in total),
+// "y<year>" (minutes in that year), "points" (balance), "earned" (points ever).
+func (k keys) volunteer(openid string) string { return k.prefix + "vol:" + openid }
+
+// volunteerSignups is the activities a person is on (either list), scored by start.
+func (k keys) volunteerSignups(openid string) string { return k.prefix + "vol:" + openid + ":acts" }
+
+// volunteerLedger is a person's points timeline, JSON bot.LedgerEntry, oldest first.
+func (k keys) volunteerLedger(openid string) string { return k.prefix + "vol:" + openid + ":ledger" }
+
+// volunteerSeq numbers volunteers; volunteerNo maps a number to the openid.
+func (k keys) volunteerSeq() string         { return k.prefix + "vol:seq" }
+func (k keys) volunteerNo(no string) string { return k.prefix + "vol:no:" + no }
+
+// volunteers is the set of every registered volunteer's openid (exports).
+func (k keys) volunteers() string { return k.prefix + "vols" }
+
 // Hotline bridge (calls.go, callbacks.go, hotline_api.go). Phone numbers never appear
 // in a key: an index is keyed by the number's keyed hash (bot.PhoneHasher).
 

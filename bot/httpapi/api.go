@@ -422,7 +422,7 @@ func (a *API) ticket(w http.ResponseWriter, r *http.Request, actor bot.Actor) {
 		v.Source = "wechat"
 	}
 	for _, ev := range evs {
-		e := eventView{At: ev.At, Kind: ev.Kind, Text: ev.Text}
+		e := eventView{At: ev.At, Kind: string(ev.Kind), Text: ev.Text}
 		switch {
 		case ev.Actor == "system" || ev.Actor == "":
 			e.Who = "system"

@@ -48,9 +48,11 @@ var (
 // translation, not the ticket service's deadlines.
 type storeIntake struct{ st *store.Store }
 
-func (s storeIntake) IntakeCall(ctx context.Context, a bot.Actor, at time.Time, t *bot.Ticket, key string) (*bot.Ticket, error) {
-	t.Created, t.Status, t.SignBy, t.DueBy = at, bot.StatusNew, at.Add(24*time.Hour), at.Add(72*time.Hour)
-	return s.st.Create(ctx, t, key, bot.Event{At: at, Actor: a.ID, Name: a.Name})
+func (s storeIntake) Intake(ctx context.Context, a bot.Actor, at time.Time, n bot.NewTicket, key string) (*bot.Ticket, error) {
+	t := &bot.Ticket{Community: n.Community, Category: n.Category, Description: n.Description, Source: n.Source,
+		OpenID: n.OpenID, Phone: n.Phone, Confidential: n.Confidential,
+		Created: at, Status: bot.StatusNew, SignBy: at.Add(24 * time.Hour), DueBy: at.Add(72 * time.Hour)}
+	return s.st.Create(ctx, t, key, bot.Event{At: at, Actor: a.EventActor(), Name: a.Name})
 }
 
 // apiEnv is the API on a real Redis under a fresh prefix, with the spec's validator.

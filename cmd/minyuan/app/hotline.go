@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"time"
 
 	"minyuan/bot"
 	"minyuan/bot/httpapi"
@@ -33,7 +32,7 @@ func (a *App) hotline(ctx context.Context, cfg configs.Config) error {
 	a.Callbacks.Store, a.Callbacks.Reminders, a.Callbacks.Profiles = a.Store, a.Store, a.Store
 	a.Callbacks.Clock, a.Callbacks.Retry, a.Callbacks.Community = a.clock, cfg.Hotline.CallbackRetry, community
 	a.Hotline = &bot.HotlineService{
-		Calls: a.Store, Intake: storeIntake{a}, Tickets: a.Store, Callbacks: a.Callbacks, Profiles: a.Store,
+		Calls: a.Store, Intake: a.Tickets, Tickets: a.Store, Callbacks: a.Callbacks, Profiles: a.Store,
 		Hasher: bot.NewPhoneHasher(key), Proofs: a.Store,
 		Categories: cfg.Categories, Communities: Communities(cfg), Community: community,
 	}
@@ -52,13 +51,4 @@ func (a *App) hotline(ctx context.Context, cfg configs.Config) error {
 	}
 	a.api = api
 	return nil
-}
-
-// storeIntake files a call's ticket. TEMPORARY until the ticket service lands: it
-// will go through bot.TicketService.Intake with channel hotline.
-type storeIntake struct{ a *App }
-
-func (s storeIntake) IntakeCall(ctx context.Context, actor bot.Actor, at time.Time, t *bot.Ticket, key string) (*bot.Ticket, error) {
-	t.Created, t.Status = at, bot.StatusNew
-	return s.a.Store.Create(ctx, t, key, bot.Event{At: at, Actor: actor.ID, Name: actor.Name, Kind: "created"})
 }
