@@ -73,7 +73,7 @@ func newEnv(tb testing.TB) *env {
 func (e *env) wrote(tb testing.TB, openid string) {
 	tb.Helper()
 	e.api.Touch(openid, e.clock.Now())
-	err := e.st.Commit(context.Background(), bot.Commit{UpdateID: "m:" + openid + e.clock.Now().String(), User: openid, Seen: e.clock.Now()})
+	err := e.st.RecordSeen(context.Background(), openid, e.clock.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
