@@ -49,6 +49,8 @@ type Config struct {
 	Categories  []bot.Category      `yaml:"categories"`
 	// Hotline bridge (hotline.go).
 	Hotline Hotline `yaml:"hotline"`
+	// Volunteers.
+	Volunteers Volunteers `yaml:"volunteers"`
 }
 
 // Desk is how the reception desk works.
@@ -222,6 +224,8 @@ func Default() Config {
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
 		Hotline:    DefaultHotline(),
+		// Volunteers.
+		Volunteers: DefaultVolunteers(),
 	}
 }
 
@@ -469,6 +473,8 @@ func (c *Config) Validate() error {
 	}
 	// Hotline bridge.
 	c.validateHotline(bad)
+	// Volunteers.
+	errs = append(errs, c.Volunteers.validate()...)
 	return errors.Join(errs...)
 }
 
