@@ -47,6 +47,8 @@ type Config struct {
 	Menu        []MenuButton        `yaml:"menu"`
 	Communities []Community         `yaml:"communities"`
 	Categories  []bot.Category      `yaml:"categories"`
+	// Operations (issue 14).
+	Metrics Metrics `yaml:"metrics"`
 	// Volunteers.
 	Volunteers Volunteers `yaml:"volunteers"`
 }
