@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"testing"
 	"text/template"
 
 	"go.yaml.in/yaml/v3"
@@ -130,7 +131,9 @@ func ParseCatalog(raw []byte) (*Catalog, error) {
 		if err := node.Decode(&v); err != nil {
 			return nil, fmt.Errorf("catalog: key %q: %w", k, err)
 		}
-		t, err := template.New(k).Option("missingkey=zero").Parse(strings.TrimRight(v, "\n"))
+		// A field the caller did not give is an error, not an empty string: a text
+		// with a hole in it would tell someone something untrue.
+		t, err := template.New(k).Option("missingkey=error").Parse(strings.TrimRight(v, "\n"))
 		if err != nil {
 			return nil, fmt.Errorf("catalog: key %q: %w", k, err)
 		}
@@ -207,7 +210,10 @@ func (c *Catalog) Has(key MsgKey) bool { return c.tpl[key] != nil }
 // Words lists what users may type for key.
 func (c *Catalog) Words(key WordsKey) []string { return c.words[key] }
 
-// T renders key with data.
+// T renders key with data. A text that asks for a field data lacks is a bug of the
+// caller: it is logged as an error, and in a test binary it panics, so that the
+// test that rendered it fails. In production the person still gets the text, with
+// the missing field left empty rather than a half-rendered sentence.
 func (c *Catalog) T(key MsgKey, data any) string {
 	t := c.tpl[key]
 	if t == nil {
@@ -215,8 +221,17 @@ func (c *Catalog) T(key MsgKey, data any) string {
 		return string(key)
 	}
 	var b bytes.Buffer
-	if err := t.Execute(&b, data); err != nil {
-		slog.Error("catalog: render", "key", key, "err", err)
+	err := t.Execute(&b, data)
+	if err == nil {
+		return b.String()
+	}
+	slog.Error("catalog: render", "key", key, "err", err)
+	if testing.Testing() {
+		panic(fmt.Sprintf("catalog: render %s: %v", key, err))
+	}
+	b.Reset()
+	if lenient, cerr := t.Clone(); cerr == nil {
+		_ = lenient.Option("missingkey=zero").Execute(&b, data)
 	}
 	return b.String()
 }

@@ -1,6 +1,7 @@
 package bot_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -37,4 +38,22 @@ func TestCatalogChecksDeclaredKeys(t *testing.T) {
 	if got := cat.Words(wordsRegister); len(got) != 1 || got[0] != "登记" {
 		t.Fatalf("words: %v", got)
 	}
+}
+
+// A text that asks for a field its caller did not give fails (in a test binary,
+// loudly) instead of rendering an empty hole.
+func TestCatalogRefusesMissingFields(t *testing.T) {
+	cat, err := bot.ParseCatalog([]byte(testCatalog))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cat.T("engine.cancelled", map[string]string{"Title": "登记"}); got != "已取消登记" {
+		t.Fatalf("with the field: %q", got)
+	}
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "Title") {
+			t.Fatalf("a missing field rendered: %v", r)
+		}
+	}()
+	t.Fatalf("rendered %q", cat.T("engine.cancelled", map[string]string{}))
 }

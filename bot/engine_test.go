@@ -351,7 +351,7 @@ func TestFormPhotos(t *testing.T) {
 		Confirm: "t.desc_summary",
 		Submit: func(_ context.Context, r *bot.Request, a bot.Answers) (bot.Reply, error) {
 			got = append(got, a)
-			return r.Say("t.done", a), nil
+			return r.Say("t.done", map[string]string{"name": a["desc"]}), nil
 		},
 	}
 	h.eng.Mux.Command(wordsPhoto, bot.RoleResident, form)

@@ -265,9 +265,9 @@ func (f *Form) ask(ctx context.Context, r *Request, note string) (Reply, error) 
 		b.WriteString("\n")
 	}
 	if s.Step >= len(f.Fields) {
-		var view any = answersView(s.Data)
+		var view any = f.answers(s.Data)
 		if f.View != nil {
-			view = f.View(r, answersView(s.Data))
+			view = f.View(r, f.answers(s.Data))
 		}
 		b.WriteString(r.T(f.Confirm, view))
 		b.WriteString("\n")
@@ -275,7 +275,7 @@ func (f *Form) ask(ctx context.Context, r *Request, note string) (Reply, error) 
 		return Text(b.String()), nil
 	}
 	fd := f.Fields[s.Step]
-	b.WriteString(r.T(fd.Prompt, answersView(s.Data)))
+	b.WriteString(r.T(fd.Prompt, f.answers(s.Data)))
 	if fd.Choices != nil {
 		cs, err := fd.Choices(ctx, r, s.Data)
 		if err != nil {
@@ -306,13 +306,7 @@ func (f *Form) confirm(ctx context.Context, r *Request) (Reply, error) {
 }
 
 func (f *Form) submit(ctx context.Context, r *Request) (Reply, error) {
-	a := Answers{}
-	for k, v := range r.Session.Data {
-		if !strings.HasPrefix(k, "_") {
-			a[k] = v
-		}
-	}
-	rep, err := f.Submit(ctx, r, a)
+	rep, err := f.Submit(ctx, r, f.answers(r.Session.Data))
 	if err != nil {
 		var ue *Error
 		if errors.As(err, &ue) && ue.Msg != "" && ue.Code != EInternal && ue.Code != EUnavailable {
@@ -332,9 +326,17 @@ func (f *Form) submit(ctx context.Context, r *Request) (Reply, error) {
 	return rep, nil
 }
 
-// answersView hides the engine's bookkeeping keys from templates.
-func answersView(d map[string]string) Answers {
-	out := make(Answers, len(d))
+// answers are the answers so far as templates and Submit see them: every field of
+// the form is there (empty when skipped or not yet asked: catalogue templates fail
+// on a missing key), the engine's bookkeeping keys are not.
+func (f *Form) answers(d map[string]string) Answers {
+	out := make(Answers, len(d)+len(f.Fields))
+	for _, fd := range f.Fields {
+		out[fd.Key] = ""
+		if fd.Photos {
+			out[photosKey(fd.Key)] = ""
+		}
+	}
 	for k, v := range d {
 		if !strings.HasPrefix(k, "_") {
 			out[k] = v

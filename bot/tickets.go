@@ -460,7 +460,7 @@ func (s *TicketService) MoveTo(ctx context.Context, a Actor, at time.Time, no, c
 			return nil, closedErr(no)
 		}
 		if t.Community == c.Code {
-			return nil, UserError(EConflict, msgReassignSame, map[string]string{"No": no, "To": c.Name})
+			return nil, UserError(EConflict, msgReassignSame, map[string]any{"No": no, "To": c.Name, "Staff": false})
 		}
 		name, from = a.NameIn(t.Community), t.Community
 		ev := s.event(a, at, t, EventReassigned, c.Name)

@@ -708,6 +708,9 @@ func (s *VisitService) pushData(v *Visit, extra map[string]string) map[string]an
 		"Place":    v.Person.Address,
 		"Deadline": When(s.Catalog, v.Deadline),
 		"Assignee": v.AssigneeName,
+		// Optional fields are there, empty: catalogue texts fail on a missing one.
+		"Person":   "",
+		"Proposed": "",
 	}
 	if v.Trigger == TriggerTransferIn || v.Trigger == TriggerPairing {
 		// A newcomer's or a paired person's name is no secret to their visitor; a

@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -34,12 +36,31 @@ var (
 
 // RelayFlow is the live relay.
 type RelayFlow struct {
-	Tickets *bot.TicketService
-	Relays  Relays
-	Pusher  bot.Pusher
-	Catalog *bot.Catalog
-	// Timeout ends a relay nobody speaks in.
+	Tickets   *bot.TicketService
+	Relays    Relays
+	Pusher    bot.Pusher
+	Reminders bot.Reminders
+	Clock     bot.Clock // when a time-out is handled
+	Catalog   *bot.Catalog
+	// Timeout ends a relay nobody speaks in. It is a reminder in the due set, moved
+	// by every message: it follows the injected clock like every other deadline.
 	Timeout time.Duration
+}
+
+// ReminderRelayTimeout is the due-set kind of a relay's time-out.
+const ReminderRelayTimeout = "relay.timeout"
+
+// relayKeep bounds how long Redis keeps a relay whose time-out was lost: garbage
+// collection only, the time-out itself is the reminder's.
+const relayKeep = 7 * 24 * time.Hour
+
+var msgPushRelayTimeout = bot.Msg("push.relay.timeout")
+
+// relayDue is the payload of a relay's time-out.
+type relayDue struct {
+	No       string `json:"no"`
+	Resident string `json:"resident"`
+	Staff    string `json:"staff"`
 }
 
 func (f *RelayFlow) register(m *bot.Mux) {
@@ -54,7 +75,7 @@ func (f *RelayFlow) register(m *bot.Mux) {
 // update (important ones become a call-back task if WeChat cannot reach them),
 // staff as an alert.
 func (f *RelayFlow) pushRelay(ctx context.Context, t *bot.Ticket, event bot.EventKind, peer, text, body string) error {
-	return f.pushRelayAs(ctx, t, event, peer, text, body, event != bot.EventRelayEnded)
+	return f.pushRelayAs(ctx, t, event, peer, text, body, event != bot.EventRelayEnded && event != bot.EventRelayTimeout)
 }
 
 func (f *RelayFlow) pushRelayAs(ctx context.Context, t *bot.Ticket, event bot.EventKind, peer, text, body string, important bool) error {
@@ -100,7 +121,10 @@ func (f *RelayFlow) deskRelay(ctx context.Context, r *bot.Request) (bot.Reply, e
 			return bot.Reply{}, err
 		}
 	}
-	if err := f.Relays.StartRelay(ctx, me, t.OpenID, no, f.Timeout); err != nil {
+	if err := f.Relays.StartRelay(ctx, me, t.OpenID, no, relayKeep); err != nil {
+		return bot.Reply{}, err
+	}
+	if err := f.armTimeout(ctx, no, t.OpenID, me, r.Now); err != nil {
 		return bot.Reply{}, err
 	}
 	if t, err = f.Tickets.Record(ctx, a, r.Now, no, bot.EventRelayStarted, ""); err != nil {
@@ -168,8 +192,15 @@ func (f *RelayFlow) relayed(ctx context.Context, r *bot.Request) (rep bot.Reply,
 	if err := f.pushRelay(ctx, t, bot.EventRelay, rl.Peer, push, text); err != nil {
 		return bot.Reply{}, true, err
 	}
+	if err := f.Relays.TouchRelay(ctx, u.From, rl.Peer, relayKeep); err != nil {
+		return bot.Reply{}, true, err
+	}
+	resident, staff := rl.Peer, u.From
+	if a.Kind == bot.ActorResident {
+		resident, staff = u.From, rl.Peer
+	}
 	// Nothing is said back: in a conversation an echo is noise.
-	return bot.Reply{}, true, f.Relays.TouchRelay(ctx, u.From, rl.Peer, f.Timeout)
+	return bot.Reply{}, true, f.armTimeout(ctx, t.No, resident, staff, r.Now)
 }
 
 // 结束: either side ends the relay; the other is told.
@@ -198,6 +229,9 @@ func (f *RelayFlow) endRelay(ctx context.Context, r *bot.Request) (bot.Reply, er
 // the sender may no longer see gets no timeline line and the peer is not told by
 // this ticket (the change that took it away told them).
 func (f *RelayFlow) relayEnded(ctx context.Context, r *bot.Request, rl bot.Relay) error {
+	if err := f.Reminders.Cancel(ctx, relayTimeoutID(rl.Ticket)); err != nil {
+		return err
+	}
 	a, _, ok, err := f.relaySide(ctx, r, rl)
 	if err != nil || !ok {
 		return err
@@ -232,9 +266,59 @@ func (f *RelayFlow) TicketChanged(ctx context.Context, c bot.TicketChange) error
 	if _, _, err := f.Relays.EndRelay(ctx, t.OpenID); err != nil {
 		return err
 	}
+	if err := f.Reminders.Cancel(ctx, relayTimeoutID(t.No)); err != nil {
+		return err
+	}
 	if rl.Peer == c.Actor.ID {
 		return nil // they learn it from the answer to what they did
 	}
-	text := f.Catalog.T(msgPushRelayEnded, map[string]any{"No": t.No})
+	text := f.Catalog.T(msgPushRelayEnded, map[string]any{"No": t.No, "ToResident": false})
 	return f.pushRelay(ctx, t, bot.EventRelayEnded, rl.Peer, text, text)
+}
+
+// relayTimeoutID is the reminder of ticket no's relay (a ticket has one resident,
+// who is in one relay at most).
+func relayTimeoutID(no string) string { return bot.TicketReminderID(no, "relay:timeout") }
+
+// armTimeout (re)sets the relay's time-out: Timeout after now.
+func (f *RelayFlow) armTimeout(ctx context.Context, no, resident, staff string, now time.Time) error {
+	payload, _ := json.Marshal(relayDue{No: no, Resident: resident, Staff: staff})
+	return f.Reminders.Schedule(ctx, bot.Reminder{ID: relayTimeoutID(no), Kind: ReminderRelayTimeout,
+		Due: now.Add(f.Timeout), Payload: payload})
+}
+
+// ReminderHandlers are the due-set kinds of the relay, for the scheduler.
+func (f *RelayFlow) ReminderHandlers() map[string]func(ctx context.Context, r bot.Reminder) error {
+	return map[string]func(context.Context, bot.Reminder) error{ReminderRelayTimeout: f.timedOut}
+}
+
+// timedOut ends a relay nobody spoke in for Timeout: both sides are told, and the
+// timeline says so. A relay that ended meanwhile, or moved on, is left alone.
+func (f *RelayFlow) timedOut(ctx context.Context, rem bot.Reminder) error {
+	var p relayDue
+	if err := json.Unmarshal(rem.Payload, &p); err != nil || p.No == "" {
+		return bot.Errorf(bot.EInvalid, "relay time-out payload %q: %v", rem.Payload, err)
+	}
+	rl, ok, err := f.Relays.Relay(ctx, p.Resident)
+	if err != nil || !ok || rl.Ticket != p.No || rl.Peer != p.Staff {
+		return err
+	}
+	if _, _, err := f.Relays.EndRelay(ctx, p.Resident); err != nil {
+		return err
+	}
+	minutes := int(f.Timeout.Minutes())
+	t, err := f.Tickets.Record(ctx, bot.SystemActor, f.Clock.Now(), p.No, bot.EventRelayTimeout, fmt.Sprint(minutes))
+	if bot.ErrorCode(err) == bot.ENotFound {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, to := range []string{p.Resident, p.Staff} {
+		text := f.Catalog.T(msgPushRelayTimeout, map[string]any{"No": t.No, "Minutes": minutes, "ToResident": to == p.Resident})
+		if err := f.pushRelay(ctx, t, bot.EventRelayTimeout, to, text, text); err != nil {
+			return err
+		}
+	}
+	return nil
 }

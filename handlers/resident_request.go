@@ -208,6 +208,8 @@ func (f *RequestFlow) queryTicket(ctx context.Context, r *bot.Request) (bot.Repl
 	}
 	v := f.Tickets.View(t)
 	v["Open"], v["IsNew"], v["Reopened"] = t.Open(), t.Status == bot.StatusNew, t.Reopened > 0
+	// Every field the text may show is given, empty when there is nothing to say.
+	v["Reply"], v["ReplyAt"], v["ReplyBy"], v["ClosedAt"], v["ToRate"], v["Rating"] = "", "", "", "", false, ""
 	if ev, ok := latestReply(t, evs); ok {
 		v["Reply"], v["ReplyAt"], v["ReplyBy"] = ev.Text, when(r, ev.At), ev.Name
 	}

@@ -266,6 +266,7 @@ var (
 		bot.EventRelay:        bot.Msg("timeline.kind.relay"),
 		bot.EventRelayStarted: bot.Msg("timeline.kind.relay_started"),
 		bot.EventRelayEnded:   bot.Msg("timeline.kind.relay_ended"),
+		bot.EventRelayTimeout: bot.Msg("timeline.kind.relay_timeout"),
 		bot.EventNote:         bot.Msg("timeline.kind.note"),
 		bot.EventAdded:        bot.Msg("timeline.kind.added"),
 		bot.EventReassigned:   bot.Msg("timeline.kind.reassigned"),

@@ -568,7 +568,8 @@ func (f *VisitFlow) fourOneMine(ctx context.Context, r *bot.Request) (bot.Reply,
 	}
 	lines := []string{r.T(msgFourOneMine, map[string]any{"Year": bot.Year(r.Now), "Missing": f.missing(p)})}
 	for _, it := range bot.FourOneItems {
-		view := map[string]any{"Item": f.Visits.FourOneLabel(it, p.Instructor), "Done": p.Has(it), "Count": len(p.Entries[it])}
+		view := map[string]any{"Item": f.Visits.FourOneLabel(it, p.Instructor), "Done": p.Has(it), "Count": len(p.Entries[it]),
+			"Volunteer": false, "Hours": ""}
 		if it == bot.FourLabour {
 			view["Hours"] = fmt.Sprintf("%.1f", float64(p.VolunteerMinutes)/60)
 			view["Volunteer"] = p.VolunteerMinutes > 0

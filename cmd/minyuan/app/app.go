@@ -144,10 +144,13 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Duty:     handlers.DutyFlow{Duty: a.Store, Communities: communities},
 		Requests: handlers.RequestFlow{Tickets: a.Tickets, Profiles: a.Store, Categories: cfg.Categories, Communities: communities},
 		Desk:     handlers.DeskFlow{Tickets: a.Tickets, Communities: communities},
-		Relay: handlers.RelayFlow{Tickets: a.Tickets, Relays: a.Store, Pusher: a.pusher, Catalog: cat,
-			Timeout: cfg.Desk.RelayTimeout},
+		Relay: handlers.RelayFlow{Tickets: a.Tickets, Relays: a.Store, Pusher: a.pusher, Reminders: a.Store,
+			Clock: a.clock, Catalog: cat, Timeout: cfg.Desk.RelayTimeout},
 	}
 	a.Tickets.OnChange(a.Flows.Relay.TicketChanged)
+	for kind, h := range a.Flows.Relay.ReminderHandlers() {
+		a.Scheduler.Handle(kind, h)
+	}
 	for kind, h := range handlers.ReminderHandlers(a.Tickets, a.clock) {
 		a.Scheduler.Handle(kind, h)
 	}

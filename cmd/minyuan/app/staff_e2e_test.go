@@ -408,16 +408,46 @@ func TestDeskLiveRelay(t *testing.T) {
 	d.expect(wang, "对话 "+no, "已办结")
 }
 
-// A relay nobody speaks in ends by itself.
+// A relay nobody speaks in ends by itself when the clock says so (not Redis's wall
+// time): each message moves the time-out; when it comes, both sides are told and
+// the timeline says so.
 func TestDeskRelayTimesOut(t *testing.T) {
-	d := deskOn(newEnvWith(t, func(c *configs.Config) { c.Desk.RelayTimeout = 300 * time.Millisecond }))
+	d := deskOn(newEnvWith(t, func(c *configs.Config) { c.Desk.RelayTimeout = 10 * time.Minute }))
 	tk := d.ticket("QY", bot.UrgencyNormal, d.clock.Now(), "路灯不亮")
-	d.expect(wang, "对话 "+tk.No, "已开始")
+	pump := func() {
+		t.Helper()
+		if _, err := d.app.Scheduler.PumpOnce(d.ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.expect(wang, "对话 "+tk.No, "已开始", "10 分钟无消息自动结束")
+	d.clock.Advance(6 * time.Minute)
 	d.say(res, "在的")
 	d.lastPush(wang, "在的")
-	time.Sleep(500 * time.Millisecond) // Redis keeps real time
+	d.clock.Advance(6 * time.Minute) // 12 minutes since the start, 6 since the last word
+	pump()
+	d.say(wang, "灯什么时候坏的？")
+	d.lastPush(res, "灯什么时候坏的？")
+	toStaff, toRes := len(d.pushesTo(wang)), len(d.pushesTo(res))
+
+	d.clock.Advance(10 * time.Minute)
+	pump()
+	d.lastPush(wang, "对话 "+tk.No, "10 分钟无人发言", "对话 "+tk.No+"」")
+	d.lastPush(res, "10 分钟无人发言", "补充 "+tk.No)
+	if len(d.pushesTo(wang)) != toStaff+1 || len(d.pushesTo(res)) != toRes+1 {
+		t.Fatalf("time-out pushes: staff %d, resident %d", len(d.pushesTo(wang))-toStaff, len(d.pushesTo(res))-toRes)
+	}
+	evs := d.timeline(tk.No)
+	if last := evs[len(evs)-1]; last.Kind != bot.EventRelayTimeout || last.Actor != "system" || !last.At.Equal(d.clock.Now()) {
+		t.Fatalf("timeline %+v", last)
+	}
+	d.expect(wang, "详情 "+tk.No, "10 分钟无人发言，自动结束")
 	d.expect(res, "还在吗", "没太明白")
 	d.expect(wang, "结束", "当前没有进行中的对话")
+	pump() // fired once: nothing more
+	if len(d.pushesTo(wang)) != toStaff+1 {
+		t.Fatal("the time-out was told twice")
+	}
 }
 
 // 转派 to another community (by code or name) or to a named colleague.
