@@ -351,8 +351,18 @@ func TestPairingMonthlyTasks(t *testing.T) {
 	_ = next
 }
 
+// volunteerHours stands in for the volunteers' store: minutes by person and year.
+type volunteerHours map[string]map[int]int
+
+func (h volunteerHours) Totals(_ context.Context, openid string) (bot.VolunteerTotals, error) {
+	return bot.VolunteerTotals{YearMinutes: h[openid]}, nil
+}
+
 func TestFourOne(t *testing.T) {
 	e := newVisitEnv(t, bot.VisitConfig{})
+	// mHX served three hours as a volunteer in 2026 (and some in 2025, which do not
+	// count): that is the year's voluntary labour.
+	e.svc.Hours = volunteerHours{"mHX": {2025: 600, 2026: 180}}
 	ctx := context.Background()
 	at := time.Date(2026, 6, 1, 10, 0, 0, 0, cst)
 	if _, _, err := e.svc.ReportFourOne(ctx, e.actor("sec"), at, "u1", bot.FourGoodDeed, "x"); bot.ErrorCode(err) != bot.EForbidden {
@@ -384,7 +394,12 @@ func TestFourOne(t *testing.T) {
 	if len(ins) != 1 || !strings.Contains(ins[0].Text, "参加一次社区公益活动") {
 		t.Fatalf("instructor: %+v", ins)
 	}
-	if len(e.pushes.to("mHX")) != 1 {
-		t.Fatal("HX's member missing everything was not reminded")
+	hx := e.pushes.to("mHX")
+	if len(hx) != 1 || strings.Contains(hx[0].Text, "义务劳动") || !strings.Contains(hx[0].Text, "做一件好事") {
+		t.Fatalf("HX's member, with volunteer hours only: %+v", hx)
+	}
+	p, err := e.svc.FourOneOf(ctx, e.grants["mHX"], time.Date(2025, 6, 1, 0, 0, 0, 0, cst))
+	if err != nil || !p.Has(bot.FourLabour) || p.Has(bot.FourGoodDeed) {
+		t.Fatalf("2025: %+v %v", p, err)
 	}
 }

@@ -59,14 +59,16 @@ type Demo struct {
 	// URL is the page's address; WebhookURL the server URL the simulator posts to.
 	URL, WebhookURL string
 
-	log       *slog.Logger
-	rdb       redis.UniversalClient // ours to close; nil with DemoOptions.Redis
-	listener  net.Listener
-	apiL      net.Listener
-	apiSrv    *http.Server
-	redisMu   sync.Mutex // one catch-up of the in-process Redis at a time
-	stop      chan struct{}
-	closeOnce sync.Once
+	log      *slog.Logger
+	rdb      redis.UniversalClient // ours to close; nil with DemoOptions.Redis
+	listener net.Listener
+	apiL     net.Listener
+	apiSrv   *http.Server
+	redisMu  sync.Mutex // one catch-up of the in-process Redis at a time
+	// redisSynced is the demo time the in-process Redis's TTLs have run up to.
+	redisSynced time.Time
+	stop        chan struct{}
+	closeOnce   sync.Once
 }
 
 // NewDemo builds the demo from cfg: it fills in demo credentials where cfg has none,
@@ -99,9 +101,11 @@ func NewDemo(ctx context.Context, cfg configs.Config, opt DemoOptions) (_ *Demo,
 	if rdb == nil {
 		d.Redis = miniredis.NewMiniRedis()
 		// TTLs follow the demo clock, which the ticker in Run feeds in; a jump of
-		// the clock expires what would have expired by then.
-		d.Redis.ClockTTL(true)
-		d.Redis.SetTime(d.Clock.Now())
+		// the clock expires what would have expired by then. Redis's own TIME
+		// stays real: the inbox compares it with each message's real deadline
+		// (a TIME set to the demo clock made every message after a clock jump
+		// "late").
+		d.redisSynced = d.Clock.Now()
 		if err := d.Redis.Start(); err != nil {
 			return nil, fmt.Errorf("demo: in-process redis: %w", err)
 		}
@@ -293,7 +297,11 @@ func (d *Demo) syncRedis() {
 	}
 	d.redisMu.Lock()
 	defer d.redisMu.Unlock()
-	d.Redis.SetTime(d.Clock.Now())
+	now := d.Clock.Now()
+	if delta := now.Sub(d.redisSynced); delta > 0 {
+		d.Redis.FastForward(delta)
+		d.redisSynced = now
+	}
 }
 
 // afterClockMove runs once the demo clock has been moved on the page: the in-process
