@@ -22,6 +22,8 @@ type Flows struct {
 	Requests RequestFlow
 	Desk     DeskFlow
 	Relay    RelayFlow
+	// Volunteers.
+	Volunteers VolunteerFlow
 }
 
 // NewMux routes every flow. It registers routes only: the ticket service's hooks
@@ -35,6 +37,8 @@ func NewMux(f Flows) *bot.Mux {
 	f.Requests.register(m)
 	f.Desk.register(m)
 	f.Relay.register(m)
+	// Volunteers.
+	f.Volunteers.register(m)
 	return m
 }
 
