@@ -22,6 +22,8 @@ type Flows struct {
 	Requests RequestFlow
 	Desk     DeskFlow
 	Relay    RelayFlow
+	// Visits are party members' tasks (visits.go).
+	Visits VisitFlow
 	// Volunteers.
 	Volunteers VolunteerFlow
 }
@@ -37,6 +39,7 @@ func NewMux(f Flows) *bot.Mux {
 	f.Requests.register(m)
 	f.Desk.register(m)
 	f.Relay.register(m)
+	f.Visits.register(m)
 	// Volunteers.
 	f.Volunteers.register(m)
 	return m

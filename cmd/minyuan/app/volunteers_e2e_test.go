@@ -16,7 +16,7 @@ import (
 
 // pushed waits until openid has been sent a push whose body contains all of want,
 // and returns it.
-func (l *lifecycle) pushed(openid string, want ...string) sim.Call {
+func (l *lifecycle) volPushed(openid string, want ...string) sim.Call {
 	l.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
@@ -37,7 +37,7 @@ func (l *lifecycle) pushed(openid string, want ...string) sim.Call {
 }
 
 // notPushed checks that openid was not sent a push containing all of want.
-func (l *lifecycle) notPushed(openid string, want ...string) {
+func (l *lifecycle) volNotPushed(openid string, want ...string) {
 	l.t.Helper()
 	time.Sleep(200 * time.Millisecond)
 	for _, c := range l.d.API.Sent(openid) {
@@ -182,28 +182,28 @@ func TestVolunteersThroughTheSimulator(t *testing.T) {
 
 	// The party member cancels: the first waitlisted person moves up and is told.
 	l.volSay(app.DemoParty, "取消报名 "+n1, "已取消报名")
-	l.pushed("o_vol_wu", "候补转为正式", n1)
-	l.notPushed("o_vol_he", "候补转为正式")
+	l.volPushed("o_vol_wu", "候补转为正式", n1)
+	l.volNotPushed("o_vol_he", "候补转为正式")
 	l.volSay("o_vol_he", "我的报名", "候补第 1 位")
 
 	// The evening before at 18:00: the confirmed are reminded, the waitlisted not.
 	l.at(2026, 12, 4, 17, 59)
-	l.notPushed(app.DemoResident, "明天的志愿活动提醒")
+	l.volNotPushed(app.DemoResident, "明天的志愿活动提醒")
 	l.at(2026, 12, 4, 18, 0)
-	l.pushed(app.DemoResident, "明天的志愿活动提醒", "周六义务巡逻")
-	l.pushed("o_vol_wu", "明天的志愿活动提醒")
-	l.notPushed("o_vol_he", "明天的志愿活动提醒")
+	l.volPushed(app.DemoResident, "明天的志愿活动提醒", "周六义务巡逻")
+	l.volPushed("o_vol_wu", "明天的志愿活动提醒")
+	l.volNotPushed("o_vol_he", "明天的志愿活动提醒")
 	// Two hours before is 07:00, in quiet hours: it waits for 08:00.
 	l.at(2026, 12, 5, 7, 0)
-	l.notPushed(app.DemoResident, "两小时后开始")
+	l.volNotPushed(app.DemoResident, "两小时后开始")
 	l.at(2026, 12, 5, 8, 0)
-	l.pushed(app.DemoResident, "两小时后开始")
+	l.volPushed(app.DemoResident, "两小时后开始")
 
 	// The organiser's code, in words and as a QR image uploaded as media.
 	l.at(2026, 12, 5, 8, 20)
 	got = l.volSay(app.DemoStaff, "签到码 "+n1, "签到码：", "08:30")
 	code := regexp.MustCompile(`签到码：(\d{6})`).FindStringSubmatch(got)[1]
-	img := l.pushed(app.DemoStaff, "image")
+	img := l.volPushed(app.DemoStaff, "image")
 	var msg struct {
 		Image struct {
 			MediaID string `json:"media_id"`
@@ -232,7 +232,7 @@ func TestVolunteersThroughTheSimulator(t *testing.T) {
 
 	// The next morning the organiser gets the missing check-out and confirms it.
 	l.at(2026, 12, 6, 8, 30)
-	l.pushed(app.DemoStaff, "未签退", "吴小明")
+	l.volPushed(app.DemoStaff, "未签退", "吴小明")
 	l.volSay(app.DemoStaff, "补签 "+n1+" 2 3", "0 到 2 之间") // more than the activity lasted
 	l.volSay(app.DemoStaff, "补签 "+n1+" 2 1.5", "吴小明", "1.5 小时", "积分 15 分")
 	l.volSay(app.DemoStaff, "补签 "+n1+" 2 1", "不能重复")
@@ -254,18 +254,18 @@ func TestVolunteersThroughTheSimulator(t *testing.T) {
 	l.volSay(app.DemoResident, "报名 "+n2, "报名成功")
 	l.volSay(app.DemoParty, "报名 "+n2, "报名成功")
 	l.volSay(app.DemoStaff, "活动改期 "+n2+" 12-13 09:00 11:00", "已通知")
-	l.pushed(app.DemoResident, "有变动", "12月13日")
-	l.pushed(app.DemoParty, "有变动", "12月13日")
+	l.volPushed(app.DemoResident, "有变动", "12月13日")
+	l.volPushed(app.DemoParty, "有变动", "12月13日")
 	l.at(2026, 12, 11, 18, 0)
-	l.notPushed(app.DemoParty, "明天的志愿活动提醒")
+	l.volNotPushed(app.DemoParty, "明天的志愿活动提醒")
 	l.at(2026, 12, 12, 18, 0)
-	l.pushed(app.DemoParty, "明天的志愿活动提醒", "12月13日")
+	l.volPushed(app.DemoParty, "明天的志愿活动提醒", "12月13日")
 	l.volSay(app.DemoStaff, "取消活动 "+n2+" 天气预报有大雨", "已取消")
-	l.pushed(app.DemoResident, "已取消", "大雨")
-	l.pushed(app.DemoParty, "已取消", "大雨")
+	l.volPushed(app.DemoResident, "已取消", "大雨")
+	l.volPushed(app.DemoParty, "已取消", "大雨")
 	l.volSay(app.DemoResident, "报名 "+n2, "已取消")
 	l.at(2026, 12, 13, 8, 0)
-	l.notPushed(app.DemoParty, "两小时后开始", n2)
+	l.volNotPushed(app.DemoParty, "两小时后开始", n2)
 	// The third occurrence is untouched, with its own (empty) list.
 	if r, err := d.App.Store.Roster(ctx, n3); err != nil || len(r.Confirmed) != 0 {
 		t.Fatalf("third occurrence: %+v %v", r, err)
