@@ -55,19 +55,6 @@ type Reminders interface {
 	Cancel(ctx context.Context, id string) error
 }
 
-// Callback is a call-back task (回电) for staff: someone Minyuan could not reach in
-// WeChat, to be phoned instead.
-type Callback struct {
-	ID        string    `json:"id"`
-	OpenID    string    `json:"openid,omitempty"`
-	Phone     string    `json:"phone,omitempty"`
-	Community string    `json:"community,omitempty"`
-	Ref       string    `json:"ref,omitempty"`
-	Text      string    `json:"text"`
-	Reason    string    `json:"reason"`
-	Created   time.Time `json:"created"`
-}
-
 // Media uploads files to the platform (temporary media, kept there 3 days) for image
 // pushes; bot/wechat implements it.
 type Media interface {
