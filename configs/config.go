@@ -385,9 +385,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, section...)
 	}
 	// Hotline bridge.
-	c.validateHotline(func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
-	})
+	var hotline problems
+	c.validateHotline(hotline.add)
+	errs = append(errs, hotline...)
 	// Volunteers.
 	errs = append(errs, c.Volunteers.validate()...)
 	return errors.Join(errs...)
