@@ -16,6 +16,9 @@ type Push struct {
 	To   string `json:"to"`   // openid
 	Kind string `json:"kind"` // picks the template when the 48-hour window is closed
 	Text string `json:"text"` // the customer-service message
+	// Image, when set, is a media id (see Media) sent as an image message while the
+	// 48-hour window is open; Text and Fields still make the template when it is not.
+	Image string `json:"image,omitempty"`
 	// Fields fill the template message (the template's own keys, e.g. "first",
 	// "keyword1", "remark"), used when the window is closed.
 	Fields map[string]string `json:"fields,omitempty"`
@@ -50,4 +53,10 @@ type Reminders interface {
 	Schedule(ctx context.Context, r Reminder) error
 	// Cancel removes a reminder; cancelling one that does not exist is not an error.
 	Cancel(ctx context.Context, id string) error
+}
+
+// Media uploads files to the platform (temporary media, kept there 3 days) for image
+// pushes; bot/wechat implements it.
+type Media interface {
+	UploadImage(ctx context.Context, name string, data []byte) (mediaID string, err error)
 }

@@ -75,6 +75,9 @@ type VolunteerConfig struct {
 	PointsPerHour int
 	// CodeOpens is how long before the start check-in codes work (30m).
 	CodeOpens time.Duration
+	// CheckOutGrace is how long after the end a check-out is still taken: people
+	// check out as the activity ends, a minute or two after it.
+	CheckOutGrace time.Duration
 	// MissingAt is the time of day, the morning after, of the missing check-outs list.
 	MissingAt time.Duration
 	// Skills volunteers may list (and activities may ask for).
@@ -544,7 +547,7 @@ func (s *VolunteerService) CheckCode(ctx context.Context, actor Actor, at time.T
 	return a, code, a.Start.Add(-s.Config.CodeOpens), err
 }
 
-func (s *VolunteerService) codeActivity(ctx context.Context, at time.Time, code string) (*Activity, error) {
+func (s *VolunteerService) codeActivity(ctx context.Context, at time.Time, code string, grace time.Duration) (*Activity, error) {
 	code = strings.TrimSpace(code)
 	no := ""
 	if code != "" {
@@ -567,7 +570,7 @@ func (s *VolunteerService) codeActivity(ctx context.Context, at time.Time, code 
 		return nil, UserError(EConflict, MsgVolCancelledAct, data)
 	case at.Before(a.Start.Add(-s.Config.CodeOpens)):
 		return nil, UserError(EExpired, MsgVolCodeEarly, data)
-	case at.After(a.End):
+	case at.After(a.End.Add(grace)):
 		return nil, UserError(EExpired, MsgVolCodeExpired, data)
 	}
 	return a, nil
@@ -575,7 +578,7 @@ func (s *VolunteerService) codeActivity(ctx context.Context, at time.Time, code 
 
 // CheckIn records the actor's arrival with the code shown on site.
 func (s *VolunteerService) CheckIn(ctx context.Context, actor Actor, at time.Time, code string) (*Activity, error) {
-	a, err := s.codeActivity(ctx, at, code)
+	a, err := s.codeActivity(ctx, at, code, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -585,7 +588,7 @@ func (s *VolunteerService) CheckIn(ctx context.Context, actor Actor, at time.Tim
 // CheckOut records the actor's leaving and credits hours (capped at the activity's
 // length) and points.
 func (s *VolunteerService) CheckOut(ctx context.Context, actor Actor, at time.Time, code string) (*Activity, Credit, error) {
-	a, err := s.codeActivity(ctx, at, code)
+	a, err := s.codeActivity(ctx, at, code, s.Config.CheckOutGrace)
 	if err != nil {
 		return nil, Credit{}, err
 	}

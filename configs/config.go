@@ -101,8 +101,15 @@ type MenuButton struct {
 func DefaultMenu() []MenuButton {
 	return []MenuButton{
 		{Name: "反映诉求", Key: "REQUEST"},
-		{Name: "我的诉求", Key: "MY_TICKETS"},
+		// Volunteers.
+		{Name: "志愿服务", Sub: []MenuButton{
+			{Name: "志愿活动", Key: "VOL_LIST"},
+			{Name: "我的报名", Key: "VOL_MINE"},
+			{Name: "我的时长", Key: "VOL_HOURS"},
+			{Name: "我的志愿", Key: "VOL_PROFILE"},
+		}},
 		{Name: "更多", Sub: []MenuButton{
+			{Name: "我的诉求", Key: "MY_TICKETS"},
 			{Name: "我的资料", Key: "PROFILE"},
 			{Name: "待办", Key: "DESK_TODO"},
 			{Name: "帮助", Key: "HELP"},

@@ -21,6 +21,8 @@ type Volunteers struct {
 	PointsPerHour int `yaml:"points_per_hour"`
 	// CheckInOpens is how long before the start check-in codes work.
 	CheckInOpens time.Duration `yaml:"check_in_opens"`
+	// CheckOutGrace is how long after the end 签退 is still taken.
+	CheckOutGrace time.Duration `yaml:"check_out_grace"`
 	// MissingCheckouts is the time of day ("08:30"), the morning after an activity,
 	// when its organiser is sent who checked in but never checked out.
 	MissingCheckouts string `yaml:"missing_checkouts"`
@@ -31,7 +33,7 @@ type Volunteers struct {
 // DefaultVolunteers are the defaults of the volunteers: section.
 func DefaultVolunteers() Volunteers {
 	return Volunteers{EveningReminder: "18:00", SoonReminder: 2 * time.Hour, LateCancel: 24 * time.Hour,
-		PointsPerHour: 10, CheckInOpens: 30 * time.Minute, MissingCheckouts: "08:30",
+		PointsPerHour: 10, CheckInOpens: 30 * time.Minute, CheckOutGrace: 30 * time.Minute, MissingCheckouts: "08:30",
 		Skills: []string{"巡逻", "医护", "维修", "心理疏导", "文艺", "教育辅导", "法律", "摄影"}}
 }
 
@@ -63,6 +65,9 @@ func (v Volunteers) validate() []error {
 	if v.PointsPerHour < 0 {
 		bad("points_per_hour", "must not be negative")
 	}
+	if v.CheckOutGrace < 0 {
+		bad("check_out_grace", "must not be negative")
+	}
 	if v.CheckInOpens < 0 {
 		bad("check_in_opens", "must not be negative")
 	}
@@ -74,5 +79,5 @@ func (v Volunteers) Service() bot.VolunteerConfig {
 	eve, _ := clock(v.EveningReminder)
 	miss, _ := clock(v.MissingCheckouts)
 	return bot.VolunteerConfig{EveningAt: eve, SoonBefore: v.SoonReminder, LateCancel: v.LateCancel,
-		PointsPerHour: v.PointsPerHour, CodeOpens: v.CheckInOpens, MissingAt: miss, Skills: v.Skills}
+		PointsPerHour: v.PointsPerHour, CodeOpens: v.CheckInOpens, CheckOutGrace: v.CheckOutGrace, MissingAt: miss, Skills: v.Skills}
 }

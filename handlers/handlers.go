@@ -24,6 +24,8 @@ type Flows struct {
 	Relay    RelayFlow
 	// Visits are party members' tasks (visits.go).
 	Visits VisitFlow
+	// Volunteers.
+	Volunteers VolunteerFlow
 }
 
 // NewMux routes every flow. It registers routes only: the ticket service's hooks
@@ -38,6 +40,8 @@ func NewMux(f Flows) *bot.Mux {
 	f.Desk.register(m)
 	f.Relay.register(m)
 	f.Visits.register(m)
+	// Volunteers.
+	f.Volunteers.register(m)
 	return m
 }
 

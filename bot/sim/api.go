@@ -173,6 +173,7 @@ type API struct {
 	menu     json.RawMessage
 	tickets  map[string]qrTicket
 	msgID    int64
+	media    map[string][]byte // uploaded media by media_id (media.go)
 }
 
 // NewAPI makes a platform that knows one account. A nil clock is the system clock.
@@ -364,6 +365,7 @@ var route = map[string]struct {
 	"/cgi-bin/menu/create":           {KindMenuCreate, true},
 	"/cgi-bin/menu/get":              {KindMenuGet, false},
 	"/cgi-bin/qrcode/create":         {KindQRCode, true},
+	"/cgi-bin/media/upload":          {KindMediaUpload, true},
 }
 
 // ServeHTTP answers one API call.
@@ -448,6 +450,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			answer = a.getMenu()
 		case KindQRCode:
 			answer = a.createQR(body, now)
+		case KindMediaUpload:
+			answer = a.uploadMedia(r, body, q.Get("type"))
 		}
 	}
 	a.mu.Unlock()

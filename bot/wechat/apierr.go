@@ -21,6 +21,7 @@ const (
 	OpUserInfo = "user_info"
 	OpMenu     = "menu"
 	OpQRCode   = "qrcode"
+	OpMedia    = "media" // temporary media upload
 )
 
 // Platform error codes Minyuan acts on.

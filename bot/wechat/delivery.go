@@ -1,6 +1,7 @@
 package wechat
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/silenceper/wechat/v2/officialaccount/config"
 	oacontext "github.com/silenceper/wechat/v2/officialaccount/context"
+	"github.com/silenceper/wechat/v2/officialaccount/material"
 	"github.com/silenceper/wechat/v2/officialaccount/message"
 
 	"minyuan/bot"
@@ -234,9 +236,12 @@ func (d *Deliverer) Deliver(ctx context.Context, p bot.Push) Outcome {
 		return Outcome{Result: Retry, Via: "last_seen", Reason: "store", Err: err}
 	}
 	open := seen && d.cfg.Clock.Now().Sub(last) < d.cfg.Window
-	if open && p.Text != "" {
+	if open && (p.Text != "" || p.Image != "") {
 		err := d.call(ctx, func(tok string) error {
 			m := message.NewMessageManager(d.context(tok))
+			if p.Image != "" {
+				return m.Send(message.NewCustomerImgMessage(p.To, p.Image))
+			}
 			return m.Send(message.NewCustomerTextMessage(p.To, p.Text))
 		}, OpCustom)
 		switch {
@@ -329,6 +334,18 @@ func (d *Deliverer) call(ctx context.Context, send func(token string) error, op 
 		return ParseError(OpToken, err)
 	}
 	return ParseError(op, send(tok))
+}
+
+// UploadImage uploads an image as temporary media (the check-in QR code) and
+// returns its media id for an image push.
+func (d *Deliverer) UploadImage(ctx context.Context, name string, data []byte) (string, error) {
+	var id string
+	err := d.call(ctx, func(tok string) error {
+		m, err := material.NewMaterial(d.context(tok)).MediaUploadFromReader(material.MediaTypeImage, name, bytes.NewReader(data))
+		id = m.MediaID
+		return err
+	}, OpMedia)
+	return id, err
 }
 
 func (d *Deliverer) context(tok string) *oacontext.Context {

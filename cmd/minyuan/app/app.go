@@ -64,6 +64,8 @@ type App struct {
 	mux      *http.ServeMux
 	// Visits are party members' tasks (三必访, 五包, 四个一).
 	Visits *bot.VisitService
+	// Volunteers holds the rules of volunteering (志愿服务).
+	Volunteers *bot.VolunteerService
 
 	// Outbound: pushes wait in the outbox (or, in quiet hours, in the due set) and the
 	// workers send them; the scheduler fires reminders.
@@ -71,6 +73,7 @@ type App struct {
 	pusher    *outbox.Pusher
 	Outbox    *outbox.Worker
 	Scheduler *schedule.Scheduler
+	media     bot.Media // uploads images (check-in QR codes)
 	stopBg    func()
 
 	// Hotline bridge (hotline.go).
@@ -147,6 +150,11 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Relay: handlers.RelayFlow{Tickets: a.Tickets, Relays: a.Store, Pusher: a.pusher, Reminders: a.Store,
 			Clock: a.clock, Catalog: cat, Timeout: cfg.Desk.RelayTimeout},
 	}
+	// Volunteers.
+	a.Volunteers = NewVolunteers(cfg, a.Store, a.pusher, cat, a.clock)
+	a.Flows.Volunteers = handlers.VolunteerFlow{Volunteers: a.Volunteers, Profiles: a.Store, Communities: communities,
+		Media: a.media, Pusher: a.pusher, Seen: a.Store, Log: a.log}
+	a.Scheduler.Handle(bot.ActivityReminderKind, a.Volunteers.Remind)
 	a.Tickets.OnChange(a.Flows.Relay.TicketChanged)
 	for kind, h := range a.Flows.Relay.ReminderHandlers() {
 		a.Scheduler.Handle(kind, h)
@@ -228,6 +236,7 @@ func (a *App) outbound(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
+	a.media = del
 	a.Outbox, err = outbox.New(outbox.Options{Store: a.Store, Deliverer: a.Metrics.Deliverer(del), Reminders: a.Store, Clock: a.clock,
 		Log: a.log, Workers: cfg.Outbox.Workers, MaxAttempts: cfg.Outbox.MaxAttempts,
 		BackoffBase: cfg.Outbox.BackoffBase, BackoffCap: cfg.Outbox.BackoffCap, ReclaimIdle: cfg.Outbox.ReclaimIdle})

@@ -277,6 +277,10 @@ func (d *Demo) seed(ctx context.Context, cfg configs.Config) ([]sim.Pane, []sim.
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: seed secretary: %w", err)
 	}
+	// Volunteers.
+	if err := d.seedVolunteers(ctx, cfg, home); err != nil {
+		return nil, nil, err
+	}
 	spare, err := d.App.Store.CreateInvite(ctx, bot.RoleParty, other.Code, "张秀兰", now, cfg.Invite.TTL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: seed invite: %w", err)
