@@ -24,6 +24,8 @@ type Flows struct {
 	Relay    RelayFlow
 	// Visits are party members' tasks (visits.go).
 	Visits VisitFlow
+	// Hotline: call-backs (回电) and linking a caller's number (hotline.go).
+	Hotline HotlineFlow
 }
 
 // NewMux routes every flow. It registers routes only: the ticket service's hooks
@@ -38,6 +40,7 @@ func NewMux(f Flows) *bot.Mux {
 	f.Desk.register(m)
 	f.Relay.register(m)
 	f.Visits.register(m)
+	f.Hotline.register(m)
 	return m
 }
 

@@ -144,6 +144,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 			Timeout: cfg.Desk.RelayTimeout},
 	}
 	a.Tickets.OnChange(a.Flows.Relay.TicketChanged)
+	a.hotlineFlows(cat) // call-backs and linking numbers in chat (hotline.go)
 	for kind, h := range handlers.ReminderHandlers(a.Tickets, a.clock) {
 		a.Scheduler.Handle(kind, h)
 	}
