@@ -374,11 +374,10 @@ func (c *Config) Validate() error {
 		validateCategories(c.Categories),
 		c.visitsProblems(),
 		validateCommunities(c.Communities),
+		c.hotlineProblems(), // hotline.go
 	} {
 		errs = append(errs, section...)
 	}
-	// Hotline bridge.
-	c.validateHotline(bad)
 	// Volunteers.
 	errs = append(errs, c.Volunteers.validate()...)
 	return errors.Join(errs...)
