@@ -383,13 +383,10 @@ func (c *Config) Validate() error {
 		validateCategories(c.Categories),
 		c.visitsProblems(),
 		validateCommunities(c.Communities),
+		c.hotlineProblems(), // hotline.go
 	} {
 		errs = append(errs, section...)
 	}
-	// Hotline bridge.
-	var hotline problems
-	c.validateHotline(hotline.add)
-	errs = append(errs, hotline...)
 	// Volunteers.
 	errs = append(errs, c.Volunteers.validate()...)
 	return errors.Join(errs...)

@@ -49,6 +49,12 @@ func DefaultHotline() Hotline {
 		CallbackRetry: 2 * time.Hour, AcceptWithin: 3 * time.Minute}
 }
 
+// hotlineProblems checks the hotline section (it reads the communities too).
+func (c *Config) hotlineProblems() (p problems) {
+	c.validateHotline(p.add)
+	return p
+}
+
 func (c *Config) validateHotline(bad func(key, format string, args ...any)) {
 	h := c.Hotline
 	names := map[string]bool{}

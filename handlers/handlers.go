@@ -26,6 +26,8 @@ type Flows struct {
 	Visits VisitFlow
 	// Volunteers.
 	Volunteers VolunteerFlow
+	// Hotline: call-backs (回电) and linking a caller's number (hotline.go).
+	Hotline HotlineFlow
 }
 
 // NewMux routes every flow. It registers routes only: the ticket service's hooks
@@ -42,6 +44,7 @@ func NewMux(f Flows) *bot.Mux {
 	f.Visits.register(m)
 	// Volunteers.
 	f.Volunteers.register(m)
+	f.Hotline.register(m)
 	return m
 }
 

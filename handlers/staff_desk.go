@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 
@@ -74,6 +75,8 @@ const (
 type DeskFlow struct {
 	Tickets     *bot.TicketService
 	Communities Communities
+	// Callbacks lists the open call-back tasks (回电) under 待办 (hotline.go).
+	Callbacks func(ctx context.Context, r *bot.Request) ([]string, error)
 }
 
 func (f *DeskFlow) register(m *bot.Mux) {
@@ -105,14 +108,23 @@ func (f *DeskFlow) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, er
 		return !all && t.Status != bot.StatusNew && t.Handler != r.Update.From
 	})
 	flags := map[string]any{"All": all}
+	var calls []string
+	if f.Callbacks != nil {
+		if calls, err = f.Callbacks(ctx, r); err != nil {
+			return bot.Reply{}, err
+		}
+	}
 	if len(open) == 0 {
+		if len(calls) > 0 {
+			return bot.Text(strings.Join(append([]string{r.T(msgQueueEmpty, flags)}, calls...), "\n")), nil
+		}
 		return r.Say(msgQueueEmpty, flags), nil
 	}
 	lines := []string{r.T(msgQueueHead, map[string]any{"All": all, "Count": len(open)})}
 	for _, t := range open[:min(len(open), deskListLimit)] {
 		v := f.Tickets.View(t)
 		v["Colour"] = r.T(colourNames[f.Tickets.Colour(t, r.Now)], nil)
-		v["Short"] = excerpt(t.Description, shortRunes)
+		v["Short"] = excerpt(fmt.Sprint(v["Description"]), shortRunes) // a confidential call's is hidden
 		if communities == 1 {
 			v["Community"] = ""
 		}
@@ -121,6 +133,7 @@ func (f *DeskFlow) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, er
 	if more := len(open) - deskListLimit; more > 0 {
 		lines = append(lines, r.T(msgQueueMore, map[string]any{"More": more}))
 	}
+	lines = append(lines, calls...)
 	lines = append(lines, r.T(msgQueueFoot, flags))
 	return bot.Text(strings.Join(lines, "\n")), nil
 }

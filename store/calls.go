@@ -43,7 +43,6 @@ func (s *Store) loadCall(ctx context.Context, c redis.Cmdable, id string) (*bot.
 	return &call, true, nil
 }
 
-
 // UpdateCall changes a call with optimistic locking, indexing it under its caller's
 // hash and adding fn's counters in the same transaction.
 func (s *Store) UpdateCall(ctx context.Context, id, callerHash string, fn func(c *bot.Call) (*bot.Call, map[bot.Counter]int64, error)) (*bot.Call, error) {

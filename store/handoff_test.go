@@ -130,8 +130,8 @@ func TestHandoffOutsideHoursSaysWhenTheDeskOpens(t *testing.T) {
 	bindStaff(t, e.st, "o-w", "王芳", bot.RoleStaff)
 	loc := calendar.Location()
 	for _, c := range []struct{ at, open time.Time }{
-		{time.Date(2026, 11, 27, 17, 45, 0, 0, loc), time.Date(2026, 11, 30, 8, 30, 0, 0, loc)}, // Friday evening
-		{time.Date(2026, 9, 30, 18, 0, 0, 0, loc), time.Date(2026, 10, 8, 8, 30, 0, 0, loc)},    // before National Day
+		{time.Date(2026, 11, 27, 17, 45, 0, 0, loc), time.Date(2026, 11, 30, 8, 30, 0, 0, loc)},  // Friday evening
+		{time.Date(2026, 9, 30, 18, 0, 0, 0, loc), time.Date(2026, 10, 8, 8, 30, 0, 0, loc)},     // before National Day
 		{time.Date(2026, 11, 30, 12, 30, 0, 0, loc), time.Date(2026, 11, 30, 14, 30, 0, 0, loc)}, // lunch break
 	} {
 		out, err := svc.Request(t.Context(), bot.Actor{Kind: bot.ActorResident, ID: "o-" + c.at.String()}, c.at, "QY", "")

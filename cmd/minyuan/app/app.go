@@ -159,6 +159,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	for kind, h := range a.Flows.Relay.ReminderHandlers() {
 		a.Scheduler.Handle(kind, h)
 	}
+	a.hotlineFlows(cat) // call-backs and linking numbers in chat (hotline.go)
 	for kind, h := range handlers.ReminderHandlers(a.Tickets, a.clock) {
 		a.Scheduler.Handle(kind, h)
 	}

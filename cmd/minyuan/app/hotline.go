@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"fmt"
 
 	"minyuan/bot"
 	"minyuan/bot/httpapi"
 	"minyuan/configs"
+	"minyuan/handlers"
 )
 
 // The hotline bridge: the call-back service (also the delivery ladder's call-back
@@ -51,4 +53,40 @@ func (a *App) hotline(ctx context.Context, cfg configs.Config) error {
 	}
 	a.api = api
 	return nil
+}
+
+// hotlineFlows wires the hotline's chat side: it words what the services tell
+// people, lists call-backs under 待办, and turns a reply to a caller nobody can
+// reach in WeChat into a call-back task.
+func (a *App) hotlineFlows(cat *bot.Catalog) {
+	a.Flows.Hotline = handlers.HotlineFlow{
+		Callbacks: a.Callbacks, Hotline: a.Hotline, Tickets: a.Tickets, Profiles: a.Store, People: a.Store,
+		Pusher: a.pusher, Catalog: cat, Clock: a.clock, Communities: handlers.Communities(Communities(a.cfg)),
+	}
+	a.Callbacks.Notify = &a.Flows.Hotline
+	a.Hotline.Notify = &a.Flows.Hotline
+	a.Flows.Desk.Callbacks = a.Flows.Hotline.CallbackLines
+	a.Tickets.OnChange(a.replyByPhone)
+}
+
+// replyByPhone: a reply on a ticket whose resident is not in WeChat (a call from a
+// number nobody has linked) becomes a call-back task with the reply to read out.
+func (a *App) replyByPhone(ctx context.Context, c bot.TicketChange) error {
+	t := c.After
+	if c.Event != bot.EventReply || t == nil || t.OpenID != "" || t.Phone == "" {
+		return nil
+	}
+	evs, err := a.Store.Timeline(ctx, t.No)
+	if err != nil {
+		return err
+	}
+	text := ""
+	if n := len(evs); n > 0 {
+		text = evs[n-1].Text
+	}
+	_, _, err = a.Callbacks.Create(ctx, c.At, bot.Callback{
+		ID: fmt.Sprintf("reply:%s:v%d", t.No, t.Version), Phone: t.Phone, Community: t.Community, Ref: t.No,
+		Reason: bot.CallbackReply, Text: text,
+	})
+	return err
 }
