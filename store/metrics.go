@@ -59,3 +59,12 @@ func (s *Store) OldestDue(ctx context.Context) (time.Time, error) {
 	}
 	return time.UnixMilli(int64(zs[0].Score)), nil
 }
+
+// ServerTime is Redis's clock (for the doctor's clock check).
+func (s *Store) ServerTime(ctx context.Context) (time.Time, error) {
+	t, err := s.rdb.Time(ctx).Result()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: time: %w", err)
+	}
+	return t, nil
+}

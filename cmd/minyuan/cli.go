@@ -39,6 +39,7 @@ type CLI struct {
 	// Reports and operations (issue 14).
 	Report   ReportCmd   `cmd:"" help:"A period's report: requests, the three rates, overdue, volunteers, visits, hotline; per community and district."`
 	Register RegisterCmd `cmd:"" help:"The unified register (统一接待登记本): one spreadsheet row per request, hotline calls included."`
+	Doctor   DoctorCmd   `cmd:"" help:"Check config, Redis and its persistence, clock, calendar, WeChat credentials, templates and menu; exit 0 only if all pass."`
 }
 
 // MenuCmd groups the menu commands.
