@@ -47,6 +47,8 @@ type Config struct {
 	Menu        []MenuButton        `yaml:"menu"`
 	Communities []Community         `yaml:"communities"`
 	Categories  []bot.Category      `yaml:"categories"`
+	// Volunteers.
+	Volunteers Volunteers `yaml:"volunteers"`
 }
 
 // Desk is how the reception desk works.
@@ -219,6 +221,8 @@ func Default() Config {
 			BackoffCap: 10 * time.Minute, ReclaimIdle: 2 * time.Minute},
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
+		// Volunteers.
+		Volunteers: DefaultVolunteers(),
 	}
 }
 
@@ -464,6 +468,8 @@ func (c *Config) Validate() error {
 		}
 		seen[cm.Code] = true
 	}
+	// Volunteers.
+	errs = append(errs, c.Volunteers.validate()...)
 	return errors.Join(errs...)
 }
 
