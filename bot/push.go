@@ -51,16 +51,3 @@ type Reminders interface {
 	// Cancel removes a reminder; cancelling one that does not exist is not an error.
 	Cancel(ctx context.Context, id string) error
 }
-
-// Callback is a call-back task (回电) for staff: someone Minyuan could not reach in
-// WeChat, to be phoned instead.
-type Callback struct {
-	ID        string    `json:"id"`
-	OpenID    string    `json:"openid,omitempty"`
-	Phone     string    `json:"phone,omitempty"`
-	Community string    `json:"community,omitempty"`
-	Ref       string    `json:"ref,omitempty"`
-	Text      string    `json:"text"`
-	Reason    string    `json:"reason"`
-	Created   time.Time `json:"created"`
-}
