@@ -155,7 +155,9 @@ func run(ctx context.Context, args []string) error {
 	return nil
 }
 
-func ms(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + "ms" }
+func ms(d time.Duration) string {
+	return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) + "ms"
+}
 
 func parseMix(s string) (map[string]int, error) {
 	m := map[string]int{}
