@@ -408,3 +408,13 @@ func (e *Engine) flowTitle(flow string) map[string]string {
 }
 
 func (e *Engine) text(key MsgKey) Reply { return Text(e.Catalog.T(key, nil)) }
+
+// OnceKey names what this step of a conversation creates, for creation that must
+// happen once: the run of the flow (Session.ID) inside one, so that a 确认 typed again
+// after any failure finds what the first one made; the sender's Update otherwise.
+func (r *Request) OnceKey() string {
+	if r.Session != nil && r.Session.ID != "" {
+		return "s:" + r.Session.ID
+	}
+	return "u:" + r.Update.From + ":" + r.Update.ID
+}

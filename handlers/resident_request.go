@@ -151,9 +151,10 @@ func validDescription(_ *bot.Request, in string) (string, error) {
 	return in, nil
 }
 
-// submitRequest files the ticket. The confirming Update's ID is the creation key, so
-// a confirm that is handled again (a platform retry after a crash, or after a later
-// step failed) finds the same ticket and completes what was left.
+// submitRequest files the ticket. The form's run (r.OnceKey) is the creation key, so
+// a confirm that is handled again (a platform retry after a crash, a 确认 typed again
+// after a busy answer, or after a later step failed) finds the same ticket, answers
+// its number and completes what was left: the desk's alert and the deadlines.
 func (f *RequestFlow) submitRequest(ctx context.Context, r *bot.Request, a bot.Answers) (bot.Reply, error) {
 	p, err := f.Profiles.Profile(ctx, r.Update.From)
 	if err != nil {
@@ -163,7 +164,7 @@ func (f *RequestFlow) submitRequest(ctx context.Context, r *bot.Request, a bot.A
 		Community: a["community"], Category: a["category"],
 		Description: a["description"], Photos: a.Photos("description"),
 		Source: "wechat", Name: p.Name, Phone: a["phone"],
-	}, r.Update.ID)
+	}, r.OnceKey())
 	if err != nil {
 		return bot.Reply{}, err
 	}

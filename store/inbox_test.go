@@ -163,17 +163,17 @@ func TestDeadOwnersClaimIsTakenOverAfterTheLease(t *testing.T) {
 // A renewed claim is not taken over, however long the owner works.
 func TestRenewKeepsTheClaimAndTheLock(t *testing.T) {
 	t.Parallel()
-	lease := 500 * time.Millisecond
+	lease := time.Second
 	e := newEnv(t, store.Options{Lease: lease})
 	u := upd("u")
 	c := begin(t, e.st, u)
-	for range 5 {
+	for range 6 {
 		time.Sleep(lease / 4)
 		if held, err := e.st.Renew(context.Background(), c); err != nil || !held {
 			t.Fatalf("renew: %v %v", held, err)
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), lease/4)
+	ctx, cancel := context.WithTimeout(context.Background(), lease/3)
 	defer cancel()
 	if _, err := e.another(t, store.Options{Lease: lease}).Begin(ctx, u, soon()); !errors.Is(err, bot.ErrInFlight) {
 		t.Fatalf("a renewed claim was taken: %v", err)
@@ -181,7 +181,7 @@ func TestRenewKeepsTheClaimAndTheLock(t *testing.T) {
 	if held, err := e.st.Renew(context.Background(), c); err != nil || !held {
 		t.Fatalf("renew: %v %v", held, err)
 	}
-	ctx2, cancel2 := context.WithTimeout(context.Background(), lease/4)
+	ctx2, cancel2 := context.WithTimeout(context.Background(), lease/3)
 	defer cancel2()
 	if _, err := e.another(t, store.Options{Lease: lease}).Begin(ctx2, upd("u"), soon()); err == nil {
 		t.Fatal("a renewed lock was taken by the user's next message")

@@ -25,9 +25,10 @@ func BenchmarkWebhook(b *testing.B) {
 	// Both sides see the same signed requests, stamped with the time Minyuan's clock
 	// says (the env's clock stands still on a working day).
 	var now time.Time
-	sign := func() string {
-		ts := strconv.FormatInt(now.Unix(), 10)
-		return "timestamp=" + ts + "&nonce=n0nce&signature=" + wechat.Sign(token, ts, "n0nce")
+	// A fresh nonce each time: a signed query seen with another body is a replay.
+	sign := func(i int) string {
+		ts, nonce := strconv.FormatInt(now.Unix(), 10), "n"+strconv.Itoa(i)
+		return "timestamp=" + ts + "&nonce=" + nonce + "&signature=" + wechat.Sign(token, ts, nonce)
 	}
 	body := func(i int) string {
 		return textXML(fmt.Sprintf("o_bench_%d", i%64), int64(1_000_000+i), now, "帮助")
@@ -37,11 +38,10 @@ func BenchmarkWebhook(b *testing.B) {
 		e := newEnv(b)
 		now = e.clock.Now()
 		h := e.app.Handler()
-		q := sign()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			w := httptest.NewRecorder()
-			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/wechat?"+q, strings.NewReader(body(i))))
+			h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/wechat?"+sign(i), strings.NewReader(body(i))))
 			if w.Code != 200 || !strings.Contains(w.Body.String(), "居民") {
 				b.Fatalf("%d %s", w.Code, w.Body)
 			}
@@ -53,11 +53,10 @@ func BenchmarkWebhook(b *testing.B) {
 		wechat.Silence()
 		oa := officialaccount.NewOfficialAccount(&offConfig.Config{AppID: appID, AppSecret: "s", Token: token, Cache: cache.NewMemory()})
 		wechat.Silence()
-		q := sign()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
 			w := httptest.NewRecorder()
-			srv := oa.GetServer(httptest.NewRequest(http.MethodPost, "/wechat?"+q, strings.NewReader(body(i))), w)
+			srv := oa.GetServer(httptest.NewRequest(http.MethodPost, "/wechat?"+sign(i), strings.NewReader(body(i))), w)
 			srv.SetMessageHandler(func(m *message.MixMessage) *message.Reply {
 				return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(m.Content)}
 			})

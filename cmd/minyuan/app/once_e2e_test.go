@@ -1,0 +1,108 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+
+	"github.com/redis/go-redis/v9"
+
+	"minyuan/bot"
+)
+
+// failCommit fails the engine's commit (the one script that writes a session) once
+// armed: what a crash or a Redis failure between the ticket and the reply does.
+type failCommit struct{ armed *atomic.Bool }
+
+func (f failCommit) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (f failCommit) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		// The commit's KEYS are inbox, session, seen, lock.
+		args := cmd.Args()
+		if name := cmd.Name(); (name == "evalsha" || name == "eval") && len(args) > 4 && f.armed.Load() {
+			if s, ok := args[4].(string); ok && strings.Contains(s, ":session:") && fmt.Sprint(args[2]) == "4" {
+				f.armed.Store(false)
+				err := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+				cmd.SetErr(err)
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+func (f failCommit) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// downPusher fails one push as an outage once armed.
+type downPusher struct {
+	bot.Pusher
+	armed *atomic.Bool
+}
+
+func (p *downPusher) Push(ctx context.Context, m bot.Push) error {
+	if p.armed.CompareAndSwap(true, false) {
+		return bot.Errorf(bot.EUnavailable, "outbox: connection reset")
+	}
+	return p.Pusher.Push(ctx, m)
+}
+
+// What was seen (issue 13, point 1): a 确认 made ticket 1123, the process died before
+// replying, the session stayed at the confirm step, and the resident's next 确认 made
+// ticket 1197; 1123 never alerted anyone. Now the form's run is the creation key: a
+// 确认 typed again after any failure answers the first ticket's number, and the
+// desk's alert, lost with the first try, is sent then, once.
+func TestConfirmTypedAgainAfterAFailureFindsTheTicket(t *testing.T) {
+	for _, how := range []string{"the alert failed", "the commit failed"} {
+		t.Run(how, func(t *testing.T) {
+			rdb := srv.Client(t)
+			e := newEnvOn(t, rdb, quietLog(t))
+			e.clock.Set(wed)
+			e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
+			var armed atomic.Bool
+			if how == "the alert failed" {
+				e.srv.Close()
+				flaky := &downPusher{Pusher: e.app.Tickets.Pusher, armed: &armed}
+				e.app.Tickets.Pusher = flaky
+				e.srv = httptest.NewServer(e.app.Handler())
+			} else {
+				// The hook goes inside the store's own, as a failing Redis would.
+				rdb.AddHook(failCommit{&armed})
+			}
+			e.knownResident("o_res", "QY", "13800138000")
+			e.conversation("o_res", [2]string{"诉求", "类别"}, [2]string{"5", "请描述"}, [2]string{"小区门口有人打架", "请核对"})
+			armed.Store(true)
+			first := e.say("o_res", "确认")
+			if strings.Contains(first, "编号") || !strings.Contains(first, "系统繁忙") {
+				t.Fatalf("the first 确认 should have failed with the busy answer: %q", first)
+			}
+			if strings.Contains(first, "没有被记录") {
+				t.Fatalf("the resident was told nothing was recorded, but the ticket exists: %q", first)
+			}
+			if n := e.lastTicketNo(); n != 1001 {
+				t.Fatalf("the ticket should be stored before the failure: last %d", n)
+			}
+			// A new message, not the platform's retry: the resident types 确认 again.
+			again := e.say("o_res", "确认")
+			if !strings.Contains(again, "编号 1001") {
+				t.Fatalf("确认 typed again: %q", again)
+			}
+			if n := e.lastTicketNo(); n != 1001 {
+				t.Fatalf("确认 typed again made another ticket: last %d", n)
+			}
+			e.told("o_staff", 1, "【新诉求 1001】")
+			if list := e.say("o_res", "我的诉求"); strings.Count(list, "100") != 1 {
+				t.Fatalf("the resident's list: %q", list)
+			}
+			// And the form is over: a third 确认 is no confirmation.
+			if third := e.say("o_res", "确认"); strings.Contains(third, "编号 1001") && strings.Contains(third, "已提交") {
+				t.Fatalf("a third 确认: %q", third)
+			}
+		})
+	}
+}
