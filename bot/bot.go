@@ -216,6 +216,9 @@ type Commit struct {
 	Reply    Reply
 	Session  *Session // nil: the user has no session any more
 	Seen     time.Time
+	// Action is what the Update did to the user's customer-service allowance
+	// (ActionOf), recorded at Seen; ActionNone records nothing.
+	Action Action
 	// LockToken, when set, releases the user's lock held with it, in the same step.
 	LockToken string
 }

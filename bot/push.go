@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"encoding/json"
+	"strconv"
 	"time"
 )
 
@@ -27,6 +28,9 @@ type Push struct {
 	// Ref says what the push is about (a ticket number), for call-back tasks and logs.
 	Ref       string `json:"ref,omitempty"`
 	Community string `json:"community,omitempty"`
+	// Sender, when set, is told when the push cannot reach its recipient (the staff
+	// member whose reply it is), and why.
+	Sender string `json:"sender,omitempty"`
 }
 
 // Pusher queues pushes durably; they are sent by the outbox workers.
@@ -209,4 +213,73 @@ func HasEmoji(s string) bool {
 		}
 	}
 	return false
+}
+
+// The outbox keeps one queue per recipient: a recipient's pushes go out in the order
+// they were queued, whatever fails or waits in between.
+
+// Recipient is a turn of one recipient's queue, handed to one worker at a time.
+type Recipient struct {
+	Entry string // the store's handle of this turn
+	To    string
+}
+
+// Queued is a push waiting in its recipient's queue.
+type Queued struct {
+	Push    Push
+	Attempt int       // failed delivery attempts so far
+	At      time.Time // when it was queued
+	// Hold is when it may go (the end of quiet hours); zero: at once.
+	Hold  time.Time
+	Entry string // the store's handle of it
+}
+
+// Result is how a delivery ended.
+type Result int
+
+const (
+	// Sent: the platform accepted the message.
+	Sent Result = iota + 1
+	// Retry: a failure that may pass (network, 5xx, -1, 45009, a token still
+	// refused after one refresh, Redis): try again later.
+	Retry
+	// Undeliverable: no message can reach the person (unfollowed, no template for
+	// the kind with customer-service messages spent, template refused). Final;
+	// important pushes have become a call-back task.
+	Undeliverable
+	// Failed: the platform refused the message for a reason retrying cannot fix.
+	// The push belongs in the dead-letter stream, for an admin to look at.
+	Failed
+)
+
+func (r Result) String() string {
+	switch r {
+	case Sent:
+		return "sent"
+	case Retry:
+		return "retry"
+	case Undeliverable:
+		return "undeliverable"
+	case Failed:
+		return "failed"
+	}
+	return "Result(" + strconv.Itoa(int(r)) + ")"
+}
+
+// Outcome is what a delivery did with a push.
+type Outcome struct {
+	Result Result
+	// Via is how the push went ("custom" or "template") when Sent; otherwise the
+	// step that failed.
+	Via string
+	// Merged is how many pushes went in the one customer-service message that
+	// carried this one (0 or 1: alone).
+	Merged int
+	// Reason is a short machine-readable why, for anything but Sent.
+	Reason string
+	// Err is the error behind a Retry or Failed, or behind an Undeliverable that
+	// came from the platform. Its text is redacted.
+	Err error
+	// Callback is true when a call-back task was made for staff.
+	Callback bool
 }

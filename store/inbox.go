@@ -78,9 +78,12 @@ func (s *Store) Abort(ctx context.Context, updateID string) error {
 // lock token it also releases the user's lock, if still held with that token, which
 // saves the message path a round trip.
 //
-// KEYS: inbox, session, seen, lock. ARGV: reply, inbox ttl ms, session ("" deletes
-// it), session ttl ms, openid, seen unix ms (0: leave it), lock token ("": keep).
-var commitScript = redis.NewScript(`
+// With an action it records it in the user's customer-service allowance (actLua).
+//
+// KEYS: inbox, session, seen, lock, contact. ARGV: reply, inbox ttl ms, session (""
+// deletes it), session ttl ms, openid, seen unix ms (0: leave it), lock token ("":
+// keep), action ("": none), contact ttl ms.
+var commitScript = redis.NewScript(actLua + `
 redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
 if ARGV[3] == '' then
 	redis.call('DEL', KEYS[2])
@@ -96,6 +99,9 @@ if seen > 0 then
 end
 if ARGV[7] ~= '' and redis.call('GET', KEYS[4]) == ARGV[7] then
 	redis.call('DEL', KEYS[4])
+end
+if seen > 0 and ARGV[8] ~= '' then
+	act(KEYS[5], seen, ARGV[8], ARGV[9])
 end
 return 1
 `)
@@ -120,8 +126,9 @@ func (s *Store) Commit(ctx context.Context, c bot.Commit) error {
 		seen = c.Seen.UnixMilli()
 	}
 	err = commitScript.Run(ctx, s.rdb,
-		[]string{s.k.inbox(c.UpdateID), s.k.session(c.User), s.k.seen(), s.k.lock(c.User)},
+		[]string{s.k.inbox(c.UpdateID), s.k.session(c.User), s.k.seen(), s.k.lock(c.User), s.k.contact(c.User)},
 		string(reply), s.opt.InboxTTL.Milliseconds(), string(sess), s.opt.SessionTTL.Milliseconds(), c.User, seen, c.LockToken,
+		string(c.Action), contactTTL.Milliseconds(),
 	).Err()
 	if err != nil {
 		return fmt.Errorf("store: commit %s: %w", c.UpdateID, err)

@@ -154,23 +154,23 @@ type API struct {
 	mu sync.Mutex
 	// Two token lines, isolated as on the platform: /cgi-bin/token issues a new
 	// token on every call, /cgi-bin/stable_token hands out the current one.
-	tokens   map[string]*token
-	current  string
-	stable   string
-	fetches  int
-	users    map[string]*follower
+	tokens  map[string]*token
+	current string
+	stable  string
+	fetches int
+	users   map[string]*follower
 	// unlimited turns the allowance rules off (SetAllowanceRules): any action then
 	// opens 48 hours of unlimited customer-service messages, as before mid-2023.
 	unlimited bool
 	templates map[string]Template
-	queue    []Fault
-	faultFor map[string]Fault
-	calls    []Call
-	watchers map[int]chan Call
-	watchSeq int
-	menu     json.RawMessage
-	tickets  map[string]qrTicket
-	msgID    int64
+	queue     []Fault
+	faultFor  map[string]Fault
+	calls     []Call
+	watchers  map[int]chan Call
+	watchSeq  int
+	menu      json.RawMessage
+	tickets   map[string]qrTicket
+	msgID     int64
 }
 
 // NewAPI makes a platform that knows one account. A nil clock is the system clock.

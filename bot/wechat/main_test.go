@@ -62,7 +62,7 @@ func (p *platform) replica(t *testing.T) *store.Store {
 func (p *platform) wrote(t *testing.T, openid string, at time.Time) {
 	t.Helper()
 	p.api.Touch(openid, at)
-	err := p.st.Commit(t.Context(), bot.Commit{UpdateID: fmt.Sprintf("m:%s:%d", openid, at.UnixNano()), User: openid, Seen: at})
+	err := p.st.Commit(t.Context(), bot.Commit{UpdateID: fmt.Sprintf("m:%s:%d", openid, at.UnixNano()), User: openid, Seen: at, Action: bot.ActionMessage})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func TestDailyDigest(t *testing.T) {
 	if state, _ := st.PushState(ctx, id); state == "" {
 		t.Fatal("no digest queued for the staff member")
 	}
-	msgs, err := st.Read(ctx, "digest-test", 10, 0)
+	msgs, err := st.Queued(ctx, "o_wang", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
