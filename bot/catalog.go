@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -23,15 +25,49 @@ type WordsKey string
 var (
 	keysMu   sync.Mutex
 	keys     = map[MsgKey]bool{}
-	wordKeys = map[WordsKey]bool{}
+	wordKeys = map[WordsKey]wordScope{}
 )
 
-// Words declares a catalogue key holding a list of words, checked at start-up like
-// the texts declared with Msg.
-func Words(key string) WordsKey {
+// wordScope says when the engine reads a list of words, and so which lists may
+// share a word.
+type wordScope int
+
+const (
+	// commandWords are read as the first word of a message outside a flow (global
+	// commands: inside one too). No word may be in two command lists: it would name
+	// two commands.
+	commandWords wordScope = iota + 1
+	// flowWords are read only while the user is in a flow, before or by its step:
+	// 取消, 返回, 跳过, 确认, 完成. No word may be in two flow lists, since one flow
+	// step may read several of them. A flow word may also be a command word (完成 a
+	// visit, 取消 a sign-up): the engine asks the current flow first, so inside a
+	// flow the word answers the flow and outside any flow the command takes it.
+	flowWords
+)
+
+func (w wordScope) String() string {
+	if w == flowWords {
+		return "flow words"
+	}
+	return "command words"
+}
+
+// Words declares a catalogue key holding a list of command words, checked at
+// start-up like the texts declared with Msg: none of them may be in another command
+// list.
+func Words(key string) WordsKey { return declareWords(key, commandWords) }
+
+// FlowWords declares a catalogue key holding words that answer inside a flow (取消,
+// 跳过, 确认, 完成); see flowWords for which lists may share them.
+func FlowWords(key string) WordsKey { return declareWords(key, flowWords) }
+
+func declareWords(key string, scope wordScope) WordsKey {
 	keysMu.Lock()
 	defer keysMu.Unlock()
-	wordKeys[WordsKey(key)] = true
+	if prev, ok := wordKeys[WordsKey(key)]; ok && prev != scope {
+		panic(fmt.Sprintf("bot: words %s declared both as %s and as %s", key, prev, scope))
+	}
+	wordKeys[WordsKey(key)] = scope
 	return WordsKey(key)
 }
 
@@ -61,6 +97,7 @@ func DeclaredKeys() []MsgKey {
 type Catalog struct {
 	tpl   map[MsgKey]*template.Template
 	words map[WordsKey][]string
+	flow  map[string]WordsKey // flow word -> its list
 }
 
 // LoadCatalog reads a YAML map of key to text and checks that every declared key has
@@ -111,12 +148,57 @@ func ParseCatalog(raw []byte) (*Catalog, error) {
 			missing = append(missing, string(k)+" (a list of words)")
 		}
 	}
+	scopes := maps.Clone(wordKeys)
 	keysMu.Unlock()
 	sort.Strings(missing)
 	if len(missing) > 0 {
 		return nil, fmt.Errorf("catalog: missing keys: %s", strings.Join(missing, ", "))
 	}
+	if err := c.checkOverlaps(scopes); err != nil {
+		return nil, err
+	}
+	c.flow = map[string]WordsKey{}
+	for k, scope := range scopes {
+		if scope == flowWords {
+			for _, w := range c.words[k] {
+				c.flow[w] = k
+			}
+		}
+	}
 	return c, nil
+}
+
+// checkOverlaps refuses a word in two declared lists of one scope: two commands
+// would claim it, or one flow step would read it two ways. A flow word that is also
+// a command word is fine: the engine asks the current flow first (see flowWords).
+// Lists no code declares are not read, and not checked.
+func (c *Catalog) checkOverlaps(scopes map[WordsKey]wordScope) error {
+	ks := slices.Sorted(maps.Keys(scopes))
+	seen := map[wordScope]map[string]WordsKey{}
+	var clashes []string
+	for _, k := range ks {
+		scope := scopes[k]
+		if seen[scope] == nil {
+			seen[scope] = map[string]WordsKey{}
+		}
+		for _, w := range c.words[k] {
+			if prev, ok := seen[scope][w]; ok && prev != k {
+				clashes = append(clashes, fmt.Sprintf("%q is in both %s and %s (%s)", w, prev, k, scope))
+				continue
+			}
+			seen[scope][w] = k
+		}
+	}
+	if len(clashes) > 0 {
+		return fmt.Errorf("catalog: overlapping words: %s; a word may be both a flow word and a command word (the current flow decides first), but not in two lists of one kind", strings.Join(clashes, "; "))
+	}
+	return nil
+}
+
+// flowWord reports which flow-word list holds w, if any.
+func (c *Catalog) flowWord(w string) (WordsKey, bool) {
+	k, ok := c.flow[w]
+	return k, ok
 }
 
 // Has reports whether key has a text.

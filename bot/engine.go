@@ -25,8 +25,8 @@ var (
 
 // Words the engine answers itself, in any flow.
 var (
-	wordsCancel = Words("words.cancel")
-	wordsBack   = Words("words.back")
+	wordsCancel = FlowWords("words.cancel")
+	wordsBack   = FlowWords("words.back")
 )
 
 // Engine turns an Update into a Reply exactly once per Update, one Update per user at a
@@ -160,12 +160,16 @@ func (e *Engine) route(ctx context.Context, r *Request) (Reply, error) {
 			r.Args = args
 			return e.serve(ctx, r, rt)
 		}
-		if oneOf(word, e.Catalog.Words(wordsCancel)) && args == "" {
+		// 取消 and 返回 belong to the flow the user is in. Outside a flow a command
+		// may claim the same word (取消 for a sign-up, say); otherwise there is nothing
+		// to cancel.
+		flowWord := args == "" && (r.Session != nil || !m.hasCommand(word))
+		if flowWord && oneOf(word, e.Catalog.Words(wordsCancel)) {
 			return e.cancel(r), nil
 		}
-		if oneOf(word, e.Catalog.Words(wordsBack)) && args == "" {
+		if flowWord && oneOf(word, e.Catalog.Words(wordsBack)) {
 			if f, _, ok := e.currentFlow(r); ok {
-				return f.Back(ctx, r)
+				return e.run(ctx, r, m.flowRoute(RouteBack, f.Name(), HandlerFunc(f.Back)))
 			}
 			return r.Say(msgNothingToDo, nil), nil
 		}
@@ -186,7 +190,7 @@ func (e *Engine) route(ctx context.Context, r *Request) (Reply, error) {
 			r.End()
 			return r.Say(msgForbidden, nil), nil
 		}
-		return f.Continue(ctx, r)
+		return e.run(ctx, r, m.flowRoute(RouteFlow, f.Name(), HandlerFunc(f.Continue)))
 	} else if r.Session != nil {
 		// The session names a flow this build does not have.
 		r.End()
@@ -206,7 +210,7 @@ func (e *Engine) route(ctx context.Context, r *Request) (Reply, error) {
 	if rep, ok, err := e.through(ctx, r); ok || err != nil {
 		return rep, err
 	}
-	return m.fallback.Serve(ctx, r)
+	return e.run(ctx, r, route{Route{Kind: RouteFallback}, m.fallback})
 }
 
 // through offers the Update to the Mux's PassFunc, if it has one.
@@ -249,7 +253,7 @@ func (m *Mux) command(word, args string) (route, string, bool) {
 }
 
 func (e *Engine) serve(ctx context.Context, r *Request, rt route) (Reply, error) {
-	if !r.User.Can(rt.role) {
+	if !r.User.Can(rt.Role) {
 		// Not a command for this sender: in a live relay, words like 待办 are just
 		// part of what they say.
 		if rep, ok, err := e.through(ctx, r); ok || err != nil {
@@ -257,7 +261,19 @@ func (e *Engine) serve(ctx context.Context, r *Request, rt route) (Reply, error)
 		}
 		return r.Say(msgForbidden, nil), nil
 	}
-	return rt.h.Serve(ctx, r)
+	return e.run(ctx, r, rt)
+}
+
+// run serves a chosen route through the Mux's middleware.
+func (e *Engine) run(ctx context.Context, r *Request, rt route) (Reply, error) {
+	r.Route = rt.Route
+	return e.Mux.wrap(rt.h).Serve(ctx, r)
+}
+
+// hasCommand reports whether a command route takes word.
+func (m *Mux) hasCommand(word string) bool {
+	_, ok := m.commands[word]
+	return ok
 }
 
 func startsArgument(s string) bool {

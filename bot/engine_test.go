@@ -100,6 +100,8 @@ var (
 	wordsDesk     = bot.Words("t.words.desk")
 	wordsPhoto    = bot.Words("t.words.photo")
 	wordsNote     = bot.Words("t.words.note")
+	wordsSignOff  = bot.Words("t.words.sign_off") // shares 取消 and 完成 with flow words
+	wordsHelp     = bot.Words("t.words.help")
 )
 
 const testCatalog = `
@@ -107,6 +109,8 @@ t.words.register: [登记]
 t.words.desk: [工作台]
 t.words.photo: [拍照]
 t.words.note: [速记]
+t.words.sign_off: [取消, 完成, 注销]
+t.words.help: [帮助]
 words.cancel: [取消, 退出]
 words.back: [返回, 上一步]
 words.skip: [跳过, 无, 没有]
@@ -139,7 +143,7 @@ t.summary: "姓名{{.name}} 颜色{{.color}} 备注{{.note}}"
 t.done: "已登记{{.name}}"
 t.staff: "工作台"
 t.fallback: "不懂"
-`
+` + visitsTestCatalog
 
 type harness struct {
 	t       *testing.T

@@ -21,9 +21,9 @@ var (
 
 // Words that answer a form's fixed questions.
 var (
-	wordsSkip    = Words("words.skip")
-	wordsConfirm = Words("words.confirm")
-	wordsDone    = Words("words.done")
+	wordsSkip    = FlowWords("words.skip")
+	wordsConfirm = FlowWords("words.confirm")
+	wordsDone    = FlowWords("words.done")
 )
 
 // MaxPhotos bounds the photos one Photos field collects: WeChat lets a user send

@@ -2,6 +2,8 @@ package bot
 
 import (
 	"context"
+	"fmt"
+	"runtime"
 	"strings"
 	"time"
 	"unicode"
@@ -16,6 +18,9 @@ type Request struct {
 	Args    string
 	Now     time.Time
 	Catalog *Catalog
+	// Route is what the router chose (for middleware); zero for the engine's own
+	// answers.
+	Route Route
 }
 
 // T renders a catalogue text.
@@ -54,13 +59,44 @@ type Flow interface {
 	Back(ctx context.Context, r *Request) (Reply, error)
 }
 
-type route struct {
-	role Role
-	h    Handler
+// RouteKind says how the router chose a handler.
+type RouteKind string
+
+const (
+	RouteGlobal   RouteKind = "global"   // a command word that works even inside a flow
+	RouteCommand  RouteKind = "command"  // the first word of a text
+	RouteMenu     RouteKind = "menu"     // a custom-menu click, by key
+	RouteEvent    RouteKind = "event"    // a platform event
+	RouteKeyword  RouteKind = "keyword"  // a word inside a text
+	RouteFlow     RouteKind = "flow"     // the next message of the flow the user is in
+	RouteBack     RouteKind = "back"     // 返回 inside a flow
+	RouteFallback RouteKind = "fallback" // what nothing else took
+)
+
+// Route is what the router chose for a Request, for middleware to read (metrics by
+// Pattern, audit of who ran what).
+type Route struct {
+	Kind RouteKind
+	// Pattern is what matched: the words key, menu key, event, keyword or flow name.
+	Pattern string
+	Role    Role   // the role the route needs; checked before the handler runs
+	At      string // file:line where the route was registered
 }
+
+// route is a registered Route and its Handler.
+type route struct {
+	Route
+	h Handler
+}
+
+// Middleware wraps every Handler the Mux serves (see Mux.Use).
+type Middleware func(Handler) Handler
 
 // Mux routes an Update: by global command, menu key, the flow the user is in, command
 // word, keyword, then fallback. The role of a route is checked before it starts.
+//
+// It refuses ambiguity at start-up: registering a word, menu key, event, keyword or
+// flow name a second time panics, naming both registrations, as asynq's ServeMux does.
 type Mux struct {
 	global   map[string]route
 	commands map[string]route
@@ -71,6 +107,7 @@ type Mux struct {
 	fallback Handler
 	through  PassFunc
 	words    *Catalog
+	mws      []Middleware
 }
 
 // PassFunc may take an Update the router would otherwise give to the fallback or
@@ -97,45 +134,105 @@ func NewMux(words *Catalog, fallback Handler) *Mux {
 	}
 }
 
+// Use adds middleware around every handler the Mux serves: routes, the next message
+// of a flow, 返回 in a flow, and the fallback. The first added is the outermost.
+// Request.Route tells a middleware what was chosen. The role check is not a
+// middleware: it is part of routing (a refused command goes to the live relay, a
+// refused flow is ended), so middleware sees only what the sender may run.
+func (m *Mux) Use(mw ...Middleware) { m.mws = append(m.mws, mw...) }
+
+// wrap applies the middleware to h.
+func (m *Mux) wrap(h Handler) Handler {
+	for i := len(m.mws) - 1; i >= 0; i-- {
+		h = m.mws[i](h)
+	}
+	return h
+}
+
 // Global routes the command words listed under key that work even inside a flow
-// (帮助, 菜单). It does not touch the session unless the handler does.
+// (帮助, 菜单). It does not touch the session unless the handler does. A global word
+// may not be a flow word (取消, 确认, ...): inside a flow it would take the flow's answer.
 func (m *Mux) Global(key WordsKey, role Role, h Handler) {
+	rt := route{Route{RouteGlobal, string(key), role, caller()}, h}
 	for _, w := range m.words.Words(key) {
-		m.global[w] = route{role, h}
+		if fk, ok := m.words.flowWord(w); ok {
+			panic(fmt.Sprintf("bot: global word %q of %s (%s) is also the flow word of %s: inside a flow it would take the flow's answer", w, key, rt.At, fk))
+		}
+		m.claimWord(w, rt)
+		m.global[w] = rt
 	}
 }
 
 // Command routes the first word of a text message: any of the words listed under key.
 func (m *Mux) Command(key WordsKey, role Role, h Handler) {
+	rt := route{Route{RouteCommand, string(key), role, caller()}, h}
 	for _, w := range m.words.Words(key) {
-		m.commands[w] = route{role, h}
+		m.claimWord(w, rt)
+		m.commands[w] = rt
 	}
-	m.register(role, h)
+	m.register(rt)
+}
+
+// claimWord refuses a word that another global or command route already has.
+func (m *Mux) claimWord(w string, rt route) {
+	prev, ok := m.global[w]
+	if !ok {
+		prev, ok = m.commands[w]
+	}
+	if ok {
+		panic(duplicate(fmt.Sprintf("word %q", w), prev.Route, rt.Route))
+	}
 }
 
 // Menu routes a custom-menu CLICK by its key.
 func (m *Mux) Menu(key string, role Role, h Handler) {
-	m.menus[key] = route{role, h}
-	m.register(role, h)
+	rt := route{Route{RouteMenu, key, role, caller()}, h}
+	if prev, ok := m.menus[key]; ok {
+		panic(duplicate(fmt.Sprintf("menu key %q", key), prev.Route, rt.Route))
+	}
+	m.menus[key] = rt
+	m.register(rt)
 }
 
 // Event routes a platform event (subscribe, unsubscribe, SCAN).
-func (m *Mux) Event(event string, h Handler) { m.events[event] = route{RoleResident, h} }
+func (m *Mux) Event(event string, h Handler) {
+	rt := route{Route{RouteEvent, event, RoleResident, caller()}, h}
+	if prev, ok := m.events[event]; ok {
+		panic(duplicate(fmt.Sprintf("event %q", event), prev.Route, rt.Route))
+	}
+	m.events[event] = rt
+}
 
 // Through sets the PassFunc that sees what would otherwise fall back or be refused.
 func (m *Mux) Through(f PassFunc) { m.through = f }
 
 // Keyword routes a text containing word, when nothing more specific matched.
 func (m *Mux) Keyword(word string, role Role, h Handler) {
-	m.keywords = append(m.keywords, keyword{word, route{role, h}})
-	m.register(role, h)
+	rt := route{Route{RouteKeyword, word, role, caller()}, h}
+	for _, k := range m.keywords {
+		if k.word == word {
+			panic(duplicate(fmt.Sprintf("keyword %q", word), k.Route, rt.Route))
+		}
+	}
+	m.keywords = append(m.keywords, keyword{word, rt})
+	m.register(rt)
 }
 
-// register remembers flows so that a session naming one can continue it.
-func (m *Mux) register(role Role, h Handler) {
-	if f, ok := h.(Flow); ok {
-		m.flows[f.Name()] = route{role, f}
+// register remembers flows so that a session naming one can continue it. One flow
+// may be started by several routes (a command and a menu key) with the same role;
+// two flows of one name, or one flow under two roles, are refused.
+func (m *Mux) register(rt route) {
+	f, ok := rt.h.(Flow)
+	if !ok {
+		return
 	}
+	if prev, ok := m.flows[f.Name()]; ok {
+		if !sameHandler(prev.h, f) || prev.Role != rt.Role {
+			panic(duplicate(fmt.Sprintf("flow %q", f.Name()), prev.Route, rt.Route))
+		}
+		return
+	}
+	m.flows[f.Name()] = rt
 }
 
 // flow finds the flow a session is in.
@@ -144,7 +241,46 @@ func (m *Mux) flow(name string) (Flow, Role, bool) {
 	if !ok {
 		return nil, "", false
 	}
-	return rt.h.(Flow), rt.role, true
+	return rt.h.(Flow), rt.Role, true
+}
+
+// flowRoute is the Route of kind (RouteFlow or RouteBack) in the flow name, which
+// the Mux has.
+func (m *Mux) flowRoute(kind RouteKind, name string, h Handler) route {
+	rt := m.flows[name]
+	return route{Route{kind, name, rt.Role, rt.At}, h}
+}
+
+// duplicate is the start-up panic for what was registered twice.
+func duplicate(what string, first, second Route) string {
+	return fmt.Sprintf("bot: %s registered twice: by %s %s at %s, and by %s %s at %s",
+		what, first.Kind, first.Pattern, first.At, second.Kind, second.Pattern, second.At)
+}
+
+// sameHandler reports whether a and b are the same value; handlers that cannot be
+// compared (a struct holding a func) are different.
+func sameHandler(a, b Handler) (same bool) {
+	defer func() {
+		if recover() != nil {
+			same = false
+		}
+	}()
+	return a == b
+}
+
+// caller is where the Mux method calling it was called from: file:line of the route's
+// registration.
+func caller() string {
+	_, file, line, ok := runtime.Caller(2)
+	if !ok {
+		return "?"
+	}
+	if i := strings.LastIndex(file, "/"); i >= 0 {
+		if j := strings.LastIndex(file[:i], "/"); j >= 0 {
+			file = file[j+1:]
+		}
+	}
+	return fmt.Sprintf("%s:%d", file, line)
 }
 
 // SplitCommand splits "接单 12" into "接单" and "12". The command word ends at the

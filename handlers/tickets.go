@@ -18,7 +18,9 @@ import (
 
 // Directory finds the people of a community.
 type Directory interface {
-	ListGrants(ctx context.Context) ([]bot.Grant, error)
+	// Holders lists the grants of role in community ("" for all communities);
+	// admins are holders of every community, for RoleAdmin only.
+	Holders(ctx context.Context, role bot.Role, community string) ([]bot.Grant, error)
 	OnDuty(ctx context.Context, community string) ([]string, error)
 	NextInTurn(ctx context.Context, community string) (int64, error)
 }
@@ -111,18 +113,20 @@ func (d *Deps) ticketView(r *bot.Request, t *bot.Ticket) map[string]any {
 	}
 }
 
-// staffOf lists the staff (and secretaries) of a community.
+// staffOf lists the staff (and secretaries) of a community, secretaries first.
 func (d *Deps) staffOf(ctx context.Context, community string) ([]bot.Grant, error) {
-	all, err := d.Directory.ListGrants(ctx)
-	if err != nil {
-		return nil, err
-	}
 	var out []bot.Grant
 	seen := map[string]bool{}
-	for _, g := range all {
-		if g.Community == community && g.Role.Includes(bot.RoleStaff) && g.Role != bot.RoleAdmin && !seen[g.OpenID] {
-			seen[g.OpenID] = true
-			out = append(out, g)
+	for _, role := range []bot.Role{bot.RoleSecretary, bot.RoleStaff} {
+		gs, err := d.Directory.Holders(ctx, role, community)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gs {
+			if !seen[g.OpenID] {
+				seen[g.OpenID] = true
+				out = append(out, g)
+			}
 		}
 	}
 	return out, nil
@@ -130,17 +134,7 @@ func (d *Deps) staffOf(ctx context.Context, community string) ([]bot.Grant, erro
 
 // withRole lists the grants of one role (in a community, unless it is "").
 func (d *Deps) withRole(ctx context.Context, role bot.Role, community string) ([]bot.Grant, error) {
-	all, err := d.Directory.ListGrants(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []bot.Grant
-	for _, g := range all {
-		if g.Role == role && (community == "" || g.Community == community) {
-			out = append(out, g)
-		}
-	}
-	return out, nil
+	return d.Directory.Holders(ctx, role, community)
 }
 
 // onDutyFirst lists the staff to tell about a community's ticket: those on duty, or

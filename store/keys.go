@@ -36,6 +36,23 @@ func (k keys) grants(openid string) string { return k.prefix + "grants:" + openi
 // listed without SCAN.
 func (k keys) grantIndex() string { return k.prefix + "grantees" }
 
+// Role holders (roles.go): an index of grants by role and community, kept in step
+// with the grants hashes by the scripts that grant and revoke, so that alerts read
+// the few people they tell rather than every grant.
+
+// holders is one hash per role, "community|openid" -> JSON bot.Grant: every holder
+// of the role, whatever the community.
+func (k keys) holders(role string) string { return k.prefix + "holders:" + role }
+
+// holdersIn is one hash per role and community, openid -> JSON bot.Grant.
+func (k keys) holdersIn(role, community string) string {
+	return k.prefix + "holders:" + role + "@" + community
+}
+
+// holdersBuilt marks that the holders index was built from the grants that existed
+// before it (its value is the index version).
+func (k keys) holdersBuilt() string { return k.prefix + "holders:built" }
+
 // bindFails counts one user's failed invite redemptions within the window.
 func (k keys) bindFails(openid string) string { return k.prefix + "bindfails:" + openid }
 
@@ -154,4 +171,90 @@ func (k keys) accessTokenRejected(appID string) string {
 // day and which cuts off every other holder of the token.
 func (k keys) accessTokenForced(appID string) string {
 	return k.prefix + "token:" + appID + ":forced"
+}
+
+// Volunteers (activities.go). An activity is a hash: "json" (JSON bot.Activity) plus
+// the fields the sign-up scripts read without decoding JSON: status, cap, start,
+// end (unix ms) and arrivals (the arrival counter that orders both lists).
+
+// activitySeq numbers activities.
+func (k keys) activitySeq() string { return k.prefix + "act:seq" }
+
+// activity is one activity (hash, see above).
+func (k keys) activity(no string) string { return k.prefix + "act:" + no }
+
+// activityKey maps the key that created activities to the first number, so a retried
+// publication finds them instead of making more.
+func (k keys) activityKey(key string) string { return k.prefix + "act:key:" + key }
+
+// activityConfirmed and activityWaitlist are an activity's lists: openids scored by
+// arrival (the activity's arrivals counter).
+func (k keys) activityConfirmed(no string) string { return k.prefix + "act:" + no + ":in" }
+func (k keys) activityWaitlist(no string) string  { return k.prefix + "act:" + no + ":wait" }
+
+// activityLate is the people who cancelled late, scored by when (unix ms).
+func (k keys) activityLate(no string) string { return k.prefix + "act:" + no + ":late" }
+
+// activityAttendance is openid -> "<in ms> <out ms> <minutes> <by>" (0 when not yet).
+func (k keys) activityAttendance(no string) string { return k.prefix + "act:" + no + ":att" }
+
+// activityCode maps a check-in code to its activity, expiring at the activity's end.
+func (k keys) activityCode(code string) string { return k.prefix + "act:code:" + code }
+
+// activitiesByStart is every activity number scored by start (unix ms).
+func (k keys) activitiesByStart() string { return k.prefix + "acts" }
+
+// activitySpans is one hash for all activities, no -> "<start ms> <end ms>", what the
+// sign-up script reads to refuse overlapping sign-ups.
+func (k keys) activitySpans() string { return k.prefix + "act:spans" }
+
+// volunteer is a hash: "json" (JSON bot.Volunteer), "min" (minutes in total),
+// "y<year>" (minutes in that year), "points" (balance), "earned" (points ever).
+func (k keys) volunteer(openid string) string { return k.prefix + "vol:" + openid }
+
+// volunteerSignups is the activities a person is on (either list), scored by start.
+func (k keys) volunteerSignups(openid string) string { return k.prefix + "vol:" + openid + ":acts" }
+
+// volunteerLedger is a person's points timeline, JSON bot.LedgerEntry, oldest first.
+func (k keys) volunteerLedger(openid string) string { return k.prefix + "vol:" + openid + ":ledger" }
+
+// volunteerSeq numbers volunteers; volunteerNo maps a number to the openid.
+func (k keys) volunteerSeq() string         { return k.prefix + "vol:seq" }
+func (k keys) volunteerNo(no string) string { return k.prefix + "vol:no:" + no }
+
+// volunteers is the set of every registered volunteer's openid (exports).
+func (k keys) volunteers() string { return k.prefix + "vols" }
+
+// Visits (visits.go): party members' visit tasks (三必访, 五包), pairings, 四个一.
+
+// visitSeq numbers visit tasks.
+func (k keys) visitSeq() string { return k.prefix + "visit:seq" }
+
+// visit is one visit task (JSON bot.Visit).
+func (k keys) visit(no string) string { return k.prefix + "visit:" + no }
+
+// visitEvents is a task's timeline, a list of JSON bot.VisitEvent, oldest first.
+func (k keys) visitEvents(no string) string { return k.prefix + "visit:" + no + ":events" }
+
+// visitByEvent maps the event that made a task to its number: one event, one task.
+func (k keys) visitByEvent(event string) string { return k.prefix + "visit:event:" + event }
+
+// branchVisits is a community's tasks, scored by deadline (unix ms).
+func (k keys) branchVisits(community string) string { return k.prefix + "visits:branch:" + community }
+
+// memberVisits is the tasks assigned to a party member, scored by deadline.
+func (k keys) memberVisits(openid string) string { return k.prefix + "visits:member:" + openid }
+
+// pairingSeq numbers 五包 pairings.
+func (k keys) pairingSeq() string { return k.prefix + "pairing:seq" }
+
+// pairing is one 五包 pairing (JSON bot.Pairing).
+func (k keys) pairing(id string) string { return k.prefix + "pairing:" + id }
+
+// pairings is the set of a community's pairing IDs.
+func (k keys) pairings(community string) string { return k.prefix + "pairings:" + community }
+
+// fourOne is one member's 四个一 entries of a year, entry ID -> JSON bot.FourOneEntry.
+func (k keys) fourOne(openid, year string) string {
+	return k.prefix + "fourone:" + openid + ":" + year
 }

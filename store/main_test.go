@@ -21,7 +21,7 @@ type env struct {
 	prefix string
 }
 
-func newEnv(t *testing.T, opt store.Options) env {
+func newEnv(t testing.TB, opt store.Options) env {
 	t.Helper()
 	opt.Prefix = redistest.Prefix(t)
 	rdb := srv.Client(t)
@@ -30,7 +30,7 @@ func newEnv(t *testing.T, opt store.Options) env {
 
 // another is a second Store on its own connection under the same prefix: what a
 // second replica of Minyuan would be.
-func (e env) another(t *testing.T, opt store.Options) *store.Store {
+func (e env) another(t testing.TB, opt store.Options) *store.Store {
 	opt.Prefix = e.prefix
 	return store.New(srv.Client(t), opt)
 }

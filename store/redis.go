@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -70,6 +71,8 @@ type Store struct {
 	k    keys
 	opt  Options
 	cats map[string]bot.Category
+	// holdersReady is set once the holders index is known to be built (holders.go).
+	holdersReady atomic.Bool
 }
 
 // New wraps a client; the caller keeps ownership of rdb and closes it.

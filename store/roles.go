@@ -116,10 +116,12 @@ func (s *Store) CreateInvite(ctx context.Context, role bot.Role, community, name
 // redeemScript binds a user with an invite, counting failures so codes cannot be
 // guessed. A rate-limited try is not counted again, so the window does not slide for
 // as long as someone keeps trying. A success clears the count: the user proved they
-// had a real code.
+// had a real code. The grant goes into the holders index in the same step; the index
+// keys depend on the invite, so the caller reads its role and community first and
+// the script answers 'retry' if they are not the ones it was given.
 //
-// KEYS: invite, grants, grant index, bind fails.
-// ARGV: openid, now ms, fail limit, fail window ms, grant time (RFC 3339).
+// KEYS: invite, grants, grant index, bind fails[, holders of role, holders of role in community].
+// ARGV: openid, now ms, fail limit, fail window ms, grant time (RFC 3339)[, role, community].
 var redeemScript = redis.NewScript(`
 local fails = tonumber(redis.call('GET', KEYS[4]) or '0')
 if fails >= tonumber(ARGV[3]) then
@@ -135,6 +137,9 @@ local inv = redis.call('HMGET', KEYS[1], 'role', 'community', 'name', 'expires',
 if not inv[1] then
 	return fail('not_found')
 end
+if #KEYS < 6 or inv[1] ~= ARGV[6] or inv[2] ~= ARGV[7] then
+	return {'retry'}
+end
 if inv[5] then
 	return fail('used')
 end
@@ -145,6 +150,8 @@ redis.call('HSET', KEYS[1], 'used_by', ARGV[1], 'used_at', ARGV[2])
 local grant = cjson.encode({openid = ARGV[1], role = inv[1], community = inv[2], name = inv[3], granted = ARGV[5]})
 redis.call('HSET', KEYS[2], inv[1] .. '|' .. inv[2], grant)
 redis.call('SADD', KEYS[3], ARGV[1])
+redis.call('HSET', KEYS[5], inv[2] .. '|' .. ARGV[1], grant)
+redis.call('HSET', KEYS[6], ARGV[1], grant)
 redis.call('DEL', KEYS[4])
 return {'ok', grant}
 `)
@@ -162,30 +169,45 @@ func (s *Store) Redeem(ctx context.Context, code, openid string, now time.Time) 
 		// key is never created.
 		norm = ""
 	}
-	res, err := redeemScript.Run(ctx, s.rdb,
-		[]string{s.k.invite(norm), s.k.grants(openid), s.k.grantIndex(), s.k.bindFails(openid)},
-		openid, now.UnixMilli(), s.opt.BindFailLimit, s.opt.BindFailWindow.Milliseconds(), now.Format(time.RFC3339Nano),
-	).StringSlice()
-	if err != nil {
-		return bot.Grant{}, fmt.Errorf("store: redeem: %w", err)
-	}
-	switch res[0] {
-	case "ok":
-		var g bot.Grant
-		if err := json.Unmarshal([]byte(res[1]), &g); err != nil {
-			return bot.Grant{}, fmt.Errorf("store: redeem: grant: %w", err)
+	// An invite's role and community never change, so one retry can only be needed
+	// if the invite appeared between the two reads.
+	for range 2 {
+		keys := []string{s.k.invite(norm), s.k.grants(openid), s.k.grantIndex(), s.k.bindFails(openid)}
+		args := []any{openid, now.UnixMilli(), s.opt.BindFailLimit, s.opt.BindFailWindow.Milliseconds(), now.Format(time.RFC3339Nano)}
+		inv, err := s.rdb.HMGet(ctx, s.k.invite(norm), "role", "community").Result()
+		if err != nil {
+			return bot.Grant{}, fmt.Errorf("store: redeem: %w", err)
 		}
-		return g, nil
-	case "rate_limited":
-		return bot.Grant{}, bot.Errorf(bot.ERateLimited, "store: redeem: too many failed tries by %s", openid)
-	case "not_found":
-		return bot.Grant{}, bot.Errorf(bot.ENotFound, "store: redeem: no invite %q", norm)
-	case "used":
-		return bot.Grant{}, bot.Errorf(bot.EConflict, "store: redeem: invite %s already used", norm)
-	case "expired":
-		return bot.Grant{}, bot.Errorf(bot.EExpired, "store: redeem: invite %s expired", norm)
+		if role, ok := inv[0].(string); ok {
+			community, _ := inv[1].(string)
+			keys = append(keys, s.k.holders(role), s.k.holdersIn(role, community))
+			args = append(args, role, community)
+		}
+		res, err := redeemScript.Run(ctx, s.rdb, keys, args...).StringSlice()
+		if err != nil {
+			return bot.Grant{}, fmt.Errorf("store: redeem: %w", err)
+		}
+		switch res[0] {
+		case "ok":
+			var g bot.Grant
+			if err := json.Unmarshal([]byte(res[1]), &g); err != nil {
+				return bot.Grant{}, fmt.Errorf("store: redeem: grant: %w", err)
+			}
+			return g, nil
+		case "retry":
+			continue
+		case "rate_limited":
+			return bot.Grant{}, bot.Errorf(bot.ERateLimited, "store: redeem: too many failed tries by %s", openid)
+		case "not_found":
+			return bot.Grant{}, bot.Errorf(bot.ENotFound, "store: redeem: no invite %q", norm)
+		case "used":
+			return bot.Grant{}, bot.Errorf(bot.EConflict, "store: redeem: invite %s already used", norm)
+		case "expired":
+			return bot.Grant{}, bot.Errorf(bot.EExpired, "store: redeem: invite %s expired", norm)
+		}
+		return bot.Grant{}, fmt.Errorf("store: redeem: unexpected script answer %q", res)
 	}
-	return bot.Grant{}, fmt.Errorf("store: redeem: unexpected script answer %q", res)
+	return bot.Grant{}, bot.Errorf(bot.EInternal, "store: redeem: invite %s changed while being redeemed", norm)
 }
 
 // grantField is the grants hash field: one grant per role and community.
@@ -256,9 +278,11 @@ func sortGrants(gs []bot.Grant) {
 	})
 }
 
-// revokeScript removes one grant and keeps the index exact: an openid stays in it
-// only while it holds something.
-// KEYS: grants, grant index. ARGV: openid, field.
+// revokeScript removes one grant and keeps the indexes exact: an openid stays in the
+// grant index only while it holds something, and in the holders index only while it
+// holds that role in that community.
+// KEYS: grants, grant index, holders of role, holders of role in community.
+// ARGV: openid, field, holders field.
 var revokeScript = redis.NewScript(`
 if redis.call('HDEL', KEYS[1], ARGV[2]) == 0 then
 	return 0
@@ -266,13 +290,16 @@ end
 if redis.call('HLEN', KEYS[1]) == 0 then
 	redis.call('SREM', KEYS[2], ARGV[1])
 end
+redis.call('HDEL', KEYS[3], ARGV[3])
+redis.call('HDEL', KEYS[4], ARGV[1])
 return 1
 `)
 
 // Revoke takes role in community away from openid; ENotFound when they did not hold it.
 func (s *Store) Revoke(ctx context.Context, openid string, role bot.Role, community string) error {
-	n, err := revokeScript.Run(ctx, s.rdb, []string{s.k.grants(openid), s.k.grantIndex()},
-		openid, grantField(role, community)).Int()
+	n, err := revokeScript.Run(ctx, s.rdb,
+		[]string{s.k.grants(openid), s.k.grantIndex(), s.k.holders(string(role)), s.k.holdersIn(string(role), community)},
+		openid, grantField(role, community), holdersField(community, openid)).Int()
 	if err != nil {
 		return fmt.Errorf("store: revoke: %w", err)
 	}
