@@ -190,9 +190,6 @@ type Activities interface {
 	CountActivity(ctx context.Context, community string, at time.Time, d map[Counter]int64) error
 }
 
-// Counter names one report figure in a community's monthly counters.
-type Counter string
-
 // Report counters of the volunteer flow.
 const (
 	CountActivities     Counter = "volunteer.activities"

@@ -218,8 +218,8 @@ func HasEmoji(s string) bool {
 // The outbox keeps one queue per recipient: a recipient's pushes go out in the order
 // they were queued, whatever fails or waits in between.
 
-// Recipient is a turn of one recipient's queue, handed to one worker at a time.
-type Recipient struct {
+// Turn is a turn of one recipient's queue, handed to one worker at a time.
+type Turn struct {
 	Entry string // the store's handle of this turn
 	To    string
 }

@@ -91,10 +91,64 @@ type Event struct {
 	At      time.Time `json:"at"`
 	Actor   string    `json:"actor"` // openid, "system", or "hotline:<operator>"
 	Name    string    `json:"name,omitempty"`
-	Kind    string    `json:"kind"` // created, claimed, reply, relay, relay_started, relay_ended, note, added, reassigned, escalated, closed, rated, reopened, warned, assigned
+	Kind    EventKind `json:"kind"`
 	Text    string    `json:"text,omitempty"`
 	Private bool      `json:"private,omitempty"` // staff notes: never shown to the resident
 }
+
+// EventKind is what a timeline event records.
+type EventKind string
+
+// Timeline event kinds of a ticket. They are stored: never rename one.
+const (
+	EventCreated      EventKind = "created"
+	EventClaimed      EventKind = "claimed"
+	EventAssigned     EventKind = "assigned" // by the round-robin: not yet signed for
+	EventReply        EventKind = "reply"
+	EventRelay        EventKind = "relay" // one message of a live relay
+	EventRelayStarted EventKind = "relay_started"
+	EventRelayEnded   EventKind = "relay_ended"
+	EventRelayTimeout EventKind = "relay_timeout" // the relay ended for want of messages
+	EventNote         EventKind = "note"
+	EventAdded        EventKind = "added" // the resident added information
+	EventReassigned   EventKind = "reassigned"
+	EventEscalated    EventKind = "escalated"
+	EventClosed       EventKind = "closed"
+	EventRated        EventKind = "rated"
+	EventReopened     EventKind = "reopened"
+	EventWarned       EventKind = "warned" // a deadline warning went out
+)
+
+// Counter names a report figure: a field of a community's monthly counters.
+type Counter string
+
+// Report counters of tickets. They are stored: never rename one.
+const (
+	CounterReceived       Counter = "received"
+	CounterSigned         Counter = "signed"
+	CounterSignedInTime   Counter = "signed_in_time"
+	CounterResponded      Counter = "responded"
+	CounterClosed         Counter = "closed"
+	CounterClosedInTime   Counter = "closed_in_time"
+	CounterReopened       Counter = "reopened"
+	CounterRated          Counter = "rated"
+	CounterEscalated      Counter = "escalated"
+	CounterDisputes       Counter = "disputes"  // a Category's Counts
+	CounterHardships      Counter = "hardships" // a Category's Counts
+	CounterJobs           Counter = "jobs"      // a Category's Counts
+	counterCategoryPrefix         = "category:"
+	counterSourcePrefix           = "source:"
+	counterRatingPrefix           = "rating:"
+)
+
+// CounterCategory counts the tickets received in a category.
+func CounterCategory(code string) Counter { return Counter(counterCategoryPrefix + code) }
+
+// CounterSource counts the tickets received through a source ("wechat", "hotline").
+func CounterSource(source string) Counter { return Counter(counterSourcePrefix + source) }
+
+// CounterRating counts the final ratings of one kind.
+func CounterRating(r Rating) Counter { return Counter(counterRatingPrefix + string(r)) }
 
 // Tickets is the ticket repository.
 type Tickets interface {
@@ -123,49 +177,49 @@ var chinaTime = func() *time.Location {
 // StatDeltas says how a change of a ticket moves the report counters of its
 // community: what is counted is derived from the change itself, so the counters can
 // be kept in the same atomic write. before is nil for a new ticket.
-func StatDeltas(before, after *Ticket, cats map[string]Category) map[string]int64 {
-	d := map[string]int64{}
+func StatDeltas(before, after *Ticket, cats map[string]Category) map[Counter]int64 {
+	d := map[Counter]int64{}
 	if before == nil {
-		d["received"]++
-		d["category:"+after.Category]++
-		d["source:"+after.Source]++
+		d[CounterReceived]++
+		d[CounterCategory(after.Category)]++
+		d[CounterSource(after.Source)]++
 		return d
 	}
 	if before.Claimed.IsZero() && !after.Claimed.IsZero() {
-		d["signed"]++
+		d[CounterSigned]++
 		if !after.Claimed.After(after.SignBy) {
-			d["signed_in_time"]++
+			d[CounterSignedInTime]++
 		}
 	}
 	if before.Responded.IsZero() && !after.Responded.IsZero() {
-		d["responded"]++
+		d[CounterResponded]++
 	}
 	if before.Status != StatusClosed && after.Status == StatusClosed {
-		d["closed"]++
+		d[CounterClosed]++
 		if !after.Closed.After(after.DueBy) {
-			d["closed_in_time"]++
+			d[CounterClosedInTime]++
 		}
 		if c := cats[after.Category].Counts; c != "" {
-			d[c]++
+			d[Counter(c)]++
 		}
 	}
 	if before.Status == StatusClosed && after.Status != StatusClosed {
 		// Reopened: the closing no longer counts.
-		d["closed"]--
+		d[CounterClosed]--
 		if !before.Closed.After(before.DueBy) {
-			d["closed_in_time"]--
+			d[CounterClosedInTime]--
 		}
 		if c := cats[after.Category].Counts; c != "" {
-			d[c]--
+			d[Counter(c)]--
 		}
-		d["reopened"]++
+		d[CounterReopened]++
 	}
 	if before.Rating == "" && after.Rating != "" {
-		d["rated"]++
-		d["rating:"+string(after.Rating)]++
+		d[CounterRated]++
+		d[CounterRating(after.Rating)]++
 	}
 	if !before.Escalated && after.Escalated {
-		d["escalated"]++
+		d[CounterEscalated]++
 	}
 	for k, v := range d {
 		if v == 0 {

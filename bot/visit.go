@@ -219,16 +219,16 @@ var _ = func() bool {
 func Year(t time.Time) int { return t.In(chinaTime).Year() }
 
 // Report counters of visits (monthly hash per community).
-func CounterVisitCreated(t VisitTrigger) string { return "visit.created:" + string(t) }
-func CounterVisitDone(t VisitTrigger) string    { return "visit.done:" + string(t) }
-func CounterVisitInTime(t VisitTrigger) string  { return "visit.done_in_time:" + string(t) }
-func CounterVisitOverdue(t VisitTrigger) string { return "visit.overdue:" + string(t) }
-func CounterFourOne(item FourOneItem) string    { return "fourone:" + string(item) }
+func CounterVisitCreated(t VisitTrigger) Counter { return Counter("visit.created:" + string(t)) }
+func CounterVisitDone(t VisitTrigger) Counter    { return Counter("visit.done:" + string(t)) }
+func CounterVisitInTime(t VisitTrigger) Counter  { return Counter("visit.done_in_time:" + string(t)) }
+func CounterVisitOverdue(t VisitTrigger) Counter { return Counter("visit.overdue:" + string(t)) }
+func CounterFourOne(item FourOneItem) Counter    { return Counter("fourone:" + string(item)) }
 
 // VisitStatDeltas says how a change of a task moves the report counters of its
 // community; before is nil for a new task.
-func VisitStatDeltas(before, after *Visit) map[string]int64 {
-	d := map[string]int64{}
+func VisitStatDeltas(before, after *Visit) map[Counter]int64 {
+	d := map[Counter]int64{}
 	if before == nil {
 		d[CounterVisitCreated(after.Trigger)]++
 		return d

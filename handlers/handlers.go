@@ -7,7 +7,6 @@ import (
 	"context"
 
 	"minyuan/bot"
-	"minyuan/bot/calendar"
 )
 
 // Deps is what the flows need from the rest of Minyuan.
@@ -15,14 +14,11 @@ type Deps struct {
 	Roles       bot.Roles
 	Profiles    bot.Profiles
 	Duty        Duty
-	Tickets     bot.Tickets
-	Pusher      bot.Pusher
-	Reminders   bot.Reminders
-	Directory   Directory
+	Tickets     *bot.TicketService
+	Pusher      bot.Pusher // the relay's messages
 	Relays      Relays
-	Calendar    *calendar.Calendar
-	Catalog     *bot.Catalog // for pushes made without an Update (reminders)
-	Clock       bot.Clock
+	Catalog     *bot.Catalog
+	Clock       bot.Clock // for reminders: when they are handled
 	Desk        DeskConfig
 	Communities []bot.Community
 	Categories  []bot.Category
@@ -47,6 +43,7 @@ func NewMux(d *Deps) *bot.Mux {
 	registerDuty(m, d)
 	registerResident(m, d)
 	registerStaffDesk(m, d)
+	registerRelay(m, d)
 	return m
 }
 

@@ -2,10 +2,8 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
-	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -49,33 +47,18 @@ var (
 	msgAddNone   = bot.Msg("request.add_none")
 	msgAddClosed = bot.Msg("request.add_closed")
 	msgAdded     = bot.Msg("request.added")
-	msgAddedPush = bot.Msg("push.ticket_added")
 
-	msgQueryUsage      = bot.Msg("query.usage")
-	msgAddUsage        = bot.Msg("add.usage")
-	msgRateNone        = bot.Msg("rate.none")
-	msgRateUsage       = bot.Msg("rate.usage")
-	msgRateNotClosed   = bot.Msg("rate.not_closed")
-	msgRateAlready     = bot.Msg("rate.already")
-	msgRateThanks      = bot.Msg("rate.thanks")
-	msgRateReopened    = bot.Msg("rate.reopened")
-	msgRateFlagged     = bot.Msg("rate.flagged")
-	msgReopenedPush    = bot.Msg("push.reopened")
-	msgUnsatisfiedPush = bot.Msg("push.unsatisfied_again")
-	msgRatingSatisfied = bot.Msg("rating.satisfied")
-	msgRatingBasic     = bot.Msg("rating.basic")
-	msgRatingUnsatis   = bot.Msg("rating.unsatisfied")
-	msgRatingEvent     = bot.Msg("rating.event")
+	msgQueryUsage   = bot.Msg("query.usage")
+	msgAddUsage     = bot.Msg("add.usage")
+	msgRateNone     = bot.Msg("rate.none")
+	msgRateUsage    = bot.Msg("rate.usage")
+	msgRateThanks   = bot.Msg("rate.thanks")
+	msgRateReopened = bot.Msg("rate.reopened")
+	msgRateFlagged  = bot.Msg("rate.flagged")
 )
 
-var ratingNames = map[bot.Rating]bot.MsgKey{
-	bot.RatingSatisfied:   msgRatingSatisfied,
-	bot.RatingBasic:       msgRatingBasic,
-	bot.RatingUnsatisfied: msgRatingUnsatis,
-}
-
 const (
-	maxDescription = 1000 // runes: a long message, not an essay
+	maxDescription = bot.MaxTicketText // runes: a long message, not an essay
 	myTicketsShown = 10
 	// rateLookback is how many of a resident's newest tickets 满意 looks through for
 	// the one waiting to be rated.
@@ -110,8 +93,8 @@ func requestForm(d *Deps) *bot.Form {
 		},
 		Confirm: msgRequestSummary,
 		View: func(_ *bot.Request, a bot.Answers) any {
-			cat, _ := d.category(a["category"])
-			com, _ := d.community(a["community"])
+			cat, _ := d.Tickets.Category(a["category"])
+			com, _ := d.Tickets.Community(a["community"])
 			return map[string]any{
 				"Category": cat.Name, "Description": a["description"], "Photos": len(a.Photos("description")),
 				"Community": com.Name, "Phone": maskPhone(a["phone"]),
@@ -162,60 +145,32 @@ func validDescription(_ *bot.Request, in string) (string, error) {
 
 // submitRequest files the ticket. The confirming Update's ID is the creation key, so
 // a confirm that is handled again (a platform retry after a crash, or after a later
-// step failed) finds the same ticket; every step after Create is idempotent too
-// (reminders move, pushes have fixed IDs), so the retry completes what was left.
+// step failed) finds the same ticket and completes what was left.
 func (d *Deps) submitRequest(ctx context.Context, r *bot.Request, a bot.Answers) (bot.Reply, error) {
-	cat, ok := d.category(a["category"])
-	if !ok {
-		return bot.Reply{}, bot.Errorf(bot.EInternal, "request: unknown category %q", a["category"])
-	}
-	com, ok := d.community(a["community"])
-	if !ok {
-		return bot.Reply{}, bot.Errorf(bot.EInternal, "request: unknown community %q", a["community"])
-	}
 	p, err := d.Profiles.Profile(ctx, r.Update.From)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	now := r.Now
-	t := &bot.Ticket{
-		Community: com.Code, Category: cat.Code, Urgency: cat.Urgency,
+	t, err := d.Tickets.Intake(ctx, resident(r), r.Now, bot.NewTicket{
+		Community: a["community"], Category: a["category"],
 		Description: a["description"], Photos: a.Photos("description"),
-		Source: "wechat", OpenID: r.Update.From, Name: p.Name, Phone: a["phone"],
-		Status: bot.StatusNew, Created: now,
-		SignBy: d.Calendar.AddWorkingDays(now, cat.SignDays),
-		DueBy:  d.Calendar.AddWorkingDays(now, cat.ResolveDays),
-	}
-	t, err = d.Tickets.Create(ctx, t, r.Update.ID, bot.Event{At: now, Actor: r.Update.From, Name: p.Name, Kind: "created"})
+		Source: "wechat", Name: p.Name, Phone: a["phone"],
+	}, r.Update.ID)
 	if err != nil {
-		return bot.Reply{}, err
-	}
-	// From the ticket's own creation time, so that a retry schedules the same.
-	if err := d.scheduleDeadlines(ctx, t, t.Created); err != nil {
-		return bot.Reply{}, err
-	}
-	if err := d.scheduleAutoAssign(ctx, t, t.Created); err != nil {
-		return bot.Reply{}, err
-	}
-	staff, err := d.onDutyFirst(ctx, t.Community)
-	if err != nil {
-		return bot.Reply{}, err
-	}
-	if err := d.tellStaff(ctx, r, t, staff, "t:"+t.No+":new", msgNewTicketPush, nil); err != nil {
 		return bot.Reply{}, err
 	}
 	if p.Community != t.Community || p.Phone != t.Phone {
-		p.OpenID, p.Community, p.Phone, p.Updated = r.Update.From, t.Community, t.Phone, now
+		p.OpenID, p.Community, p.Phone, p.Updated = r.Update.From, t.Community, t.Phone, r.Now
 		if err := d.Profiles.SaveProfile(ctx, p); err != nil {
 			return bot.Reply{}, err
 		}
 	}
-	return r.Say(msgRequestDone, d.ticketView(r, t)), nil
+	return r.Say(msgRequestDone, d.Tickets.View(t)), nil
 }
 
 // myTickets: 我的诉求, newest first.
 func (d *Deps) myTickets(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	ts, err := d.Tickets.ByResident(ctx, r.Update.From, myTicketsShown)
+	ts, err := d.Tickets.Mine(ctx, resident(r), myTicketsShown)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -224,7 +179,7 @@ func (d *Deps) myTickets(ctx context.Context, r *bot.Request) (bot.Reply, error)
 	}
 	items := make([]map[string]any, len(ts))
 	for i, t := range ts {
-		v := d.ticketView(r, t)
+		v := d.Tickets.View(t)
 		v["Summary"] = excerpt(t.Description, 16)
 		v["ToRate"] = t.Status == bot.StatusClosed && t.Rating == ""
 		items[i] = v
@@ -239,15 +194,11 @@ func (d *Deps) queryTicket(ctx context.Context, r *bot.Request) (bot.Reply, erro
 	if no == "" {
 		return r.Say(msgQueryUsage, nil), nil
 	}
-	t, err := d.ownTicket(ctx, r, no)
+	t, evs, err := d.Tickets.Timeline(ctx, resident(r), no)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	evs, err := d.Tickets.Timeline(ctx, no)
-	if err != nil {
-		return bot.Reply{}, err
-	}
-	v := d.ticketView(r, t)
+	v := d.Tickets.View(t)
 	v["Open"], v["IsNew"], v["Reopened"] = t.Open(), t.Status == bot.StatusNew, t.Reopened > 0
 	if ev, ok := latestReply(t, evs); ok {
 		v["Reply"], v["ReplyAt"], v["ReplyBy"] = ev.Text, when(r, ev.At), ev.Name
@@ -257,7 +208,7 @@ func (d *Deps) queryTicket(ctx context.Context, r *bot.Request) (bot.Reply, erro
 		v["ToRate"] = t.Rating == ""
 	}
 	if t.Rating != "" {
-		v["Rating"] = r.T(ratingNames[t.Rating], nil)
+		v["Rating"] = r.T(bot.RatingName(t.Rating), nil)
 	}
 	return r.Say(msgQuery, v), nil
 }
@@ -267,7 +218,7 @@ func (d *Deps) queryTicket(ctx context.Context, r *bot.Request) (bot.Reply, erro
 func latestReply(t *bot.Ticket, evs []bot.Event) (bot.Event, bool) {
 	for i := len(evs) - 1; i >= 0; i-- {
 		ev := evs[i]
-		if (ev.Kind == "reply" || ev.Kind == "relay") && !ev.Private && ev.Actor != t.OpenID {
+		if (ev.Kind == bot.EventReply || ev.Kind == bot.EventRelay) && !ev.Private && ev.Actor != t.OpenID {
 			return ev, true
 		}
 	}
@@ -277,11 +228,7 @@ func latestReply(t *bot.Ticket, evs []bot.Event) (bot.Event, bool) {
 // ownTicket loads a ticket of the sender. Someone else's ticket is "not found", in
 // the same words as a number never given: a resident learns nothing of others.
 func (d *Deps) ownTicket(ctx context.Context, r *bot.Request, no string) (*bot.Ticket, error) {
-	t, err := d.Tickets.Ticket(ctx, no)
-	if bot.ErrorCode(err) == bot.ENotFound || (err == nil && t.OpenID != r.Update.From) {
-		return nil, ticketNotFound(no)
-	}
-	return t, err
+	return d.Tickets.Get(ctx, resident(r), no)
 }
 
 // supplement: 补充 <no> <text> adds at once; 补充 <no> (or 补充 alone, which first
@@ -348,46 +295,27 @@ func numberFromArgs(_ context.Context, r *bot.Request, a bot.Answers) (bool, err
 
 // openTicketChoices are the sender's open tickets; the number itself is accepted too.
 func (d *Deps) openTicketChoices(ctx context.Context, r *bot.Request, _ bot.Answers) ([]bot.Choice, error) {
-	ts, err := d.Tickets.ByResident(ctx, r.Update.From, myTicketsShown)
+	ts, err := d.Tickets.Mine(ctx, resident(r), myTicketsShown)
 	if err != nil {
 		return nil, err
 	}
 	var out []bot.Choice
 	for _, t := range ts {
 		if t.Open() {
-			cat, _ := d.category(t.Category)
+			cat, _ := d.Tickets.Category(t.Category)
 			out = append(out, bot.Choice{Value: t.No, Label: t.No + " " + cat.Name + " " + excerpt(t.Description, 12)})
 		}
 	}
 	return out, nil
 }
 
-// addToTicket puts what the resident added in the timeline (photos also on the
-// ticket) and tells whoever has the ticket, or the desk.
+// addToTicket puts what the resident added on the ticket; whoever has it is told.
 func (d *Deps) addToTicket(ctx context.Context, r *bot.Request, no, text string, photos []string) (bot.Reply, error) {
-	t, err := d.Tickets.Update(ctx, no, func(t *bot.Ticket) ([]bot.Event, error) {
-		if t.OpenID != r.Update.From {
-			return nil, ticketNotFound(no)
-		}
-		if !t.Open() {
-			return nil, bot.UserError(bot.EConflict, msgAddClosed, map[string]string{"No": no})
-		}
-		t.Photos = append(t.Photos, photos...)
-		body := strings.Join(append([]string{text}, photos...), "\n")
-		return []bot.Event{{At: r.Now, Actor: r.Update.From, Name: t.Name, Kind: "added", Text: strings.TrimSpace(body)}}, nil
-	})
+	t, err := d.Tickets.AddInfo(ctx, resident(r), r.Now, no, text, photos)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	to, err := d.handlerOrDesk(ctx, t)
-	if err != nil {
-		return bot.Reply{}, err
-	}
-	extra := map[string]any{"Added": text, "AddedPhotos": len(photos)}
-	if err := d.tellStaff(ctx, r, t, to, "t:"+no+":added:"+r.Update.ID, msgAddedPush, extra); err != nil {
-		return bot.Reply{}, err
-	}
-	return r.Say(msgAdded, d.ticketView(r, t)), nil
+	return r.Say(msgAdded, d.Tickets.View(t)), nil
 }
 
 // rateWith answers 满意, 基本满意 and 不满意 [理由]: the rating goes to the resident's
@@ -395,7 +323,7 @@ func (d *Deps) addToTicket(ctx context.Context, r *bot.Request, no, text string,
 // starts the text.
 func rateWith(d *Deps, rating bot.Rating) bot.Handler {
 	return bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-		ts, err := d.Tickets.ByResident(ctx, r.Update.From, rateLookback)
+		ts, err := d.Tickets.Mine(ctx, resident(r), rateLookback)
 		if err != nil {
 			return bot.Reply{}, err
 		}
@@ -460,89 +388,20 @@ func parseRating(cat *bot.Catalog, s string) (bot.Rating, string, bool) {
 	return "", "", false
 }
 
-// rate records a closed ticket's rating. The first 不满意 does not stay a rating: it
-// reopens the ticket (same handler, a new resolve deadline, flagged) and the
-// resident rates again once it is closed again, so the report counters hold each
-// ticket's final rating, and the reopen counts in "reopened". A 不满意 after a reopen
-// is final: recorded and flagged for the secretary.
+// rate gives the sender's rating to ticket no: thanks, or (不满意) the news that it
+// was reopened or flagged for the secretary.
 func (d *Deps) rate(ctx context.Context, r *bot.Request, no string, rating bot.Rating, reason string) (bot.Reply, error) {
-	var reopened bool
-	// The timeline is read by people (详情, the register): the rating in words.
-	ratingText := r.T(msgRatingEvent, map[string]string{"Rating": r.T(ratingNames[rating], nil), "Reason": reason})
-	t, err := d.Tickets.Update(ctx, no, func(t *bot.Ticket) ([]bot.Event, error) {
-		reopened = false
-		data := map[string]string{"No": no}
-		switch {
-		case t.OpenID != r.Update.From:
-			return nil, ticketNotFound(no)
-		case t.Status != bot.StatusClosed:
-			return nil, bot.UserError(bot.EConflict, msgRateNotClosed, data)
-		case t.Rating != "":
-			return nil, bot.UserError(bot.EConflict, msgRateAlready, data)
-		}
-		evs := []bot.Event{{At: r.Now, Actor: r.Update.From, Name: t.Name, Kind: "rated", Text: ratingText}}
-		if rating != bot.RatingUnsatisfied {
-			t.Rating, t.RatingNote = rating, reason
-			return evs, nil
-		}
-		t.Flagged = true
-		if t.Reopened > 0 {
-			t.Rating, t.RatingNote = rating, reason
-			return evs, nil
-		}
-		cat, _ := d.category(t.Category)
-		reopened = true
-		t.Reopened++
-		t.Status, t.Closed = bot.StatusClaimed, time.Time{}
-		if t.Handler == "" {
-			t.Status = bot.StatusNew
-		}
-		t.DueBy = d.Calendar.AddWorkingDays(r.Now, cat.ResolveDays)
-		return append(evs, bot.Event{At: r.Now, Actor: r.Update.From, Name: t.Name, Kind: "reopened", Text: reason}), nil
-	})
+	res, err := d.Tickets.Rate(ctx, resident(r), r.Now, no, rating, reason)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	if rating != bot.RatingUnsatisfied {
-		return r.Say(msgRateThanks, map[string]string{"No": no, "Rating": r.T(ratingNames[rating], nil)}), nil
+	switch {
+	case rating != bot.RatingUnsatisfied:
+		return r.Say(msgRateThanks, map[string]string{"No": no, "Rating": r.T(bot.RatingName(rating), nil)}), nil
+	case res.Reopened:
+		return r.Say(msgRateReopened, d.Tickets.View(res.Ticket)), nil
 	}
-	to, err := d.secretaryAndHandler(ctx, t)
-	if err != nil {
-		return bot.Reply{}, err
-	}
-	extra := map[string]any{"Reason": reason}
-	if !reopened {
-		if err := d.tellStaff(ctx, r, t, to, "t:"+no+":unsatisfied", msgUnsatisfiedPush, extra); err != nil {
-			return bot.Reply{}, err
-		}
-		return r.Say(msgRateFlagged, d.ticketView(r, t)), nil
-	}
-	if err := d.scheduleDeadlines(ctx, t, r.Now); err != nil {
-		return bot.Reply{}, err
-	}
-	id := fmt.Sprintf("t:%s:reopen:%d", no, t.Reopened)
-	if err := d.tellStaff(ctx, r, t, to, id, msgReopenedPush, extra); err != nil {
-		return bot.Reply{}, err
-	}
-	return r.Say(msgRateReopened, d.ticketView(r, t)), nil
-}
-
-// secretaryAndHandler are who hear of a resident's dissatisfaction: the community's
-// secretaries and the ticket's handler, each once.
-func (d *Deps) secretaryAndHandler(ctx context.Context, t *bot.Ticket) ([]bot.Grant, error) {
-	to, err := d.withRole(ctx, bot.RoleSecretary, t.Community)
-	if err != nil {
-		return nil, err
-	}
-	if t.Handler == "" {
-		return to, nil
-	}
-	for _, g := range to {
-		if g.OpenID == t.Handler {
-			return to, nil
-		}
-	}
-	return append(to, bot.Grant{OpenID: t.Handler, Name: t.HandlerName, Community: t.Community}), nil
+	return r.Say(msgRateFlagged, d.Tickets.View(res.Ticket)), nil
 }
 
 // trimLead drops the spaces and punctuation people put after a number or a word

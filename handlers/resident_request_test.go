@@ -39,7 +39,7 @@ func TestParseRating(t *testing.T) {
 func TestLatestReply(t *testing.T) {
 	at := time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
 	tk := &bot.Ticket{No: "1001", OpenID: "o_res"}
-	ev := func(min int, actor, kind, text string, private bool) bot.Event {
+	ev := func(min int, actor string, kind bot.EventKind, text string, private bool) bot.Event {
 		return bot.Event{At: at.Add(time.Duration(min) * time.Minute), Actor: actor, Kind: kind, Text: text, Private: private}
 	}
 	cases := []struct {

@@ -99,7 +99,7 @@ func (s *Store) CreateActivities(ctx context.Context, as []*bot.Activity, key st
 					p.HSet(ctx, s.k.activity(na.No), fields...)
 					p.ZAdd(ctx, s.k.activitiesByStart(), redis.Z{Score: float64(na.Start.UnixMilli()), Member: na.No})
 					p.HSet(ctx, s.k.activitySpans(), na.No, span(&na))
-					s.count(ctx, p, na.Community, na.Created, map[string]int64{string(bot.CountActivities): 1})
+					s.count(ctx, p, na.Community, na.Created, map[bot.Counter]int64{bot.CountActivities: 1})
 					out[i] = &na
 				}
 				p.Set(ctx, keyKey, firstNo, ticketKeyTTL)

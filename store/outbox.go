@@ -155,7 +155,7 @@ func (s *Store) PushState(ctx context.Context, id string) (string, error) {
 // Read takes up to count recipients' turns for consumer, waiting up to block for
 // one to arrive (block <= 0: no wait). It returns nothing, without error, when none
 // came.
-func (s *Store) Read(ctx context.Context, consumer string, count int, block time.Duration) ([]bot.Recipient, error) {
+func (s *Store) Read(ctx context.Context, consumer string, count int, block time.Duration) ([]bot.Turn, error) {
 	if block <= 0 {
 		block = -1 // go-redis: no BLOCK argument; BLOCK 0 would wait for ever
 	}
@@ -178,7 +178,7 @@ func (s *Store) Read(ctx context.Context, consumer string, count int, block time
 	if err != nil {
 		return nil, ctxOr(ctx, fmt.Errorf("store: read outbox: %w", err))
 	}
-	var out []bot.Recipient
+	var out []bot.Turn
 	for _, st := range res {
 		for _, m := range st.Messages {
 			out = append(out, decodeTurn(m))
@@ -189,7 +189,7 @@ func (s *Store) Read(ctx context.Context, consumer string, count int, block time
 
 // Reclaim takes over up to count turns that other consumers read at least minIdle
 // ago and never finished: their worker died, or its replica did.
-func (s *Store) Reclaim(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]bot.Recipient, error) {
+func (s *Store) Reclaim(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]bot.Turn, error) {
 	args := &redis.XAutoClaimArgs{
 		Stream:   s.k.outbox(),
 		Group:    outboxGroup,
@@ -206,16 +206,16 @@ func (s *Store) Reclaim(ctx context.Context, consumer string, minIdle time.Durat
 	if err != nil {
 		return nil, ctxOr(ctx, fmt.Errorf("store: reclaim outbox: %w", err))
 	}
-	out := make([]bot.Recipient, 0, len(res))
+	out := make([]bot.Turn, 0, len(res))
 	for _, m := range res {
 		out = append(out, decodeTurn(m))
 	}
 	return out, nil
 }
 
-func decodeTurn(m redis.XMessage) bot.Recipient {
+func decodeTurn(m redis.XMessage) bot.Turn {
 	to, _ := m.Values["to"].(string)
-	return bot.Recipient{Entry: m.ID, To: to}
+	return bot.Turn{Entry: m.ID, To: to}
 }
 
 // createGroup makes the consumer group, from the start of the stream so that turns
@@ -325,7 +325,7 @@ return 1
 `)
 
 // Release ends a recipient's turn once a worker is done with it.
-func (s *Store) Release(ctx context.Context, r bot.Recipient) error {
+func (s *Store) Release(ctx context.Context, r bot.Turn) error {
 	err := releaseScript.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.obQueue(r.To), s.k.obFlag(r.To)},
 		outboxGroup, r.Entry, r.To).Err()
 	if err != nil {
@@ -338,7 +338,7 @@ func (s *Store) Release(ctx context.Context, r bot.Recipient) error {
 // stream; their pushes stay queued, in order, and the flag stays set so that new
 // pushes wait with them. The reminder is written first: a crash in between leaves
 // both, and the recipient gets two turns, which Release folds into one.
-func (s *Store) Later(ctx context.Context, r bot.Recipient, due bot.Reminders, w bot.Reminder) error {
+func (s *Store) Later(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder) error {
 	if err := due.Schedule(ctx, w); err != nil {
 		return fmt.Errorf("store: defer a recipient's turn: %w", err)
 	}

@@ -42,7 +42,7 @@ func (f *fakeDue) Cancel(_ context.Context, id string) error {
 	return nil
 }
 
-func readOne(t *testing.T, st *store.Store, consumer string) bot.Recipient {
+func readOne(t *testing.T, st *store.Store, consumer string) bot.Turn {
 	t.Helper()
 	msgs, err := st.Read(context.Background(), consumer, 10, 0)
 	if err != nil {

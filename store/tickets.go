@@ -64,7 +64,7 @@ func (s *Store) Create(ctx context.Context, t *bot.Ticket, key string, ev bot.Ev
 			if err != nil {
 				return err
 			}
-			ev.Kind = "created"
+			ev.Kind = bot.EventCreated
 			evRaw, err := json.Marshal(ev)
 			if err != nil {
 				return err
@@ -179,10 +179,10 @@ func (s *Store) Update(ctx context.Context, no string, fn func(t *bot.Ticket) ([
 	return nil, bot.Errorf(bot.EUnavailable, "store: update ticket %s: too much contention", no)
 }
 
-func (s *Store) count(ctx context.Context, p redis.Pipeliner, community string, at time.Time, d map[string]int64) {
+func (s *Store) count(ctx context.Context, p redis.Pipeliner, community string, at time.Time, d map[bot.Counter]int64) {
 	key := s.k.stats(community, bot.Period(at))
 	for f, n := range d {
-		p.HIncrBy(ctx, key, f, n)
+		p.HIncrBy(ctx, key, string(f), n)
 	}
 }
 

@@ -15,8 +15,6 @@ package outbox
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -36,8 +34,8 @@ const RetryKind = "outbox.retry"
 // Queue is the outbox; *store.Store is one.
 type Queue interface {
 	bot.Pusher
-	Read(ctx context.Context, consumer string, count int, block time.Duration) ([]bot.Recipient, error)
-	Reclaim(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]bot.Recipient, error)
+	Read(ctx context.Context, consumer string, count int, block time.Duration) ([]bot.Turn, error)
+	Reclaim(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]bot.Turn, error)
 	// Queued returns up to n of a recipient's pushes, in order.
 	Queued(ctx context.Context, to string, n int) ([]bot.Queued, error)
 	// Contact is what is known of the recipient's customer-service allowance.
@@ -48,8 +46,8 @@ type Queue interface {
 	Failed(ctx context.Context, q bot.Queued, attempt int) error
 	Dead(ctx context.Context, to string, q bot.Queued, attempt int, reason string, at time.Time) error
 	// Release ends a turn; Later hands it to the due set; Wake brings it back.
-	Release(ctx context.Context, r bot.Recipient) error
-	Later(ctx context.Context, r bot.Recipient, due bot.Reminders, w bot.Reminder) error
+	Release(ctx context.Context, r bot.Turn) error
+	Later(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder) error
 	Wake(ctx context.Context, to string) error
 	PruneConsumers(ctx context.Context, idle time.Duration) (int, error)
 }
@@ -206,7 +204,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	for range w.opt.Workers {
 		idle <- struct{}{}
 	}
-	work := make(chan bot.Recipient)
+	work := make(chan bot.Turn)
 	var workers, feeders sync.WaitGroup
 	for range w.opt.Workers {
 		workers.Go(func() {
@@ -268,14 +266,14 @@ func giveBack(idle chan struct{}, n int) {
 // dispatch hands msgs to the workers reserved for them (n of them) and returns the
 // rest. Entries already read are handed out even when ctx has ended: they are
 // delivered within the drain rather than left for a reclaim much later.
-func dispatch(msgs []bot.Recipient, n int, idle chan struct{}, work chan<- bot.Recipient) {
+func dispatch(msgs []bot.Turn, n int, idle chan struct{}, work chan<- bot.Turn) {
 	for _, m := range msgs {
 		work <- m
 	}
 	giveBack(idle, n-len(msgs))
 }
 
-func (w *Worker) readLoop(ctx context.Context, idle chan struct{}, work chan<- bot.Recipient) {
+func (w *Worker) readLoop(ctx context.Context, idle chan struct{}, work chan<- bot.Turn) {
 	for {
 		n := take(ctx, idle)
 		if n == 0 {
@@ -301,7 +299,7 @@ func (w *Worker) readLoop(ctx context.Context, idle chan struct{}, work chan<- b
 
 // reclaimLoop takes over the entries of consumers that died with them, and now and
 // then forgets consumers long gone.
-func (w *Worker) reclaimLoop(ctx context.Context, idle chan struct{}, work chan<- bot.Recipient) {
+func (w *Worker) reclaimLoop(ctx context.Context, idle chan struct{}, work chan<- bot.Turn) {
 	tick := time.NewTicker(w.opt.ReclaimEvery)
 	defer tick.Stop()
 	lastPrune := time.Time{}
@@ -351,7 +349,7 @@ type retryPayload struct {
 
 // handle runs one recipient's turn. ctx is the hard context: it ends only when the
 // drain time is up.
-func (w *Worker) handle(ctx context.Context, r bot.Recipient) {
+func (w *Worker) handle(ctx context.Context, r bot.Turn) {
 	log := w.log.With("entry", r.Entry)
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
 	defer cancel()
@@ -473,7 +471,7 @@ func pushes(qs []bot.Queued) []bot.Push {
 
 // record writes how q's delivery went. It returns false when the turn must stop
 // here: q will be retried, or its outcome could not be written.
-func (w *Worker) record(ctx, mctx context.Context, r bot.Recipient, q bot.Queued, out bot.Outcome, log *slog.Logger) bool {
+func (w *Worker) record(ctx, mctx context.Context, r bot.Turn, q bot.Queued, out bot.Outcome, log *slog.Logger) bool {
 	var err error
 	switch out.Result {
 	case bot.Sent:
@@ -523,7 +521,7 @@ func (w *Worker) record(ctx, mctx context.Context, r bot.Recipient, q bot.Queued
 }
 
 // later hands the turn to the due set until at.
-func (w *Worker) later(ctx context.Context, r bot.Recipient, at time.Time, log *slog.Logger) {
+func (w *Worker) later(ctx context.Context, r bot.Turn, at time.Time, log *slog.Logger) {
 	payload, err := json.Marshal(retryPayload{To: r.To})
 	if err == nil {
 		// One waiting turn per recipient: scheduling it again moves it.
@@ -535,7 +533,7 @@ func (w *Worker) later(ctx context.Context, r bot.Recipient, at time.Time, log *
 	}
 }
 
-func (w *Worker) release(ctx context.Context, r bot.Recipient, log *slog.Logger) {
+func (w *Worker) release(ctx context.Context, r bot.Turn, log *slog.Logger) {
 	if err := w.opt.Store.Release(ctx, r); err != nil {
 		log.Error("outbox: release a turn", "err", err)
 	}
@@ -583,8 +581,7 @@ func (w *Worker) Retry(ctx context.Context, r bot.Reminder) error {
 // TurnID is the id of the reminder that brings a recipient's turn back; the openid
 // is hashed, to keep it out of reminder ids.
 func TurnID(openid string) string {
-	sum := sha256.Sum256([]byte(openid))
-	return RetryKind + ":" + hex.EncodeToString(sum[:12])
+	return RetryKind + ":" + bot.Recipient(openid)
 }
 
 func errText(err error) string {

@@ -53,7 +53,10 @@ type App struct {
 	Store  *store.Store
 	Engine *bot.Engine
 	Deps   *handlers.Deps
-	mux    *http.ServeMux
+	// Tickets holds the rules of a ticket's life; every channel calls it.
+	Tickets  *bot.TicketService
+	Calendar *calendar.Calendar
+	mux      *http.ServeMux
 
 	// Outbound: pushes wait in the outbox (or, in quiet hours, in the due set) and the
 	// workers send them; the scheduler fires reminders.
@@ -107,20 +110,25 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	a.Calendar = cal
+	a.Tickets = &bot.TicketService{
+		Tickets: a.Store, Reminders: a.Store, Pusher: a.pusher, Directory: a.Store,
+		Calendar: cal, Catalog: cat, Categories: cfg.Categories, Communities: Communities(cfg),
+		AutoAssignAfter: cfg.Desk.AutoAssignAfter,
+	}
 	a.Deps = &handlers.Deps{
-		Roles: a.Store, Profiles: a.Store, Duty: a.Store, Tickets: a.Store, Pusher: a.pusher,
-		Reminders: a.Store, Directory: a.Store, Relays: a.Store,
-		Calendar: cal, Catalog: cat, Clock: a.clock,
-		Desk:        handlers.DeskConfig{AutoAssignAfter: cfg.Desk.AutoAssignAfter, RelayTimeout: cfg.Desk.RelayTimeout},
+		Roles: a.Store, Profiles: a.Store, Duty: a.Store, Tickets: a.Tickets, Pusher: a.pusher,
+		Relays: a.Store, Catalog: cat, Clock: a.clock,
+		Desk:        handlers.DeskConfig{RelayTimeout: cfg.Desk.RelayTimeout},
 		Communities: Communities(cfg),
 		Categories:  cfg.Categories,
 	}
-	for kind, h := range a.Deps.ReminderHandlers() {
+	for kind, h := range handlers.ReminderHandlers(a.Tickets, a.clock) {
 		a.Scheduler.Handle(kind, h)
 	}
 	// Every morning, on the leader only: each desk's open requests.
 	digest := gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(8, 30, 0)))
-	if err := a.Scheduler.Every("daily-digest", digest, a.Deps.DailyDigest); err != nil {
+	if err := a.Scheduler.Every("daily-digest", digest, a.DailyDigest); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -152,6 +160,12 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	a.mux.HandleFunc("GET /readyz", a.ready)
 	return a, nil
+}
+
+// DailyDigest tells each desk, on working days, what waits on it (the leader runs it
+// every morning).
+func (a *App) DailyDigest(ctx context.Context) error {
+	return a.Tickets.DailyDigest(ctx, a.clock.Now())
 }
 
 // outbound builds the WeChat token shared through Redis, the delivery ladder, the

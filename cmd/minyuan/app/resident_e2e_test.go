@@ -137,23 +137,38 @@ func (e *env) stats(community string) map[string]int64 {
 	return s
 }
 
-// queued checks that pushes with these IDs are in the outbox.
-func (e *env) queued(ids ...string) {
+// pushesTo returns every push queued to openid so far, oldest first (no worker
+// sends them here).
+func (e *env) pushesTo(openid string) []bot.Push {
 	e.t.Helper()
-	for _, id := range ids {
-		st, err := e.app.Store.PushState(context.Background(), id)
-		if err != nil || st != "queued" {
-			e.t.Fatalf("push %s: state %q %v", id, st, err)
-		}
+	qs, err := e.app.Store.Queued(context.Background(), openid, 1000)
+	if err != nil {
+		e.t.Fatal(err)
 	}
+	var out []bot.Push
+	for _, q := range qs {
+		out = append(out, q.Push)
+	}
+	return out
 }
 
-func (e *env) notQueued(ids ...string) {
+// told checks that openid has been sent n pushes so far, the last saying each of
+// want.
+func (e *env) told(openid string, n int, want ...string) {
 	e.t.Helper()
-	for _, id := range ids {
-		if st, _ := e.app.Store.PushState(context.Background(), id); st != "" {
-			e.t.Fatalf("push %s should not exist, state %q", id, st)
+	ps := e.pushesTo(openid)
+	if len(ps) != n {
+		texts := make([]string, len(ps))
+		for i, p := range ps {
+			texts[i] = p.Text
 		}
+		e.t.Fatalf("%s was sent %d pushes, want %d: %q", openid, len(ps), n, texts)
+	}
+	if n == 0 {
+		return
+	}
+	if last := ps[n-1].Text; !containsAll(last, strings.Join(want, "|")) {
+		e.t.Fatalf("push to %s %q: lacks one of %q", openid, last, want)
 	}
 }
 
@@ -208,7 +223,7 @@ func TestRequestIntake(t *testing.T) {
 		t.Fatalf("summary shows the whole phone: %q", summary)
 	}
 	done := e.say("o_res", "确认")
-	cal := e.app.Deps.Calendar
+	cal := e.app.Calendar
 	signBy, dueBy := cal.AddWorkingDays(wed, 1), cal.AddWorkingDays(wed, 5)
 	if !containsAll(done, "编号 1001|七一路社区民愿接待室|11月26日(周四) 17:30 前受理|12月2日(周三) 17:30 前办结|查询 1001") {
 		t.Fatalf("done: %q", done)
@@ -223,9 +238,10 @@ func TestRequestIntake(t *testing.T) {
 		t.Fatalf("profile not remembered: %+v", p)
 	}
 	// The community's staff are told; the other community's are not.
-	e.queued("t:1001:new:o_staff")
-	e.notQueued("t:1001:new:o_other_staff")
-	for _, id := range []string{"t:1001:sign:red", "t:1001:resolve:red", "t:1001:assign"} {
+	e.told("o_staff", 1, "【新诉求 1001】", "楼道灯坏了", "接单 1001")
+	e.told("o_other_staff", 0)
+	for _, slot := range []string{"sign:red", "resolve:red", "assign"} {
+		id := bot.TicketReminderID("1001", slot)
 		if _, ok, err := e.app.Store.Reminder(ctx, id); !ok || err != nil {
 			t.Fatalf("reminder %s: %v %v", id, ok, err)
 		}
@@ -348,9 +364,9 @@ func TestConfirmRetriedAfterAFailureCompletesTheSameTicket(t *testing.T) {
 	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
 	// Swap the pusher before the server's goroutines start, so the swap is seen.
 	e.srv.Close()
-	flaky := &flakyPusher{Pusher: e.app.Deps.Pusher}
+	flaky := &flakyPusher{Pusher: e.app.Tickets.Pusher}
 	flaky.fails.Store(1)
-	e.app.Deps.Pusher = flaky
+	e.app.Tickets.Pusher = flaky
 	e.srv = httptest.NewServer(e.app.Handler())
 
 	e.knownResident("o_res", "QY", "13800138000")
@@ -362,14 +378,14 @@ func TestConfirmRetriedAfterAFailureCompletesTheSameTicket(t *testing.T) {
 	if n := e.lastTicketNo(); n != 1001 {
 		t.Fatalf("the ticket should be stored before the failure: last %d", n)
 	}
-	e.notQueued("t:1001:new:o_staff")
+	e.told("o_staff", 0)
 	if got := e.sayAt("o_res", id, sent, "确认"); !strings.Contains(got, "编号 1001") {
 		t.Fatalf("retry: %q", got)
 	}
 	if n := e.lastTicketNo(); n != 1001 {
 		t.Fatalf("the retry made another ticket: last %d", n)
 	}
-	e.queued("t:1001:new:o_staff")
+	e.told("o_staff", 1, "【新诉求 1001】")
 	if s := e.stats("QY"); s["received"] != 1 {
 		t.Fatalf("received %d", s["received"])
 	}
@@ -471,7 +487,7 @@ func TestSupplement(t *testing.T) {
 	if got := e.sayAt("o_res", id, e.clock.Now(), "补充 "+no+" 二楼和三楼的都不亮"); !containsAll(got, "已补充到诉求 1001|七一路社区民愿接待室") {
 		t.Fatalf("add: %q", got)
 	}
-	e.queued(fmt.Sprintf("t:%s:added:m:%d:o_staff", no, id))
+	e.told("o_staff", 2, "【补充 "+no+"】", "二楼和三楼的都不亮") // after the new ticket's alert
 	evs := e.timeline(no)
 	if last := evs[len(evs)-1]; last.Kind != "added" || last.Text != "二楼和三楼的都不亮" || last.Actor != "o_res" {
 		t.Fatalf("timeline %+v", last)
@@ -573,7 +589,7 @@ func TestUnsatisfiedReopensOnce(t *testing.T) {
 
 	e.clock.Advance(24 * time.Hour) // Thursday
 	got := e.say("o_res", "不满意 还是很臭，只清了一次")
-	cal := e.app.Deps.Calendar
+	cal := e.app.Calendar
 	newDue := cal.AddWorkingDays(e.clock.Now(), 5)
 	if !containsAll(got, "已重新办理|由王芳继续承办|"+fmt.Sprintf("%d月%d日", newDue.Month(), newDue.Day())) {
 		t.Fatalf("reopen reply: %q", got)
@@ -587,9 +603,10 @@ func TestUnsatisfiedReopensOnce(t *testing.T) {
 	if n := len(evs); evs[n-2].Kind != "rated" || evs[n-2].Text != "不满意：还是很臭，只清了一次" || evs[n-1].Kind != "reopened" {
 		t.Fatalf("timeline %+v", evs[n-2:])
 	}
-	e.queued("t:"+no+":reopen:1:o_sec", "t:"+no+":reopen:1:o_staff")
-	e.notQueued("t:" + no + ":reopen:1:o_sec_hx")
-	rem, ok, err := e.app.Store.Reminder(ctx, "t:"+no+":resolve:red")
+	e.told("o_sec", 2, "不满意·重新办理 "+no, "还是很臭")     // after the new ticket's alert
+	e.told("o_staff", 2, "不满意·重新办理 "+no, "承办人：王芳") // after the new ticket's alert
+	e.told("o_sec_hx", 0)
+	rem, ok, err := e.app.Store.Reminder(ctx, bot.TicketReminderID(no, "resolve:red"))
 	if err != nil || !ok || !rem.Due.Equal(newDue) {
 		t.Fatalf("resolve reminder %+v %v %v, want due %v", rem, ok, err, newDue)
 	}
@@ -612,7 +629,8 @@ func TestUnsatisfiedReopensOnce(t *testing.T) {
 	if tk.Status != bot.StatusClosed || tk.Reopened != 1 || tk.Rating != bot.RatingUnsatisfied || tk.RatingNote != "还是有味道" || !tk.Flagged {
 		t.Fatalf("after second 不满意 %+v", tk)
 	}
-	e.queued("t:"+no+":unsatisfied:o_sec", "t:"+no+":unsatisfied:o_staff")
+	e.told("o_sec", 3, "再次不满意 "+no, "还是有味道")
+	e.told("o_staff", 3, "再次不满意 "+no)
 	if got := e.say("o_res", "不满意"); !strings.Contains(got, "没有待评价的诉求") {
 		t.Fatalf("third: %q", got)
 	}

@@ -43,6 +43,7 @@ type env struct {
 	clock  *bot.ManualClock
 	prefix string
 	msgID  atomic.Int64
+	pushed []bot.Push // what pushesTo has read from the outbox
 }
 
 func newEnv(t testing.TB) *env { t.Helper(); return newEnvWith(t, nil) }

@@ -1,0 +1,40 @@
+package bot
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"strconv"
+)
+
+// Identities of pushes and reminders. Every push id and every reminder id Minyuan
+// makes comes from here, built from the entity, its version and the event — never
+// from the inbound message that caused it — so that:
+//   - a change that happens twice (a ticket moved, then claimed again elsewhere) is
+//     told twice: each change has its own version, hence its own push id;
+//   - the same change handled twice (a retry) is told once.
+//
+// A person is never named in an id by their openid: ids are logged and listed by
+// the admin command line, so a recipient is part of an id only as a short hash.
+
+// TicketPushID is the id of the push telling to about event of ticket no, as it
+// stands at version (the ticket's version after the change being told).
+func TicketPushID(no string, version int, event EventKind, to string) string {
+	return "t:" + no + ":v" + strconv.Itoa(version) + ":" + string(event) + ":" + Recipient(to)
+}
+
+// TicketReminderID is the id of one of ticket no's reminders: slot names what it
+// is for ("resolve:red", "assign"). Scheduling the same slot again moves it, so a
+// reminder id carries no version: the payload says which deadline it was made for.
+func TicketReminderID(no, slot string) string { return "t:" + no + ":" + slot }
+
+// DigestPushID is the id of the daily digest of community pushed to on day
+// ("2026-11-24"): one a day, however often the job runs.
+func DigestPushID(day, community, to string) string {
+	return "digest:" + day + ":" + community + ":" + Recipient(to)
+}
+
+// Recipient is how a person appears inside an id: a short hash of the openid.
+func Recipient(openid string) string {
+	sum := sha256.Sum256([]byte(openid))
+	return hex.EncodeToString(sum[:6])
+}

@@ -1,0 +1,185 @@
+package bot
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// How a ticket is shown and who is told what: the rendering the service and the
+// channels share, so that a push and a chat answer say the same thing.
+
+var (
+	msgStatusNew       = Msg("ticket.status.new")
+	msgStatusClaimed   = Msg("ticket.status.claimed")
+	msgStatusClosed    = Msg("ticket.status.closed")
+	msgWhen            = Msg("time.when")     // a moment, the way people say it
+	msgWeekdays        = Msg("time.weekdays") // the names of Sunday to Saturday, one rune each
+	msgRatingSatisfied = Msg("rating.satisfied")
+	msgRatingBasic     = Msg("rating.basic")
+	msgRatingUnsatis   = Msg("rating.unsatisfied")
+)
+
+var statusNames = map[Status]MsgKey{
+	StatusNew:     msgStatusNew,
+	StatusClaimed: msgStatusClaimed,
+	StatusClosed:  msgStatusClosed,
+}
+
+var ratingNames = map[Rating]MsgKey{
+	RatingSatisfied:   msgRatingSatisfied,
+	RatingBasic:       msgRatingBasic,
+	RatingUnsatisfied: msgRatingUnsatis,
+}
+
+// RatingName is the catalogue key of a rating's name.
+func RatingName(r Rating) MsgKey { return ratingNames[r] }
+
+// When formats a moment in Beijing time the way the catalogue says it, e.g.
+// 11月27日(周五) 17:30.
+func When(c *Catalog, t time.Time) string {
+	t = t.In(chinaTime)
+	names := []rune(c.T(msgWeekdays, nil))
+	wd := ""
+	if int(t.Weekday()) < len(names) {
+		wd = string(names[t.Weekday()])
+	}
+	return c.T(msgWhen, map[string]any{"Month": int(t.Month()), "Day": t.Day(), "Weekday": wd, "Clock": t.Format("15:04")})
+}
+
+// MaskPhone hides the middle of a phone number: 138****5678.
+func MaskPhone(p string) string {
+	if len(p) < 7 {
+		return p
+	}
+	return p[:3] + strings.Repeat("*", len(p)-7) + p[len(p)-4:]
+}
+
+// View is a ticket as templates show it to anyone. The phone is masked.
+func (s *TicketService) View(t *Ticket) map[string]any {
+	cat, _ := s.Category(t.Category)
+	com, _ := s.Community(t.Community)
+	return map[string]any{
+		"No":          t.No,
+		"Category":    cat.Name,
+		"Community":   com.Name,
+		"Description": t.Description,
+		"Photos":      len(t.Photos),
+		"Status":      s.Catalog.T(statusNames[t.Status], nil),
+		"Handler":     t.HandlerName,
+		"Phone":       MaskPhone(t.Phone),
+		"Name":        t.Name,
+		"Created":     When(s.Catalog, t.Created),
+		"SignBy":      When(s.Catalog, t.SignBy),
+		"DueBy":       When(s.Catalog, t.DueBy),
+		"Result":      t.Result,
+		"Flagged":     t.Flagged,
+		"Escalated":   t.Escalated,
+	}
+}
+
+// StaffView is a ticket as staff see it: with the phone in full, since they may
+// have to call; extra adds to it.
+func (s *TicketService) StaffView(t *Ticket, extra map[string]any) map[string]any {
+	v := s.View(t)
+	v["PhoneFull"] = t.Phone
+	for k, x := range extra {
+		v[k] = x
+	}
+	return v
+}
+
+// StaffOf lists the staff (and secretaries) of a community, each once, secretaries
+// first.
+func (s *TicketService) StaffOf(ctx context.Context, community string) ([]Grant, error) {
+	var out []Grant
+	for _, role := range []Role{RoleSecretary, RoleStaff} {
+		gs, err := s.Directory.Holders(ctx, role, community)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gs {
+			if g.Community == community && !slices.ContainsFunc(out, func(o Grant) bool { return o.OpenID == g.OpenID }) {
+				out = append(out, g)
+			}
+		}
+	}
+	return out, nil
+}
+
+// onDutyFirst lists the staff to tell about a community's ticket: those on duty, or
+// all its staff when nobody is.
+func (s *TicketService) onDutyFirst(ctx context.Context, community string) ([]Grant, error) {
+	staff, err := s.StaffOf(ctx, community)
+	if err != nil {
+		return nil, err
+	}
+	duty, err := s.Directory.OnDuty(ctx, community)
+	if err != nil {
+		return nil, err
+	}
+	var on []Grant
+	for _, g := range staff {
+		if slices.Contains(duty, g.OpenID) {
+			on = append(on, g)
+		}
+	}
+	if len(on) > 0 {
+		return on, nil
+	}
+	return staff, nil
+}
+
+// handlerOrDesk is the ticket's handler, or the desk when nobody has it yet.
+func (s *TicketService) handlerOrDesk(ctx context.Context, t *Ticket) ([]Grant, error) {
+	if t.Handler != "" {
+		return []Grant{{OpenID: t.Handler, Name: t.HandlerName, Community: t.Community}}, nil
+	}
+	return s.onDutyFirst(ctx, t.Community)
+}
+
+// secretaryAndHandler are who hear of a resident's dissatisfaction: the community's
+// secretaries and the ticket's handler, each once.
+func (s *TicketService) secretaryAndHandler(ctx context.Context, t *Ticket) ([]Grant, error) {
+	to, err := s.Directory.Holders(ctx, RoleSecretary, t.Community)
+	if err != nil {
+		return nil, err
+	}
+	if t.Handler == "" || slices.ContainsFunc(to, func(g Grant) bool { return g.OpenID == t.Handler }) {
+		return to, nil
+	}
+	return append(to, Grant{OpenID: t.Handler, Name: t.HandlerName, Community: t.Community}), nil
+}
+
+// tellStaff pushes an alert about t (as it stands after event) to each of to.
+func (s *TicketService) tellStaff(ctx context.Context, t *Ticket, to []Grant, event EventKind, key MsgKey, extra map[string]any) error {
+	view := s.StaffView(t, extra)
+	text := s.Catalog.T(key, view)
+	for _, g := range to {
+		err := s.Pusher.Push(ctx, Push{
+			ID: TicketPushID(t.No, t.Version, event, g.OpenID), To: g.OpenID, Kind: PushTicketAlert, Text: text,
+			Fields: map[string]string{"no": t.No, "category": fmt.Sprint(view["Category"]), "text": text},
+			Ref:    t.No, Community: t.Community, Urgent: t.Urgency == UrgencyHigh,
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tellResident pushes text to the resident who brought t; a push that cannot reach
+// them in WeChat becomes a call-back task. A ticket with no resident in WeChat (a
+// caller) is told nothing here: its handler phones.
+func (s *TicketService) tellResident(ctx context.Context, t *Ticket, event EventKind, text string) error {
+	if t.OpenID == "" {
+		return nil
+	}
+	return s.Pusher.Push(ctx, Push{
+		ID: TicketPushID(t.No, t.Version, event, t.OpenID), To: t.OpenID, Kind: PushTicketUpdate, Text: text,
+		Fields:    map[string]string{"no": t.No, "text": text},
+		Important: true, Ref: t.No, Community: t.Community,
+	})
+}
