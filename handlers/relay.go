@@ -38,9 +38,13 @@ func registerRelay(m *bot.Mux, d *Deps) {
 	m.Command(wordsRelayEnd, bot.RoleResident, bot.HandlerFunc(d.endRelay))
 	// What is not a command the sender may run goes to the other side of a relay.
 	m.Through(d.relayed)
-	// A ticket that leaves the desk (closed, moved to another community) ends its
-	// relay.
-	d.Tickets.OnChange(d.relayTicketChanged)
+}
+
+// RelayOnTicketChange is the ticket service's hook that ends the relay of a ticket
+// leaving the desk (closed, moved to another community). Register it once, when
+// wiring (NewMux may run more than once).
+func RelayOnTicketChange(d *Deps) func(context.Context, bot.TicketChange) error {
+	return d.relayTicketChanged
 }
 
 // pushRelay tells peer about ticket t (as it stands after event): a resident as an

@@ -123,6 +123,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Communities: Communities(cfg),
 		Categories:  cfg.Categories,
 	}
+	a.Tickets.OnChange(handlers.RelayOnTicketChange(a.Deps))
 	for kind, h := range handlers.ReminderHandlers(a.Tickets, a.clock) {
 		a.Scheduler.Handle(kind, h)
 	}
