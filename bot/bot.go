@@ -5,6 +5,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -108,6 +109,10 @@ func (c *ManualClock) Advance(d time.Duration) {
 // Session is a user's place in a conversation: the flow they are in, the step, and
 // the answers so far.
 type Session struct {
+	// ID names this run of a flow: the engine gives one to every session a handler
+	// starts. What a flow creates is keyed by it, so a 确认 typed again after a
+	// failure finds what the first one made instead of making it twice.
+	ID      string            `json:"id,omitempty"`
 	User    string            `json:"user"`
 	Flow    string            `json:"flow"`
 	Step    int               `json:"step"`
@@ -209,7 +214,7 @@ func (u *User) Communities(role Role) (codes []string, all bool) {
 
 // Commit is everything the engine writes once an Update has been handled: the reply
 // to remember for retries, the session, and when the user last wrote to us. The store
-// applies it atomically.
+// applies it atomically, together with the release of the user's lock.
 type Commit struct {
 	UpdateID string
 	User     string
@@ -219,39 +224,61 @@ type Commit struct {
 	// Action is what the Update did to the user's customer-service allowance
 	// (ActionOf), recorded at Seen; ActionNone records nothing.
 	Action Action
-	// LockToken, when set, releases the user's lock held with it, in the same step.
-	LockToken string
 }
 
-// Inbox gives every Update exactly one effect.
+// Claim is what Inbox.Begin hands the engine: either the right to handle an Update
+// (Owner), with the sender's lock held and their grants and session loaded, or the
+// reply its first delivery already got.
+type Claim struct {
+	Owner bool
+	// Reply is the stored answer of an Update handled before (Owner false).
+	Reply Reply
+	// Token fences the claim and the lock: Renew, Commit and Abort act only while
+	// they still hold it.
+	Token string
+	// Deadline is when the claim stops being good: Begin refuses to take a claim or
+	// a lock after it, and Commit refuses to write after it, because by then the
+	// engine has answered without them.
+	Deadline time.Time
+	Update   Update
+	Grants   []Grant
+	Session  *Session
+}
+
+// ErrInFlight is what Begin returns when its context ends while another live owner
+// still holds the Update: a retry that came while the first delivery runs.
+var ErrInFlight = errors.New("update in flight elsewhere")
+
+// ErrClaimLost is what Commit returns when the claim is no longer this caller's: its
+// lease lapsed (the process stalled, or Redis failed over) or its deadline passed.
+// Nothing was written. Stored holds the reply another owner committed, if any.
+type ErrClaimLost struct {
+	Stored *Reply
+	Reason string
+}
+
+func (e *ErrClaimLost) Error() string { return "claim lost: " + e.Reason }
+
+// Inbox gives every Update exactly one effect, and one user's Updates one at a time,
+// across processes. Claims and locks are short leases: a process that dies frees them
+// within a lease, not after minutes.
 type Inbox interface {
-	// Begin claims an Update. The first caller owns it (owner is true). A later caller
-	// waits, until ctx is done, for the owner to commit, and gets the owner's reply.
-	Begin(ctx context.Context, updateID string) (prev Reply, owner bool, err error)
-	// Abort gives up a claim without an effect, so that a retry handles the Update.
-	Abort(ctx context.Context, updateID string) error
-	// Commit stores the outcome of an Update the caller owns.
-	Commit(ctx context.Context, c Commit) error
-}
-
-// Locker serialises one user's Updates, across processes. Updates of one user that
-// wait for the lock together are let in the order the user sent them.
-type Locker interface {
-	Lock(ctx context.Context, u Update) (Lease, error)
-}
-
-// Lease is a held user lock. A Commit carrying its Token releases it in the same
-// step (one round trip less on every message); Release lets it go otherwise, and is
-// harmless once the lock is gone.
-type Lease struct {
-	Token   string
-	Release func()
-}
-
-// Sessions loads who sent an Update and where they are in a conversation: their
-// grants and their session (nil when none), in one round trip.
-type Sessions interface {
-	Load(ctx context.Context, openid string) ([]Grant, *Session, error)
+	// Begin claims u, takes its sender's lock in turn (Updates waiting together go in
+	// the order the user sent them), and loads the sender's grants and session: one
+	// round trip when nothing is in the way. It waits until ctx is done; a caller
+	// that finds u already answered gets Owner false and the stored reply. It never
+	// takes a claim or a lock after deadline.
+	Begin(ctx context.Context, u Update, deadline time.Time) (*Claim, error)
+	// Renew extends the leases of the claim and the lock while the owner works;
+	// false means they are no longer held.
+	Renew(ctx context.Context, c *Claim) (bool, error)
+	// Abort gives up the claim and the lock without an effect, so that a retry of
+	// the Update is handled afresh.
+	Abort(ctx context.Context, c *Claim) error
+	// Commit stores the outcome of a claimed Update and releases the lock, only
+	// while the claim is still held and its deadline has not passed; otherwise it
+	// returns *ErrClaimLost and writes nothing.
+	Commit(ctx context.Context, c *Claim, out Commit) error
 }
 
 // Roles holds grants and invites.

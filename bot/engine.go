@@ -1,26 +1,31 @@
 package bot
 
 import (
+	"cmp"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode"
 )
 
 // Catalogue keys the engine itself uses.
 var (
-	msgBusy        = Msg("engine.busy")       // a dependency is down
-	msgInternal    = Msg("engine.internal")   // a bug; the user should try again
-	msgForbidden   = Msg("engine.forbidden")  // the route needs a role the user lacks
-	msgCancelled   = Msg("engine.cancelled")  // 取消 inside a flow
-	msgNothingToDo = Msg("engine.nothing")    // 取消 or 返回 outside a flow
-	msgDropped     = Msg("engine.dropped")    // the flow timed out while the user was away
-	msgFlowGone    = Msg("engine.flow_gone")  // a session names a flow that no longer exists
-	msgStillBusy   = Msg("engine.still_busy") // a retry while the first delivery still runs
+	msgBusy        = Msg("engine.busy")        // a dependency is down; nothing was done
+	msgBusyUnsure  = Msg("engine.busy_unsure") // a dependency failed while the message was being handled
+	msgInternal    = Msg("engine.internal")    // a bug; the user should try again
+	msgForbidden   = Msg("engine.forbidden")   // the route needs a role the user lacks
+	msgCancelled   = Msg("engine.cancelled")   // 取消 inside a flow
+	msgNothingToDo = Msg("engine.nothing")     // 取消 or 返回 outside a flow
+	msgDropped     = Msg("engine.dropped")     // the flow timed out while the user was away
+	msgFlowGone    = Msg("engine.flow_gone")   // a session names a flow that no longer exists
+	msgStillBusy   = Msg("engine.still_busy")  // a retry while the first delivery still runs
 )
 
 // Words the engine answers itself, in any flow.
@@ -29,100 +34,180 @@ var (
 	wordsBack   = FlowWords("words.back")
 )
 
+// Defaults for the Engine's timing.
+const (
+	// DefaultBudget is how long Redis and the handlers have for one Update. The
+	// platform gives up after 5 s; the answer must be on its way well before.
+	DefaultBudget = 4 * time.Second
+	// DefaultGrace is added to the budget for a late Redis answer to come back:
+	// every answer leaves within Budget + Grace, whatever Redis does.
+	DefaultGrace = 400 * time.Millisecond
+	// DefaultRenewEvery renews the claim and lock leases of a handler that runs this
+	// long; the store's lease must be a few times longer.
+	DefaultRenewEvery = 500 * time.Millisecond
+)
+
 // Engine turns an Update into a Reply exactly once per Update, one Update per user at a
 // time, with the user's session and roles loaded and saved around the routed handler.
 type Engine struct {
-	Mux      *Mux
-	Catalog  *Catalog
-	Clock    Clock
-	Inbox    Inbox
-	Locker   Locker
-	Sessions Sessions
-	Log      *slog.Logger
+	Mux     *Mux
+	Catalog *Catalog
+	Clock   Clock
+	Inbox   Inbox
+	Log     *slog.Logger
 	// SessionTimeout drops a flow the user has not answered for this long.
 	SessionTimeout time.Duration
-	// Budget bounds the handling of one Update, inside the platform's reply limit.
+	// Budget bounds the whole handling of one Update: claim, lock, load, handler and
+	// commit (default DefaultBudget). Nothing is claimed, locked or written after it.
 	Budget time.Duration
+	// Grace is how long past Budget the answer may wait for Redis's last reply
+	// (default DefaultGrace).
+	Grace time.Duration
+	// RenewEvery is how often a running handler's leases are renewed
+	// (default DefaultRenewEvery).
+	RenewEvery time.Duration
 }
 
-// Handle answers u. It always returns a Reply fit to send: failures become a short
-// "busy" or "error" text and leave nothing half-done.
+// Phases of one Update, for the answer given when time runs out.
+const (
+	phaseAdmit  int32 = iota // claiming, locking, loading: nothing done yet
+	phaseHandle              // a handler runs: it may have had effects
+)
+
+// Handle answers u. It always returns a Reply fit to send, within Budget + Grace:
+// failures become a short "busy" or "error" text and leave nothing half-done that a
+// retry cannot finish.
 func (e *Engine) Handle(ctx context.Context, u Update) Reply {
-	ctx, cancel := context.WithTimeout(ctx, e.Budget)
-	defer cancel()
+	grace := cmp.Or(e.Grace, DefaultGrace)
+	deadline := time.Now().Add(cmp.Or(e.Budget, DefaultBudget))
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		// The channel started the clock when the request arrived.
+		deadline = d
+	}
+	ctx, cancel := context.WithDeadline(ctx, deadline)
 	log := e.Log.With("update", u.ID, "kind", u.Kind)
 
-	prev, owner, err := e.Inbox.Begin(ctx, u.ID)
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			// A retry that came while the first delivery is still being handled: the
-			// platform will try again and then get the stored reply.
-			log.Info("retry while first delivery runs")
-			return e.text(msgStillBusy)
-		}
-		log.Warn("inbox unavailable", "err", err)
-		return e.text(msgBusy)
-	}
-	if !owner {
-		log.Info("duplicate delivery answered from inbox")
-		return prev
-	}
-
-	reply, err := e.handleOwned(ctx, u, log)
-	if err != nil {
-		abortCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
+	// The work runs apart from the answer, so that the answer leaves on time even
+	// when a Redis call outlives its context; the scripts' deadline checks keep
+	// such late work from taking a claim or writing anything.
+	var phase atomic.Int32
+	done := make(chan Reply, 1)
+	go func() {
 		defer cancel()
-		if aerr := e.Inbox.Abort(abortCtx, u.ID); aerr != nil {
-			log.Warn("inbox abort failed", "err", aerr)
+		done <- e.handleUpdate(ctx, u, deadline, &phase, log)
+	}()
+	t := time.NewTimer(time.Until(deadline) + grace)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		return r
+	case <-t.C:
+		if phase.Load() == phaseAdmit {
+			log.Warn("unavailable: no answer from redis in time; nothing done")
+			return e.text(msgBusy)
 		}
-		if ErrorCode(err) == EInternal {
-			log.Error("handling failed", "err", err)
-			return e.text(msgInternal)
-		}
-		log.Warn("handling failed", "err", err)
-		return e.text(msgBusy)
+		log.Warn("unavailable: no answer from redis in time while handling")
+		return e.text(msgBusyUnsure)
 	}
-	return reply
 }
 
-// handleOwned handles an Update this process owns, under the user's lock; the commit
-// happens before the lock is released, so the user's next message sees this one's
-// session.
-func (e *Engine) handleOwned(ctx context.Context, u Update, log *slog.Logger) (Reply, error) {
-	lease, err := e.Locker.Lock(ctx, u)
-	if err != nil {
-		return Reply{}, &Error{Code: EUnavailable, Err: err}
+func (e *Engine) handleUpdate(ctx context.Context, u Update, deadline time.Time, phase *atomic.Int32, log *slog.Logger) Reply {
+	c, err := e.Inbox.Begin(ctx, u, deadline)
+	switch {
+	case errors.Is(err, ErrInFlight):
+		// Another live owner has it: this is a retry that came while the first
+		// delivery runs. The platform will try again and get the stored reply.
+		log.Info("retry while first delivery runs")
+		return e.text(msgStillBusy)
+	case err != nil:
+		log.Warn("unavailable: not admitted", "err", err)
+		return e.text(msgBusy)
+	case !c.Owner:
+		log.Info("duplicate delivery answered from inbox")
+		return c.Reply
+	case ctx.Err() != nil:
+		// Admitted only as time ran out: the answer is already "busy", so give it back.
+		e.abort(c, log)
+		return e.text(msgBusy)
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			lease.Release()
+	phase.Store(phaseHandle)
+	stop := e.keepAlive(ctx, c, log)
+	reply, out, err := e.decide(ctx, c, log)
+	if err == nil {
+		err = e.Inbox.Commit(ctx, c, out)
+		if err == nil {
+			stop()
+			return reply
+		}
+		var lost *ErrClaimLost
+		if errors.As(err, &lost) && lost.Stored != nil {
+			stop()
+			log.Warn("claim lost; answering with the reply another owner stored", "reason", lost.Reason)
+			return *lost.Stored
+		}
+		err = &Error{Code: EUnavailable, Err: fmt.Errorf("commit: %w", err)}
+	}
+	stop()
+	e.abort(c, log)
+	if ErrorCode(err) == EUnavailable {
+		log.Warn("unavailable while handling", "err", err)
+		return e.text(msgBusyUnsure)
+	}
+	log.Error("handling failed", "err", err)
+	return e.text(msgInternal)
+}
+
+// abort gives the claim and the lock back in the background: the answer must not
+// wait for it, and if it fails the leases lapse by themselves.
+func (e *Engine) abort(c *Claim, log *slog.Logger) {
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		if err := e.Inbox.Abort(ctx, c); err != nil {
+			log.Warn("unavailable: inbox abort failed; the claim will lapse", "err", err)
 		}
 	}()
-	reply, c, err := e.decide(ctx, u, log)
-	if err != nil {
-		return Reply{}, err
-	}
-	c.LockToken = lease.Token
-	if err := e.Inbox.Commit(ctx, c); err != nil {
-		return Reply{}, &Error{Code: EUnavailable, Err: fmt.Errorf("commit: %w", err)}
-	}
-	committed = true // the commit released the lock
-	return reply, nil
 }
 
-// decide loads the user and their session, routes the Update, and says what to commit.
-func (e *Engine) decide(ctx context.Context, u Update, log *slog.Logger) (Reply, Commit, error) {
-
-	now := e.Clock.Now()
-	grants, sess, err := e.Sessions.Load(ctx, u.From)
-	if err != nil {
-		return Reply{}, Commit{}, &Error{Code: EUnavailable, Err: err}
+// keepAlive renews the claim's and lock's leases while a handler runs longer than
+// RenewEvery; the returned func stops it.
+func (e *Engine) keepAlive(ctx context.Context, c *Claim, log *slog.Logger) (stop func()) {
+	every := cmp.Or(e.RenewEvery, DefaultRenewEvery)
+	var mu sync.Mutex
+	stopped := false
+	var t *time.Timer
+	var renew func()
+	renew = func() {
+		held, err := e.Inbox.Renew(ctx, c)
+		mu.Lock()
+		defer mu.Unlock()
+		if stopped || ctx.Err() != nil {
+			return
+		}
+		if err != nil || !held {
+			log.Warn("lease not renewed", "held", held, "err", err)
+		}
+		t = time.AfterFunc(every, renew)
 	}
+	t = time.AfterFunc(every, renew)
+	return func() {
+		mu.Lock()
+		defer mu.Unlock()
+		stopped = true
+		t.Stop()
+	}
+}
+
+// decide routes the claimed Update with the sender's grants and session, and says
+// what to commit.
+func (e *Engine) decide(ctx context.Context, c *Claim, log *slog.Logger) (Reply, Commit, error) {
+	u := c.Update
+	now := e.Clock.Now()
+	sess := c.Session
 	if sess != nil && sess.Data == nil {
 		sess.Data = map[string]string{}
 	}
-	r := &Request{Update: u, User: &User{OpenID: u.From, Grants: grants}, Session: sess, Now: now, Catalog: e.Catalog}
+	r := &Request{Update: u, User: &User{OpenID: u.From, Grants: c.Grants}, Session: sess, Now: now, Catalog: e.Catalog}
 
 	var notes []string
 	if sess != nil && now.Sub(sess.Updated) > e.SessionTimeout {
@@ -144,6 +229,9 @@ func (e *Engine) decide(ctx context.Context, u Update, log *slog.Logger) (Reply,
 	if r.Session != nil {
 		r.Session.User = u.From
 		r.Session.Updated = now
+		if r.Session.ID == "" {
+			r.Session.ID = rand.Text()
+		}
 	}
 	return reply, Commit{UpdateID: u.ID, User: u.From, Reply: reply, Session: r.Session, Seen: now, Action: ActionOf(u)}, nil
 }

@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"sync"
@@ -19,79 +20,76 @@ type memStore struct {
 	sessions map[string]*bot.Session
 	grants   map[string][]bot.Grant
 	locks    map[string]*sync.Mutex
+	held     map[string]*sync.Mutex // by claim token
 	commits  int
 }
 
 func newMemStore() *memStore {
 	return &memStore{replies: map[string]*bot.Reply{}, sessions: map[string]*bot.Session{},
-		grants: map[string][]bot.Grant{}, locks: map[string]*sync.Mutex{}}
+		grants: map[string][]bot.Grant{}, locks: map[string]*sync.Mutex{}, held: map[string]*sync.Mutex{}}
 }
 
-func (m *memStore) Begin(ctx context.Context, id string) (bot.Reply, bool, error) {
+func (m *memStore) Begin(ctx context.Context, u bot.Update, deadline time.Time) (*bot.Claim, error) {
+	id := u.From + "/" + u.ID
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	r, ok := m.replies[id]
-	if !ok {
-		m.replies[id] = nil
-		return bot.Reply{}, true, nil
+	if ok {
+		m.mu.Unlock()
+		if r == nil {
+			return nil, bot.ErrInFlight
+		}
+		return &bot.Claim{Reply: *r}, nil
 	}
-	if r == nil {
-		return bot.Reply{}, false, context.DeadlineExceeded
-	}
-	return *r, false, nil
-}
-
-func (m *memStore) Abort(_ context.Context, id string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.replies, id)
-	return nil
-}
-
-func (m *memStore) Commit(_ context.Context, c bot.Commit) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	r := c.Reply
-	m.replies[c.UpdateID] = &r
-	if c.Session == nil {
-		delete(m.sessions, c.User)
-	} else {
-		s := *c.Session
-		m.sessions[c.User] = &s
-	}
-	m.commits++
-	if c.LockToken != "" {
-		m.locks[c.LockToken].Unlock()
-	}
-	return nil
-}
-
-func (m *memStore) Lock(_ context.Context, u bot.Update) (bot.Lease, error) {
-	user := u.From
-	m.mu.Lock()
-	l := m.locks[user]
+	m.replies[id] = nil
+	l := m.locks[u.From]
 	if l == nil {
 		l = &sync.Mutex{}
-		m.locks[user] = l
+		m.locks[u.From] = l
 	}
 	m.mu.Unlock()
 	l.Lock()
-	return bot.Lease{Token: user, Release: l.Unlock}, nil
-}
-
-func (m *memStore) Load(_ context.Context, user string) ([]bot.Grant, *bot.Session, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	s := m.sessions[user]
-	if s == nil {
-		return m.grants[user], nil, nil
+	c := &bot.Claim{Owner: true, Token: fmt.Sprint(len(m.held) + 1), Deadline: deadline, Update: u, Grants: m.grants[u.From]}
+	m.held[c.Token] = l
+	if s := m.sessions[u.From]; s != nil {
+		cp := *s
+		cp.Data = maps.Clone(s.Data)
+		c.Session = &cp
 	}
-	c := *s
-	c.Data = map[string]string{}
-	for k, v := range s.Data {
-		c.Data[k] = v
+	return c, nil
+}
+
+func (m *memStore) Renew(context.Context, *bot.Claim) (bool, error) { return true, nil }
+
+func (m *memStore) Abort(_ context.Context, c *bot.Claim) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.replies, c.Update.From+"/"+c.Update.ID)
+	if l := m.held[c.Token]; l != nil {
+		delete(m.held, c.Token)
+		l.Unlock()
 	}
-	return m.grants[user], &c, nil
+	return nil
+}
+
+func (m *memStore) Commit(_ context.Context, c *bot.Claim, out bot.Commit) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r := out.Reply
+	m.replies[out.User+"/"+out.UpdateID] = &r
+	if out.Session == nil {
+		delete(m.sessions, out.User)
+	} else {
+		s := *out.Session
+		m.sessions[out.User] = &s
+	}
+	m.commits++
+	if l := m.held[c.Token]; l != nil {
+		delete(m.held, c.Token)
+		l.Unlock()
+	}
+	return nil
 }
 
 // The test flows' command words, declared like the real ones.
@@ -132,6 +130,7 @@ words.skip: [跳过, 无, 没有]
 words.confirm: [确认, 确定, 是, 好, "1", 提交]
 words.done: [完成, 好了, 没有了, 就这些]
 engine.busy: "忙"
+engine.busy_unsure: "忙，可能未完成"
 engine.still_busy: "稍候"
 engine.internal: "出错"
 engine.forbidden: "无权限"
@@ -205,8 +204,8 @@ func newHarness(t *testing.T) *harness {
 	mux.Command(wordsDesk, bot.RoleStaff, bot.HandlerFunc(func(_ context.Context, r *bot.Request) (bot.Reply, error) {
 		return r.Say("t.staff", nil), nil
 	}))
-	h.eng = &bot.Engine{Mux: mux, Catalog: cat, Clock: h.clock, Inbox: h.store, Locker: h.store,
-		Sessions: h.store, SessionTimeout: 30 * time.Minute, Budget: 4 * time.Second,
+	h.eng = &bot.Engine{Mux: mux, Catalog: cat, Clock: h.clock, Inbox: h.store,
+		SessionTimeout: 30 * time.Minute, Budget: 4 * time.Second,
 		Log: discardLogger()}
 	return h
 }

@@ -1,6 +1,7 @@
 package bot
 
 import (
+	"context"
 	"errors"
 	"fmt"
 )
@@ -47,7 +48,9 @@ func UserError(code Code, msg MsgKey, data any) *Error {
 	return &Error{Code: code, Msg: msg, Data: data}
 }
 
-// ErrorCode returns the Code of err, EInternal for errors that are not *Error.
+// ErrorCode returns the Code of err: the Code of an *Error inside it; EUnavailable
+// for a context that ran out or was cancelled (a dependency too slow for the budget);
+// EInternal for anything else.
 func ErrorCode(err error) Code {
 	var e *Error
 	if errors.As(err, &e) {
@@ -55,6 +58,9 @@ func ErrorCode(err error) Code {
 	}
 	if err == nil {
 		return ""
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return EUnavailable
 	}
 	return EInternal
 }

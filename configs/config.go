@@ -155,14 +155,18 @@ type HTTP struct {
 
 // WeChat is the official account and how to reach the platform.
 type WeChat struct {
-	Path           string        `yaml:"path"`
-	AppID          string        `yaml:"app_id"`
-	AppSecret      string        `yaml:"app_secret"`
-	Token          string        `yaml:"token"`
-	EncodingAESKey string        `yaml:"encoding_aes_key"`
-	APIBaseURL     string        `yaml:"api_base_url"`
-	ReplayWindow   time.Duration `yaml:"replay_window"`
-	MaxBody        int64         `yaml:"max_body"`
+	Path           string `yaml:"path"`
+	AppID          string `yaml:"app_id"`
+	AppSecret      string `yaml:"app_secret"`
+	Token          string `yaml:"token"`
+	EncodingAESKey string `yaml:"encoding_aes_key"`
+	// Mode is the console's 消息加解密方式: safe, compatible or plain; the webhook
+	// refuses messages of the other modes. Empty: safe with an EncodingAESKey,
+	// plain without.
+	Mode         string        `yaml:"mode"`
+	APIBaseURL   string        `yaml:"api_base_url"`
+	ReplayWindow time.Duration `yaml:"replay_window"`
+	MaxBody      int64         `yaml:"max_body"`
 }
 
 // Redis is the system of record.
@@ -367,6 +371,15 @@ func (c *Config) Validate() error {
 	}
 	if k := c.WeChat.EncodingAESKey; k != "" && len(k) != 43 {
 		bad("wechat.encoding_aes_key", "must be 43 characters, got %d", len(k))
+	}
+	switch c.WeChat.Mode {
+	case "", "plain":
+	case "safe", "compatible":
+		if c.WeChat.EncodingAESKey == "" {
+			bad("wechat.mode", "%s needs wechat.encoding_aes_key", c.WeChat.Mode)
+		}
+	default:
+		bad("wechat.mode", "must be safe, compatible or plain, got %q", c.WeChat.Mode)
 	}
 	if u, err := url.Parse(c.WeChat.APIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		bad("wechat.api_base_url", "must be an http(s) URL, got %q", c.WeChat.APIBaseURL)

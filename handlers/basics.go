@@ -35,12 +35,18 @@ var helpByRole = []struct {
 	{bot.RoleAdmin, msgHelpAdmin},
 }
 
-func registerBasics(m *bot.Mux, d *Deps) {
+// BasicsFlow greets followers and helps.
+type BasicsFlow struct {
+	Profiles    bot.Profiles
+	Communities Communities
+}
+
+func (f *BasicsFlow) register(m *bot.Mux) {
 	h := bot.HandlerFunc(help)
 	m.Global(wordsHelp, bot.RoleResident, h)
 	m.Menu("HELP", bot.RoleResident, h)
-	m.Event(bot.EventSubscribe, welcome{d})
-	m.Event(bot.EventScan, welcome{d})
+	m.Event(bot.EventSubscribe, bot.HandlerFunc(f.welcome))
+	m.Event(bot.EventScan, bot.HandlerFunc(f.welcome))
 	m.Event(bot.EventUnsubscribe, bot.HandlerFunc(func(context.Context, *bot.Request) (bot.Reply, error) {
 		return bot.Reply{}, nil
 	}))
@@ -62,22 +68,20 @@ func holds(u *bot.User, role bot.Role) bool { return u.Can(role) }
 
 // welcome greets a new follower. A follow (or a scan) through a community's QR code,
 // whose scene is the community code, also remembers that community for them.
-type welcome struct{ d *Deps }
-
-func (h welcome) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	c, ok := h.d.community(r.Update.EventKey)
+func (f *BasicsFlow) welcome(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	c, ok := f.Communities.byCode(r.Update.EventKey)
 	if !ok {
 		if r.Update.Event == bot.EventScan {
 			return bot.Reply{}, nil
 		}
 		return r.Say(msgWelcome, nil), nil
 	}
-	p, err := h.d.Profiles.Profile(ctx, r.Update.From)
+	p, err := f.Profiles.Profile(ctx, r.Update.From)
 	if err != nil {
 		return bot.Reply{}, err
 	}
 	p.Community, p.Updated = c.Code, r.Now
-	if err := h.d.Profiles.SaveProfile(ctx, p); err != nil {
+	if err := f.Profiles.SaveProfile(ctx, p); err != nil {
 		return bot.Reply{}, err
 	}
 	return r.Say(msgWelcomeCommunity, map[string]string{"Community": c.Name}), nil

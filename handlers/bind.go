@@ -29,18 +29,22 @@ var roleNames = map[bot.Role]bot.MsgKey{
 	bot.RoleAdmin:     bot.Msg("role.admin"),
 }
 
-func registerBind(m *bot.Mux, d *Deps) {
-	m.Command(wordsBind, bot.RoleResident, bind{d})
+// BindFlow binds a person to a role with an invite code.
+type BindFlow struct {
+	Roles       bot.Roles
+	Communities Communities
+}
+
+func (f *BindFlow) register(m *bot.Mux) {
+	m.Command(wordsBind, bot.RoleResident, bot.HandlerFunc(f.bind))
 }
 
 // bind: 绑定 <code>. The code comes from `minyuan invite`; it works once.
-type bind struct{ d *Deps }
-
-func (b bind) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *BindFlow) bind(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	if r.Args == "" {
 		return r.Say(msgBindUsage, nil), nil
 	}
-	g, err := b.d.Roles.Redeem(ctx, r.Args, r.Update.From, r.Now)
+	g, err := f.Roles.Redeem(ctx, r.Args, r.Update.From, r.Now)
 	if err != nil {
 		var e *bot.Error
 		if !errors.As(err, &e) {
@@ -58,7 +62,7 @@ func (b bind) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 		}
 		return bot.Reply{}, err
 	}
-	c, _ := b.d.community(g.Community)
+	c, _ := f.Communities.byCode(g.Community)
 	return r.Say(msgBindOK, map[string]string{
 		"Name":      g.Name,
 		"Role":      r.T(roleNames[g.Role], nil),

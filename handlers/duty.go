@@ -23,36 +23,44 @@ type Duty interface {
 	SetOnDuty(ctx context.Context, openid string, communities []string, on bool) error
 }
 
-func registerDuty(m *bot.Mux, d *Deps) {
-	m.Command(wordsDutyOn, bot.RoleStaff, duty{d, true})
-	m.Command(wordsDutyOff, bot.RoleStaff, duty{d, false})
+// DutyFlow keeps the on-duty roster.
+type DutyFlow struct {
+	Duty        Duty
+	Communities Communities
 }
 
-// duty: 值班 / 下班, in every community the staff member serves.
-type duty struct {
-	d  *Deps
-	on bool
+func (f *DutyFlow) register(m *bot.Mux) {
+	m.Command(wordsDutyOn, bot.RoleStaff, bot.HandlerFunc(f.on))
+	m.Command(wordsDutyOff, bot.RoleStaff, bot.HandlerFunc(f.off))
 }
 
-func (h duty) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *DutyFlow) on(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	return f.set(ctx, r, true)
+}
+func (f *DutyFlow) off(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	return f.set(ctx, r, false)
+}
+
+// set: 值班 / 下班, in every community the staff member serves.
+func (f *DutyFlow) set(ctx context.Context, r *bot.Request, on bool) (bot.Reply, error) {
 	codes, all := r.User.Communities(bot.RoleStaff)
 	if all {
 		codes = codes[:0]
-		for _, c := range h.d.Communities {
+		for _, c := range f.Communities {
 			codes = append(codes, c.Code)
 		}
 	}
-	if err := h.d.Duty.SetOnDuty(ctx, r.Update.From, codes, h.on); err != nil {
+	if err := f.Duty.SetOnDuty(ctx, r.Update.From, codes, on); err != nil {
 		return bot.Reply{}, err
 	}
 	names := make([]string, 0, len(codes))
 	for _, code := range codes {
-		if c, ok := h.d.community(code); ok {
+		if c, ok := f.Communities.byCode(code); ok {
 			names = append(names, c.Name)
 		}
 	}
 	key := msgDutyOff
-	if h.on {
+	if on {
 		key = msgDutyOn
 	}
 	return r.Say(key, map[string]string{"Communities": strings.Join(names, "、")}), nil

@@ -5,28 +5,45 @@ package handlers
 
 import (
 	"context"
+	"strings"
 
 	"minyuan/bot"
 )
 
-// Deps is what the flows need from the rest of Minyuan.
-type Deps struct {
-	Roles       bot.Roles
-	Profiles    bot.Profiles
-	Duty        Duty
-	Tickets     *bot.TicketService
-	Pusher      bot.Pusher // the relay's messages
-	Relays      Relays
-	Catalog     *bot.Catalog
-	Clock       bot.Clock // for reminders: when they are handled
-	Desk        DeskConfig
-	Communities []bot.Community
-	Categories  []bot.Category
+// Flows holds each flow with what it needs: every flow declares its own
+// dependencies (a struct in its own file), so a new flow adds a field here and
+// grows nobody else's.
+type Flows struct {
+	Catalog  *bot.Catalog
+	Basics   BasicsFlow
+	Bind     BindFlow
+	Profile  ProfileFlow
+	Duty     DutyFlow
+	Requests RequestFlow
+	Desk     DeskFlow
+	Relay    RelayFlow
 }
 
-// community finds a community by code.
-func (d *Deps) community(code string) (bot.Community, bool) {
-	for _, c := range d.Communities {
+// NewMux routes every flow. It registers routes only: the ticket service's hooks
+// are wired once, by the caller (see RelayFlow.TicketChanged).
+func NewMux(f Flows) *bot.Mux {
+	m := bot.NewMux(f.Catalog, bot.HandlerFunc(fallback))
+	f.Basics.register(m)
+	f.Bind.register(m)
+	f.Profile.register(m)
+	f.Duty.register(m)
+	f.Requests.register(m)
+	f.Desk.register(m)
+	f.Relay.register(m)
+	return m
+}
+
+// Communities are the communities served, as the flows look them up.
+type Communities []bot.Community
+
+// byCode finds a community by code.
+func (cs Communities) byCode(code string) (bot.Community, bool) {
+	for _, c := range cs {
 		if c.Code == code {
 			return c, true
 		}
@@ -34,17 +51,25 @@ func (d *Deps) community(code string) (bot.Community, bool) {
 	return bot.Community{}, false
 }
 
-// NewMux routes every flow.
-func NewMux(d *Deps) *bot.Mux {
-	m := bot.NewMux(d.Catalog, bot.HandlerFunc(fallback))
-	registerBasics(m, d)
-	registerBind(m, d)
-	registerProfile(m, d)
-	registerDuty(m, d)
-	registerResident(m, d)
-	registerStaffDesk(m, d)
-	registerRelay(m, d)
-	return m
+// find matches a community by code (any case) or name, with or without its 社区
+// suffix, as people type it.
+func (cs Communities) find(s string) (bot.Community, bool) {
+	bare := func(n string) string { return strings.TrimSuffix(strings.TrimSpace(n), "社区") }
+	for _, c := range cs {
+		if strings.EqualFold(c.Code, s) || c.Name == s || bare(c.Name) == bare(s) {
+			return c, true
+		}
+	}
+	return bot.Community{}, false
+}
+
+// choices offers the communities in a form.
+func (cs Communities) choices(context.Context, *bot.Request, bot.Answers) ([]bot.Choice, error) {
+	out := make([]bot.Choice, len(cs))
+	for i, c := range cs {
+		out[i] = bot.Choice{Value: c.Code, Label: c.Name}
+	}
+	return out, nil
 }
 
 // fallback takes what no route took: in a live relay (对话) it is the conversation

@@ -31,7 +31,7 @@ func TestRoutesRefuseDuplicatesAtStartUp(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			m := NewMux(&Deps{Catalog: cat})
+			m := NewMux(Flows{Catalog: cat})
 			var msg string
 			func() {
 				defer func() { msg = fmt.Sprint(recover()) }()

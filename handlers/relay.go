@@ -2,8 +2,8 @@ package handlers
 
 import (
 	"context"
-
 	"strings"
+	"time"
 
 	"minyuan/bot"
 )
@@ -32,48 +32,51 @@ var (
 	msgPushFromStaff    = bot.Msg("push.relay.from_staff")
 )
 
-func registerRelay(m *bot.Mux, d *Deps) {
-	m.Command(wordsDeskRelay, bot.RoleStaff, bot.HandlerFunc(d.deskRelay))
-	// Either side of a relay ends it.
-	m.Command(wordsRelayEnd, bot.RoleResident, bot.HandlerFunc(d.endRelay))
-	// What is not a command the sender may run goes to the other side of a relay.
-	m.Through(d.relayed)
+// RelayFlow is the live relay.
+type RelayFlow struct {
+	Tickets *bot.TicketService
+	Relays  Relays
+	Pusher  bot.Pusher
+	Catalog *bot.Catalog
+	// Timeout ends a relay nobody speaks in.
+	Timeout time.Duration
 }
 
-// RelayOnTicketChange is the ticket service's hook that ends the relay of a ticket
-// leaving the desk (closed, moved to another community). Register it once, when
-// wiring (NewMux may run more than once).
-func RelayOnTicketChange(d *Deps) func(context.Context, bot.TicketChange) error {
-	return d.relayTicketChanged
+func (f *RelayFlow) register(m *bot.Mux) {
+	m.Command(wordsDeskRelay, bot.RoleStaff, bot.HandlerFunc(f.deskRelay))
+	// Either side of a relay ends it.
+	m.Command(wordsRelayEnd, bot.RoleResident, bot.HandlerFunc(f.endRelay))
+	// What is not a command the sender may run goes to the other side of a relay.
+	m.Through(f.relayed)
 }
 
 // pushRelay tells peer about ticket t (as it stands after event): a resident as an
 // update (important ones become a call-back task if WeChat cannot reach them),
 // staff as an alert.
-func (d *Deps) pushRelay(ctx context.Context, t *bot.Ticket, event bot.EventKind, peer, text, body string) error {
-	return d.pushRelayAs(ctx, t, event, peer, text, body, event != bot.EventRelayEnded)
+func (f *RelayFlow) pushRelay(ctx context.Context, t *bot.Ticket, event bot.EventKind, peer, text, body string) error {
+	return f.pushRelayAs(ctx, t, event, peer, text, body, event != bot.EventRelayEnded)
 }
 
-func (d *Deps) pushRelayAs(ctx context.Context, t *bot.Ticket, event bot.EventKind, peer, text, body string, important bool) error {
+func (f *RelayFlow) pushRelayAs(ctx context.Context, t *bot.Ticket, event bot.EventKind, peer, text, body string, important bool) error {
 	p := bot.Push{ID: bot.TicketPushID(t.No, t.Version, event, peer), To: peer, Text: text,
 		Fields: map[string]string{"no": t.No, "text": body}, Ref: t.No, Community: t.Community}
 	if peer == t.OpenID {
 		p.Kind, p.Important = bot.PushTicketUpdate, important
 	} else {
-		cat, _ := d.Tickets.Category(t.Category)
+		cat, _ := f.Tickets.Category(t.Category)
 		p.Kind, p.Fields["category"] = bot.PushTicketAlert, cat.Name
 	}
-	return d.Pusher.Push(ctx, p)
+	return f.Pusher.Push(ctx, p)
 }
 
 // 对话 <no>: a live relay with the resident.
-func (d *Deps) deskRelay(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *RelayFlow) deskRelay(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, _, ok := splitTicketNo(r.Args)
 	if !ok {
 		return r.Say(msgUsageRelay, nil), nil
 	}
 	a := staff(r)
-	t, err := d.Tickets.Get(ctx, a, no)
+	t, err := f.Tickets.Get(ctx, a, no)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -81,31 +84,31 @@ func (d *Deps) deskRelay(ctx context.Context, r *bot.Request) (bot.Reply, error)
 		return bot.Reply{}, bot.TicketClosed(no)
 	}
 	if t.OpenID == "" {
-		return r.Say(msgRelayOffline, d.Tickets.StaffView(t, nil)), nil
+		return r.Say(msgRelayOffline, f.Tickets.StaffView(t, nil)), nil
 	}
 	me := r.Update.From
-	if rl, ok, err := d.Relays.Relay(ctx, t.OpenID); err != nil {
+	if rl, ok, err := f.Relays.Relay(ctx, t.OpenID); err != nil {
 		return bot.Reply{}, err
 	} else if ok && rl.Peer != me {
 		return r.Say(msgRelayBusy, map[string]string{"No": no}), nil
 	}
 	// A relay the sender had with another resident ends here; that resident is told.
-	if rl, ok, err := d.Relays.Relay(ctx, me); err != nil {
+	if rl, ok, err := f.Relays.Relay(ctx, me); err != nil {
 		return bot.Reply{}, err
 	} else if ok && rl.Peer != t.OpenID {
-		if err := d.relayEnded(ctx, r, rl); err != nil {
+		if err := f.relayEnded(ctx, r, rl); err != nil {
 			return bot.Reply{}, err
 		}
 	}
-	if err := d.Relays.StartRelay(ctx, me, t.OpenID, no, d.Desk.RelayTimeout); err != nil {
+	if err := f.Relays.StartRelay(ctx, me, t.OpenID, no, f.Timeout); err != nil {
 		return bot.Reply{}, err
 	}
-	if t, err = d.Tickets.Record(ctx, a, r.Now, no, bot.EventRelayStarted, ""); err != nil {
+	if t, err = f.Tickets.Record(ctx, a, r.Now, no, bot.EventRelayStarted, ""); err != nil {
 		return bot.Reply{}, err
 	}
-	view := d.Tickets.StaffView(t, map[string]any{"Staff": staffName(r.User, t.Community), "Minutes": int(d.Desk.RelayTimeout.Minutes())})
+	view := f.Tickets.StaffView(t, map[string]any{"Staff": staffName(r.User, t.Community), "Minutes": int(f.Timeout.Minutes())})
 	text := r.T(msgPushRelayStarted, view)
-	if err := d.pushRelay(ctx, t, bot.EventRelayStarted, t.OpenID, text, text); err != nil {
+	if err := f.pushRelay(ctx, t, bot.EventRelayStarted, t.OpenID, text, text); err != nil {
 		return bot.Reply{}, err
 	}
 	return r.Say(msgRelayStarted, view), nil
@@ -114,9 +117,9 @@ func (d *Deps) deskRelay(ctx context.Context, r *bot.Request) (bot.Reply, error)
 // relaySide finds the ticket of relay rl and on which side of it the sender is: the
 // ticket's resident, or staff who may still work on it. ok is false when the relay
 // no longer holds for them (the ticket is gone, or no longer theirs).
-func (d *Deps) relaySide(ctx context.Context, r *bot.Request, rl bot.Relay) (a bot.Actor, t *bot.Ticket, ok bool, err error) {
+func (f *RelayFlow) relaySide(ctx context.Context, r *bot.Request, rl bot.Relay) (a bot.Actor, t *bot.Ticket, ok bool, err error) {
 	for _, a := range []bot.Actor{resident(r), staff(r)} {
-		t, err := d.Tickets.Get(ctx, a, rl.Ticket)
+		t, err := f.Tickets.Get(ctx, a, rl.Ticket)
 		if err == nil {
 			return a, t, true, nil
 		}
@@ -129,20 +132,20 @@ func (d *Deps) relaySide(ctx context.Context, r *bot.Request, rl bot.Relay) (a b
 
 // relayed forwards the sender's message to their peer when they are in a live
 // relay; ok is false when they are not (or the relay no longer holds).
-func (d *Deps) relayed(ctx context.Context, r *bot.Request) (rep bot.Reply, ok bool, err error) {
+func (f *RelayFlow) relayed(ctx context.Context, r *bot.Request) (rep bot.Reply, ok bool, err error) {
 	u := r.Update
-	rl, ok, err := d.Relays.Relay(ctx, u.From)
+	rl, ok, err := f.Relays.Relay(ctx, u.From)
 	if err != nil || !ok {
 		return bot.Reply{}, false, err
 	}
-	a, t, ok, err := d.relaySide(ctx, r, rl)
+	a, t, ok, err := f.relaySide(ctx, r, rl)
 	if err != nil {
 		return bot.Reply{}, false, err
 	}
 	if !ok {
 		// The ticket is gone, or the staff member lost it (reassigned, role
 		// revoked): the relay is over for them.
-		_, _, err := d.Relays.EndRelay(ctx, u.From)
+		_, _, err := f.Relays.EndRelay(ctx, u.From)
 		return bot.Reply{}, false, err
 	}
 	text := strings.TrimSpace(u.Text)
@@ -153,39 +156,39 @@ func (d *Deps) relayed(ctx context.Context, r *bot.Request) (rep bot.Reply, ok b
 	default:
 		return r.Say(msgRelayUnsupported, nil), true, nil
 	}
-	if t, err = d.Tickets.Record(ctx, a, r.Now, t.No, bot.EventRelay, text); err != nil {
+	if t, err = f.Tickets.Record(ctx, a, r.Now, t.No, bot.EventRelay, text); err != nil {
 		return bot.Reply{}, true, err
 	}
 	var push string
 	if a.Kind == bot.ActorResident {
-		push = r.T(msgPushFromResident, d.Tickets.StaffView(t, map[string]any{"Text": text}))
+		push = r.T(msgPushFromResident, f.Tickets.StaffView(t, map[string]any{"Text": text}))
 	} else {
 		push = r.T(msgPushFromStaff, map[string]string{"No": t.No, "Staff": staffName(r.User, t.Community), "Text": text})
 	}
-	if err := d.pushRelay(ctx, t, bot.EventRelay, rl.Peer, push, text); err != nil {
+	if err := f.pushRelay(ctx, t, bot.EventRelay, rl.Peer, push, text); err != nil {
 		return bot.Reply{}, true, err
 	}
 	// Nothing is said back: in a conversation an echo is noise.
-	return bot.Reply{}, true, d.Relays.TouchRelay(ctx, u.From, rl.Peer, d.Desk.RelayTimeout)
+	return bot.Reply{}, true, f.Relays.TouchRelay(ctx, u.From, rl.Peer, f.Timeout)
 }
 
 // 结束: either side ends the relay; the other is told.
-func (d *Deps) endRelay(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *RelayFlow) endRelay(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	if r.Args != "" {
 		// "结束了吗？" is a sentence, not the command.
-		if rep, ok, err := d.relayed(ctx, r); ok || err != nil {
+		if rep, ok, err := f.relayed(ctx, r); ok || err != nil {
 			return rep, err
 		}
 		return fallback(ctx, r)
 	}
-	rl, ok, err := d.Relays.EndRelay(ctx, r.Update.From)
+	rl, ok, err := f.Relays.EndRelay(ctx, r.Update.From)
 	if err != nil {
 		return bot.Reply{}, err
 	}
 	if !ok {
 		return r.Say(msgRelayNone, nil), nil
 	}
-	if err := d.relayEnded(ctx, r, rl); err != nil {
+	if err := f.relayEnded(ctx, r, rl); err != nil {
 		return bot.Reply{}, err
 	}
 	return r.Say(msgRelayEnded, map[string]string{"No": rl.Ticket}), nil
@@ -194,24 +197,25 @@ func (d *Deps) endRelay(ctx context.Context, r *bot.Request) (bot.Reply, error) 
 // relayEnded records that the sender ended relay rl and tells the peer. A ticket
 // the sender may no longer see gets no timeline line and the peer is not told by
 // this ticket (the change that took it away told them).
-func (d *Deps) relayEnded(ctx context.Context, r *bot.Request, rl bot.Relay) error {
-	a, _, ok, err := d.relaySide(ctx, r, rl)
+func (f *RelayFlow) relayEnded(ctx context.Context, r *bot.Request, rl bot.Relay) error {
+	a, _, ok, err := f.relaySide(ctx, r, rl)
 	if err != nil || !ok {
 		return err
 	}
-	t, err := d.Tickets.Record(ctx, a, r.Now, rl.Ticket, bot.EventRelayEnded, "")
+	t, err := f.Tickets.Record(ctx, a, r.Now, rl.Ticket, bot.EventRelayEnded, "")
 	if err != nil {
 		return err
 	}
 	text := r.T(msgPushRelayEnded, map[string]any{"No": t.No, "ToResident": rl.Peer == t.OpenID})
-	return d.pushRelay(ctx, t, bot.EventRelayEnded, rl.Peer, text, text)
+	return f.pushRelay(ctx, t, bot.EventRelayEnded, rl.Peer, text, text)
 }
 
-// relayTicketChanged ends the relay the ticket's resident is in about it when the
-// ticket leaves the desk (closed, moved to another community). The staff member in
+// TicketChanged is the ticket service's hook (register it once, when wiring): it
+// ends the relay the ticket's resident is in about it when the ticket leaves the
+// desk (closed, moved to another community). The staff member in
 // the relay is told, unless they made the change; the resident learns what
 // happened from the push about the closing or the move.
-func (d *Deps) relayTicketChanged(ctx context.Context, c bot.TicketChange) error {
+func (f *RelayFlow) TicketChanged(ctx context.Context, c bot.TicketChange) error {
 	t := c.After
 	if c.Before == nil || t.OpenID == "" {
 		return nil
@@ -221,16 +225,16 @@ func (d *Deps) relayTicketChanged(ctx context.Context, c bot.TicketChange) error
 	if !closed && !moved {
 		return nil
 	}
-	rl, ok, err := d.Relays.Relay(ctx, t.OpenID)
+	rl, ok, err := f.Relays.Relay(ctx, t.OpenID)
 	if err != nil || !ok || rl.Ticket != t.No {
 		return err
 	}
-	if _, _, err := d.Relays.EndRelay(ctx, t.OpenID); err != nil {
+	if _, _, err := f.Relays.EndRelay(ctx, t.OpenID); err != nil {
 		return err
 	}
 	if rl.Peer == c.Actor.ID {
 		return nil // they learn it from the answer to what they did
 	}
-	text := d.Catalog.T(msgPushRelayEnded, map[string]any{"No": t.No})
-	return d.pushRelay(ctx, t, bot.EventRelayEnded, rl.Peer, text, text)
+	text := f.Catalog.T(msgPushRelayEnded, map[string]any{"No": t.No})
+	return f.pushRelay(ctx, t, bot.EventRelayEnded, rl.Peer, text, text)
 }

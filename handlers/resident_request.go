@@ -65,48 +65,56 @@ const (
 	rateLookback = 20
 )
 
-func registerResident(m *bot.Mux, d *Deps) {
-	f := requestForm(d)
-	m.Command(wordsRequest, bot.RoleResident, f)
-	m.Menu("REQUEST", bot.RoleResident, f)
-	m.Command(wordsMyTickets, bot.RoleResident, bot.HandlerFunc(d.myTickets))
-	m.Menu("MY_TICKETS", bot.RoleResident, bot.HandlerFunc(d.myTickets))
-	m.Command(wordsQuery, bot.RoleResident, bot.HandlerFunc(d.queryTicket))
-	m.Command(wordsSupplement, bot.RoleResident, supplement{supplementForm(d), d})
-	m.Command(wordsRateSatisfied, bot.RoleResident, rateWith(d, bot.RatingSatisfied))
-	m.Command(wordsRateBasic, bot.RoleResident, rateWith(d, bot.RatingBasic))
-	m.Command(wordsRateUnsatisfied, bot.RoleResident, rateWith(d, bot.RatingUnsatisfied))
-	m.Command(wordsRate, bot.RoleResident, bot.HandlerFunc(d.rateByNumber))
+// RequestFlow is the resident's side of a request.
+type RequestFlow struct {
+	Tickets     *bot.TicketService
+	Profiles    bot.Profiles
+	Categories  []bot.Category
+	Communities Communities
+}
+
+func (f *RequestFlow) register(m *bot.Mux) {
+	form := f.requestForm()
+	m.Command(wordsRequest, bot.RoleResident, form)
+	m.Menu("REQUEST", bot.RoleResident, form)
+	m.Command(wordsMyTickets, bot.RoleResident, bot.HandlerFunc(f.myTickets))
+	m.Menu("MY_TICKETS", bot.RoleResident, bot.HandlerFunc(f.myTickets))
+	m.Command(wordsQuery, bot.RoleResident, bot.HandlerFunc(f.queryTicket))
+	m.Command(wordsSupplement, bot.RoleResident, supplement{f.supplementForm(), f})
+	m.Command(wordsRateSatisfied, bot.RoleResident, f.rateWith(bot.RatingSatisfied))
+	m.Command(wordsRateBasic, bot.RoleResident, f.rateWith(bot.RatingBasic))
+	m.Command(wordsRateUnsatisfied, bot.RoleResident, f.rateWith(bot.RatingUnsatisfied))
+	m.Command(wordsRate, bot.RoleResident, bot.HandlerFunc(f.rateByNumber))
 }
 
 // requestForm: 诉求. Category, description (words, voice recognition text, photos),
 // community and phone (both asked only the first time), then a summary to confirm.
-func requestForm(d *Deps) *bot.Form {
+func (f *RequestFlow) requestForm() *bot.Form {
 	return &bot.Form{
 		ID:      "request",
 		Heading: msgRequestTitle,
 		Fields: []bot.Field{
-			{Key: "category", Prompt: msgRequestCategory, Choices: d.categoryChoices},
+			{Key: "category", Prompt: msgRequestCategory, Choices: f.categoryChoices},
 			{Key: "description", Prompt: msgRequestDesc, Photos: true, Validate: validDescription},
-			{Key: "community", Prompt: msgRequestCommunity, Choices: d.communityChoices, Skip: d.rememberedCommunity},
-			{Key: "phone", Prompt: msgRequestPhone, Validate: validPhone, Skip: d.rememberedPhone},
+			{Key: "community", Prompt: msgRequestCommunity, Choices: f.Communities.choices, Skip: f.rememberedCommunity},
+			{Key: "phone", Prompt: msgRequestPhone, Validate: validPhone, Skip: f.rememberedPhone},
 		},
 		Confirm: msgRequestSummary,
 		View: func(_ *bot.Request, a bot.Answers) any {
-			cat, _ := d.Tickets.Category(a["category"])
-			com, _ := d.Tickets.Community(a["community"])
+			cat, _ := f.Tickets.Category(a["category"])
+			com, _ := f.Tickets.Community(a["community"])
 			return map[string]any{
 				"Category": cat.Name, "Description": a["description"], "Photos": len(a.Photos("description")),
 				"Community": com.Name, "Phone": maskPhone(a["phone"]),
 			}
 		},
-		Submit: d.submitRequest,
+		Submit: f.submitRequest,
 	}
 }
 
-func (d *Deps) categoryChoices(context.Context, *bot.Request, bot.Answers) ([]bot.Choice, error) {
-	out := make([]bot.Choice, len(d.Categories))
-	for i, c := range d.Categories {
+func (f *RequestFlow) categoryChoices(context.Context, *bot.Request, bot.Answers) ([]bot.Choice, error) {
+	out := make([]bot.Choice, len(f.Categories))
+	for i, c := range f.Categories {
 		out[i] = bot.Choice{Value: c.Code, Label: c.Name}
 	}
 	return out, nil
@@ -114,20 +122,20 @@ func (d *Deps) categoryChoices(context.Context, *bot.Request, bot.Answers) ([]bo
 
 // rememberedCommunity skips the question when the profile names a community we serve
 // (typed once, or set by following through a community's QR code).
-func (d *Deps) rememberedCommunity(ctx context.Context, r *bot.Request, a bot.Answers) (bool, error) {
-	p, err := d.Profiles.Profile(ctx, r.Update.From)
+func (f *RequestFlow) rememberedCommunity(ctx context.Context, r *bot.Request, a bot.Answers) (bool, error) {
+	p, err := f.Profiles.Profile(ctx, r.Update.From)
 	if err != nil {
 		return false, err
 	}
-	if _, ok := d.community(p.Community); !ok {
+	if _, ok := f.Communities.byCode(p.Community); !ok {
 		return false, nil
 	}
 	a["community"] = p.Community
 	return true, nil
 }
 
-func (d *Deps) rememberedPhone(ctx context.Context, r *bot.Request, a bot.Answers) (bool, error) {
-	p, err := d.Profiles.Profile(ctx, r.Update.From)
+func (f *RequestFlow) rememberedPhone(ctx context.Context, r *bot.Request, a bot.Answers) (bool, error) {
+	p, err := f.Profiles.Profile(ctx, r.Update.From)
 	if err != nil || p.Phone == "" {
 		return false, err
 	}
@@ -146,12 +154,12 @@ func validDescription(_ *bot.Request, in string) (string, error) {
 // submitRequest files the ticket. The confirming Update's ID is the creation key, so
 // a confirm that is handled again (a platform retry after a crash, or after a later
 // step failed) finds the same ticket and completes what was left.
-func (d *Deps) submitRequest(ctx context.Context, r *bot.Request, a bot.Answers) (bot.Reply, error) {
-	p, err := d.Profiles.Profile(ctx, r.Update.From)
+func (f *RequestFlow) submitRequest(ctx context.Context, r *bot.Request, a bot.Answers) (bot.Reply, error) {
+	p, err := f.Profiles.Profile(ctx, r.Update.From)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	t, err := d.Tickets.Intake(ctx, resident(r), r.Now, bot.NewTicket{
+	t, err := f.Tickets.Intake(ctx, resident(r), r.Now, bot.NewTicket{
 		Community: a["community"], Category: a["category"],
 		Description: a["description"], Photos: a.Photos("description"),
 		Source: "wechat", Name: p.Name, Phone: a["phone"],
@@ -161,16 +169,16 @@ func (d *Deps) submitRequest(ctx context.Context, r *bot.Request, a bot.Answers)
 	}
 	if p.Community != t.Community || p.Phone != t.Phone {
 		p.OpenID, p.Community, p.Phone, p.Updated = r.Update.From, t.Community, t.Phone, r.Now
-		if err := d.Profiles.SaveProfile(ctx, p); err != nil {
+		if err := f.Profiles.SaveProfile(ctx, p); err != nil {
 			return bot.Reply{}, err
 		}
 	}
-	return r.Say(msgRequestDone, d.Tickets.View(t)), nil
+	return r.Say(msgRequestDone, f.Tickets.View(t)), nil
 }
 
 // myTickets: 我的诉求, newest first.
-func (d *Deps) myTickets(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	ts, err := d.Tickets.Mine(ctx, resident(r), myTicketsShown)
+func (f *RequestFlow) myTickets(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	ts, err := f.Tickets.Mine(ctx, resident(r), myTicketsShown)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -179,7 +187,7 @@ func (d *Deps) myTickets(ctx context.Context, r *bot.Request) (bot.Reply, error)
 	}
 	items := make([]map[string]any, len(ts))
 	for i, t := range ts {
-		v := d.Tickets.View(t)
+		v := f.Tickets.View(t)
 		v["Summary"] = excerpt(t.Description, 16)
 		v["ToRate"] = t.Status == bot.StatusClosed && t.Rating == ""
 		items[i] = v
@@ -189,16 +197,16 @@ func (d *Deps) myTickets(ctx context.Context, r *bot.Request) (bot.Reply, error)
 
 // queryTicket: 查询 <no>. Status, who has it, by when, the latest word to the resident,
 // and the result once closed.
-func (d *Deps) queryTicket(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *RequestFlow) queryTicket(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, _, _ := splitTicketNo(r.Args)
 	if no == "" {
 		return r.Say(msgQueryUsage, nil), nil
 	}
-	t, evs, err := d.Tickets.Timeline(ctx, resident(r), no)
+	t, evs, err := f.Tickets.Timeline(ctx, resident(r), no)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	v := d.Tickets.View(t)
+	v := f.Tickets.View(t)
 	v["Open"], v["IsNew"], v["Reopened"] = t.Open(), t.Status == bot.StatusNew, t.Reopened > 0
 	if ev, ok := latestReply(t, evs); ok {
 		v["Reply"], v["ReplyAt"], v["ReplyBy"] = ev.Text, when(r, ev.At), ev.Name
@@ -227,27 +235,27 @@ func latestReply(t *bot.Ticket, evs []bot.Event) (bot.Event, bool) {
 
 // ownTicket loads a ticket of the sender. Someone else's ticket is "not found", in
 // the same words as a number never given: a resident learns nothing of others.
-func (d *Deps) ownTicket(ctx context.Context, r *bot.Request, no string) (*bot.Ticket, error) {
-	return d.Tickets.Get(ctx, resident(r), no)
+func (f *RequestFlow) ownTicket(ctx context.Context, r *bot.Request, no string) (*bot.Ticket, error) {
+	return f.Tickets.Get(ctx, resident(r), no)
 }
 
 // supplement: 补充 <no> <text> adds at once; 补充 <no> (or 补充 alone, which first
 // asks which ticket) opens a one-question form that takes words or photos.
 type supplement struct {
 	*bot.Form
-	d *Deps
+	f *RequestFlow
 }
 
-func supplementForm(d *Deps) *bot.Form {
+func (f *RequestFlow) supplementForm() *bot.Form {
 	return &bot.Form{
 		ID:      "request.add",
 		Heading: msgAddTitle,
 		Fields: []bot.Field{
-			{Key: "no", Prompt: msgAddWhich, Choices: d.openTicketChoices, Skip: numberFromArgs},
+			{Key: "no", Prompt: msgAddWhich, Choices: f.openTicketChoices, Skip: numberFromArgs},
 			{Key: "text", Prompt: msgAddText, Photos: true, Validate: validDescription},
 		},
 		Submit: func(ctx context.Context, r *bot.Request, a bot.Answers) (bot.Reply, error) {
-			return d.addToTicket(ctx, r, a["no"], a["text"], a.Photos("text"))
+			return f.addToTicket(ctx, r, a["no"], a["text"], a.Photos("text"))
 		},
 	}
 }
@@ -258,7 +266,7 @@ func (h supplement) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error
 	case no == "" && r.Args != "":
 		return r.Say(msgAddUsage, nil), nil
 	case no == "":
-		cs, err := h.d.openTicketChoices(ctx, r, nil)
+		cs, err := h.f.openTicketChoices(ctx, r, nil)
 		if err != nil {
 			return bot.Reply{}, err
 		}
@@ -267,7 +275,7 @@ func (h supplement) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error
 		}
 		return h.Form.Serve(ctx, r)
 	}
-	t, err := h.d.ownTicket(ctx, r, no)
+	t, err := h.f.ownTicket(ctx, r, no)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -278,7 +286,7 @@ func (h supplement) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error
 		if _, err := validDescription(r, text); err != nil {
 			return bot.Reply{}, err
 		}
-		return h.d.addToTicket(ctx, r, no, text, nil)
+		return h.f.addToTicket(ctx, r, no, text, nil)
 	}
 	return h.Form.Serve(ctx, r)
 }
@@ -294,15 +302,15 @@ func numberFromArgs(_ context.Context, r *bot.Request, a bot.Answers) (bool, err
 }
 
 // openTicketChoices are the sender's open tickets; the number itself is accepted too.
-func (d *Deps) openTicketChoices(ctx context.Context, r *bot.Request, _ bot.Answers) ([]bot.Choice, error) {
-	ts, err := d.Tickets.Mine(ctx, resident(r), myTicketsShown)
+func (f *RequestFlow) openTicketChoices(ctx context.Context, r *bot.Request, _ bot.Answers) ([]bot.Choice, error) {
+	ts, err := f.Tickets.Mine(ctx, resident(r), myTicketsShown)
 	if err != nil {
 		return nil, err
 	}
 	var out []bot.Choice
 	for _, t := range ts {
 		if t.Open() {
-			cat, _ := d.Tickets.Category(t.Category)
+			cat, _ := f.Tickets.Category(t.Category)
 			out = append(out, bot.Choice{Value: t.No, Label: t.No + " " + cat.Name + " " + excerpt(t.Description, 12)})
 		}
 	}
@@ -310,20 +318,20 @@ func (d *Deps) openTicketChoices(ctx context.Context, r *bot.Request, _ bot.Answ
 }
 
 // addToTicket puts what the resident added on the ticket; whoever has it is told.
-func (d *Deps) addToTicket(ctx context.Context, r *bot.Request, no, text string, photos []string) (bot.Reply, error) {
-	t, err := d.Tickets.AddInfo(ctx, resident(r), r.Now, no, text, photos)
+func (f *RequestFlow) addToTicket(ctx context.Context, r *bot.Request, no, text string, photos []string) (bot.Reply, error) {
+	t, err := f.Tickets.AddInfo(ctx, resident(r), r.Now, no, text, photos)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgAdded, d.Tickets.View(t)), nil
+	return r.Say(msgAdded, f.Tickets.View(t)), nil
 }
 
 // rateWith answers 满意, 基本满意 and 不满意 [理由]: the rating goes to the resident's
 // most recently closed ticket that waits for one, or to the ticket whose number
 // starts the text.
-func rateWith(d *Deps, rating bot.Rating) bot.Handler {
+func (f *RequestFlow) rateWith(rating bot.Rating) bot.Handler {
 	return bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-		ts, err := d.Tickets.Mine(ctx, resident(r), rateLookback)
+		ts, err := f.Tickets.Mine(ctx, resident(r), rateLookback)
 		if err != nil {
 			return bot.Reply{}, err
 		}
@@ -346,21 +354,21 @@ func rateWith(d *Deps, rating bot.Rating) bot.Handler {
 		if target == nil {
 			return r.Say(msgRateNone, nil), nil
 		}
-		return d.rate(ctx, r, target.No, rating, reason)
+		return f.rate(ctx, r, target.No, rating, reason)
 	})
 }
 
 // rateByNumber: 评价 <no> <1|2|3 or the word> [理由].
-func (d *Deps) rateByNumber(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *RequestFlow) rateByNumber(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, rest, _ := splitTicketNo(r.Args)
 	rating, reason, ok := parseRating(r.Catalog, rest)
 	if no == "" || !ok {
 		return r.Say(msgRateUsage, nil), nil
 	}
-	if _, err := d.ownTicket(ctx, r, no); err != nil {
+	if _, err := f.ownTicket(ctx, r, no); err != nil {
 		return bot.Reply{}, err
 	}
-	return d.rate(ctx, r, no, rating, reason)
+	return f.rate(ctx, r, no, rating, reason)
 }
 
 // parseRating reads "1|2|3 [理由]" or a rating word of the catalogue and the reason
@@ -390,8 +398,8 @@ func parseRating(cat *bot.Catalog, s string) (bot.Rating, string, bool) {
 
 // rate gives the sender's rating to ticket no: thanks, or (不满意) the news that it
 // was reopened or flagged for the secretary.
-func (d *Deps) rate(ctx context.Context, r *bot.Request, no string, rating bot.Rating, reason string) (bot.Reply, error) {
-	res, err := d.Tickets.Rate(ctx, resident(r), r.Now, no, rating, reason)
+func (f *RequestFlow) rate(ctx context.Context, r *bot.Request, no string, rating bot.Rating, reason string) (bot.Reply, error) {
+	res, err := f.Tickets.Rate(ctx, resident(r), r.Now, no, rating, reason)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -399,9 +407,9 @@ func (d *Deps) rate(ctx context.Context, r *bot.Request, no string, rating bot.R
 	case rating != bot.RatingUnsatisfied:
 		return r.Say(msgRateThanks, map[string]string{"No": no, "Rating": r.T(bot.RatingName(rating), nil)}), nil
 	case res.Reopened:
-		return r.Say(msgRateReopened, d.Tickets.View(res.Ticket)), nil
+		return r.Say(msgRateReopened, f.Tickets.View(res.Ticket)), nil
 	}
-	return r.Say(msgRateFlagged, d.Tickets.View(res.Ticket)), nil
+	return r.Say(msgRateFlagged, f.Tickets.View(res.Ticket)), nil
 }
 
 // trimLead drops the spaces and punctuation people put after a number or a word

@@ -70,16 +70,22 @@ const (
 	shortRunes = 24
 )
 
-func registerStaffDesk(m *bot.Mux, d *Deps) {
-	m.Command(wordsDeskQueue, bot.RoleStaff, bot.HandlerFunc(d.deskQueue))
-	m.Command(wordsDeskClaim, bot.RoleStaff, bot.HandlerFunc(d.deskClaim))
-	m.Command(wordsDeskReply, bot.RoleStaff, bot.HandlerFunc(d.deskReply))
-	m.Command(wordsDeskReassign, bot.RoleStaff, bot.HandlerFunc(d.deskReassign))
-	m.Command(wordsDeskNote, bot.RoleStaff, bot.HandlerFunc(d.deskNote))
-	m.Command(wordsDeskEscalate, bot.RoleStaff, bot.HandlerFunc(d.deskEscalate))
-	m.Command(wordsDeskClose, bot.RoleStaff, bot.HandlerFunc(d.deskClose))
-	m.Command(wordsDeskDetail, bot.RoleStaff, bot.HandlerFunc(d.deskDetail))
-	m.Menu("DESK_TODO", bot.RoleStaff, bot.HandlerFunc(d.deskQueue))
+// DeskFlow is the staff desk.
+type DeskFlow struct {
+	Tickets     *bot.TicketService
+	Communities Communities
+}
+
+func (f *DeskFlow) register(m *bot.Mux) {
+	m.Command(wordsDeskQueue, bot.RoleStaff, bot.HandlerFunc(f.deskQueue))
+	m.Command(wordsDeskClaim, bot.RoleStaff, bot.HandlerFunc(f.deskClaim))
+	m.Command(wordsDeskReply, bot.RoleStaff, bot.HandlerFunc(f.deskReply))
+	m.Command(wordsDeskReassign, bot.RoleStaff, bot.HandlerFunc(f.deskReassign))
+	m.Command(wordsDeskNote, bot.RoleStaff, bot.HandlerFunc(f.deskNote))
+	m.Command(wordsDeskEscalate, bot.RoleStaff, bot.HandlerFunc(f.deskEscalate))
+	m.Command(wordsDeskClose, bot.RoleStaff, bot.HandlerFunc(f.deskClose))
+	m.Command(wordsDeskDetail, bot.RoleStaff, bot.HandlerFunc(f.deskDetail))
+	m.Menu("DESK_TODO", bot.RoleStaff, bot.HandlerFunc(f.deskQueue))
 }
 
 // staffName is how the sender is named on a ticket of community.
@@ -89,9 +95,9 @@ func staffName(u *bot.User, community string) string {
 
 // 待办 [全部]: by default the tickets waiting for someone to claim them and those
 // the sender handles, most urgent and oldest first; 全部 adds those colleagues have.
-func (d *Deps) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *DeskFlow) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	all := slices.Contains(r.Catalog.Words(wordsDeskQueueAll), r.Args)
-	ts, communities, err := d.Tickets.Queue(ctx, staff(r), queueScan)
+	ts, communities, err := f.Tickets.Queue(ctx, staff(r), queueScan)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -104,8 +110,8 @@ func (d *Deps) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, error)
 	}
 	lines := []string{r.T(msgQueueHead, map[string]any{"All": all, "Count": len(open)})}
 	for _, t := range open[:min(len(open), deskListLimit)] {
-		v := d.Tickets.View(t)
-		v["Colour"] = r.T(colourNames[d.Tickets.Colour(t, r.Now)], nil)
+		v := f.Tickets.View(t)
+		v["Colour"] = r.T(colourNames[f.Tickets.Colour(t, r.Now)], nil)
 		v["Short"] = excerpt(t.Description, shortRunes)
 		if communities == 1 {
 			v["Community"] = ""
@@ -120,29 +126,29 @@ func (d *Deps) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, error)
 }
 
 // 接单 <no>: sign for a ticket (签收), also one assigned to the sender.
-func (d *Deps) deskClaim(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *DeskFlow) deskClaim(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, _, ok := splitTicketNo(r.Args)
 	if !ok {
 		return r.Say(msgUsageClaim, nil), nil
 	}
-	t, err := d.Tickets.Claim(ctx, staff(r), r.Now, no)
+	t, err := f.Tickets.Claim(ctx, staff(r), r.Now, no)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgClaimed, d.Tickets.StaffView(t, nil)), nil
+	return r.Say(msgClaimed, f.Tickets.StaffView(t, nil)), nil
 }
 
 // 回复 <no> <text>: a message to the resident, down the delivery ladder.
-func (d *Deps) deskReply(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *DeskFlow) deskReply(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, text, ok := splitTicketNo(r.Args)
 	if !ok || text == "" {
 		return r.Say(msgUsageReply, nil), nil
 	}
-	t, err := d.Tickets.Reply(ctx, staff(r), r.Now, no, text)
+	t, err := f.Tickets.Reply(ctx, staff(r), r.Now, no, text)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	view := d.Tickets.StaffView(t, map[string]any{"Staff": staffName(r.User, t.Community), "Text": text})
+	view := f.Tickets.StaffView(t, map[string]any{"Staff": staffName(r.User, t.Community), "Text": text})
 	if t.OpenID == "" {
 		return r.Say(msgRepliedByCall, view), nil
 	}
@@ -151,26 +157,26 @@ func (d *Deps) deskReply(ctx context.Context, r *bot.Request) (bot.Reply, error)
 
 // 转派 <no> <target>: to another community (by code or name), where it waits to be
 // claimed again, or to a named colleague of the same community, who signs for it.
-func (d *Deps) deskReassign(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *DeskFlow) deskReassign(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, target, ok := splitTicketNo(r.Args)
 	if !ok || target == "" {
 		return r.Say(msgUsageReassign, nil), nil
 	}
 	a := staff(r)
-	t, err := d.Tickets.Get(ctx, a, no)
+	t, err := f.Tickets.Get(ctx, a, no)
 	if err != nil {
 		return bot.Reply{}, err
 	}
 	if !t.Open() {
 		return bot.Reply{}, bot.TicketClosed(no)
 	}
-	if c, ok := d.findCommunity(target); ok {
-		if _, err := d.Tickets.MoveTo(ctx, a, r.Now, no, c.Code); err != nil {
+	if c, ok := f.Communities.find(target); ok {
+		if _, err := f.Tickets.MoveTo(ctx, a, r.Now, no, c.Code); err != nil {
 			return bot.Reply{}, err
 		}
 		return r.Say(msgReassignedCommunity, map[string]string{"No": no, "To": c.Name}), nil
 	}
-	colleagues, err := d.Tickets.StaffOf(ctx, t.Community)
+	colleagues, err := f.Tickets.StaffOf(ctx, t.Community)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -179,7 +185,7 @@ func (d *Deps) deskReassign(ctx context.Context, r *bot.Request) (bot.Reply, err
 	case 0:
 		return r.Say(msgReassignUnknown, map[string]string{"Target": target}), nil
 	case 1:
-		if _, err := d.Tickets.AssignTo(ctx, a, r.Now, no, match[0]); err != nil {
+		if _, err := f.Tickets.AssignTo(ctx, a, r.Now, no, match[0]); err != nil {
 			return bot.Reply{}, err
 		}
 		return r.Say(msgReassignedStaff, map[string]string{"No": no, "To": match[0].Name}), nil
@@ -187,37 +193,25 @@ func (d *Deps) deskReassign(ctx context.Context, r *bot.Request) (bot.Reply, err
 	return r.Say(msgReassignAmbiguous, map[string]string{"Target": target}), nil
 }
 
-// findCommunity matches a community by code (any case) or name, with or without its
-// 社区 suffix, as people type it.
-func (d *Deps) findCommunity(s string) (bot.Community, bool) {
-	bare := func(n string) string { return strings.TrimSuffix(strings.TrimSpace(n), "社区") }
-	for _, c := range d.Communities {
-		if strings.EqualFold(c.Code, s) || c.Name == s || bare(c.Name) == bare(s) {
-			return c, true
-		}
-	}
-	return bot.Community{}, false
-}
-
 // 备注 <no> <text>: a note for colleagues, never shown to the resident.
-func (d *Deps) deskNote(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *DeskFlow) deskNote(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, text, ok := splitTicketNo(r.Args)
 	if !ok || text == "" {
 		return r.Say(msgUsageNote, nil), nil
 	}
-	if _, err := d.Tickets.Note(ctx, staff(r), r.Now, no, text); err != nil {
+	if _, err := f.Tickets.Note(ctx, staff(r), r.Now, no, text); err != nil {
 		return bot.Reply{}, err
 	}
 	return r.Say(msgNoted, map[string]string{"No": no}), nil
 }
 
 // 上报 <no> <reason> (问题追踪): the district admins are told.
-func (d *Deps) deskEscalate(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *DeskFlow) deskEscalate(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, reason, ok := splitTicketNo(r.Args)
 	if !ok || reason == "" {
 		return r.Say(msgUsageEscalate, nil), nil
 	}
-	_, told, err := d.Tickets.Escalate(ctx, staff(r), r.Now, no, reason)
+	_, told, err := f.Tickets.Escalate(ctx, staff(r), r.Now, no, reason)
 	if err != nil {
 		return bot.Reply{}, err
 	}
@@ -226,29 +220,29 @@ func (d *Deps) deskEscalate(ctx context.Context, r *bot.Request) (bot.Reply, err
 
 // 办结 <no> <result>: close with a result; the resident gets it and is asked to
 // rate (the answer is the resident flow's).
-func (d *Deps) deskClose(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *DeskFlow) deskClose(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, result, ok := splitTicketNo(r.Args)
 	if !ok || result == "" {
 		return r.Say(msgUsageClose, nil), nil
 	}
-	t, err := d.Tickets.Close(ctx, staff(r), r.Now, no, result)
+	t, err := f.Tickets.Close(ctx, staff(r), r.Now, no, result)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgClosedOK, d.Tickets.StaffView(t, nil)), nil
+	return r.Say(msgClosedOK, f.Tickets.StaffView(t, nil)), nil
 }
 
 // 详情 <no>: the ticket and its latest timeline, private notes included.
-func (d *Deps) deskDetail(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+func (f *DeskFlow) deskDetail(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, _, ok := splitTicketNo(r.Args)
 	if !ok {
 		return r.Say(msgUsageDetail, nil), nil
 	}
-	t, evs, err := d.Tickets.Timeline(ctx, staff(r), no)
+	t, evs, err := f.Tickets.Timeline(ctx, staff(r), no)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	lines := []string{r.T(msgDetail, d.Tickets.StaffView(t, nil))}
+	lines := []string{r.T(msgDetail, f.Tickets.StaffView(t, nil))}
 	if n := len(evs) - detailEvents; n > 0 {
 		lines = append(lines, r.T(msgDetailMore, map[string]int{"N": n}))
 		evs = evs[n:]

@@ -35,7 +35,7 @@ func TestSplitTicketNo(t *testing.T) {
 }
 
 func TestFindCommunity(t *testing.T) {
-	d := &Deps{Communities: []bot.Community{{Code: "QY", Name: "七一路社区"}, {Code: "HX", Name: "和谐社区"}}}
+	cs := Communities{{Code: "QY", Name: "七一路社区"}, {Code: "HX", Name: "和谐社区"}}
 	cases := []struct {
 		in   string
 		want string
@@ -49,7 +49,7 @@ func TestFindCommunity(t *testing.T) {
 		{"社区", ""},
 	}
 	for _, c := range cases {
-		got, ok := d.findCommunity(c.in)
+		got, ok := cs.find(c.in)
 		if ok != (c.want != "") || got.Code != c.want {
 			t.Errorf("findCommunity(%q) = %q, %v; want %q", c.in, got.Code, ok, c.want)
 		}

@@ -22,11 +22,6 @@ type Relays interface {
 	EndRelay(ctx context.Context, openid string) (bot.Relay, bool, error)
 }
 
-// DeskConfig tunes the desk.
-type DeskConfig struct {
-	RelayTimeout time.Duration
-}
-
 var msgNoSuchTicket = bot.Msg("ticket.not_found")
 
 // PushKinds lists every kind of push the flows make (the templates a deployment may

@@ -2,9 +2,11 @@ package store
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -15,125 +17,331 @@ import (
 var _ bot.Inbox = (*Store)(nil)
 
 const (
-	// pendingMarker stands in the inbox key while the owner works. It is not JSON, so
-	// it cannot be mistaken for a committed reply.
-	pendingMarker = "pending"
-	// pendingTTL frees the claim of an owner that crashed before Commit or Abort. It
-	// is far longer than any handling budget so that a slow owner is never doubled.
-	pendingTTL = 120 * time.Second
+	// DefaultLease is how long an Update's claim and its sender's lock stay held
+	// without renewal. The engine renews them while a handler works, so a process
+	// that dies (or a primary that fails over) frees them within this long.
+	DefaultLease = 1500 * time.Millisecond
 
-	inboxPollMin = 10 * time.Millisecond
-	inboxPollMax = 50 * time.Millisecond
+	beginPollMin = 2 * time.Millisecond
+	beginPollMax = 25 * time.Millisecond
+	// lockWaiterStale purges a queued Update whose process stopped asking for its turn
+	// (it crashed, or gave up at its deadline), so it cannot hold the others up.
+	lockWaiterStale = 2 * time.Second
 )
 
-// Begin claims an Update, or waits for its owner's reply.
-func (s *Store) Begin(ctx context.Context, updateID string) (bot.Reply, bool, error) {
-	if updateID == "" {
-		return bot.Reply{}, false, bot.Errorf(bot.EInvalid, "store: begin: empty update id")
-	}
-	key := s.k.inbox(updateID)
-	wait := inboxPollMin
-	for {
-		// Claiming again on every round, not only the first, lets a waiter take over
-		// when the owner aborts (or its claim expires) instead of waiting in vain.
-		owner, err := s.rdb.SetNX(ctx, key, pendingMarker, pendingTTL).Result()
-		if err != nil {
-			return bot.Reply{}, false, ctxOr(ctx, fmt.Errorf("store: begin %s: %w", updateID, err))
-		}
-		if owner {
-			return bot.Reply{}, true, nil
-		}
-		v, err := s.rdb.Get(ctx, key).Result()
-		switch {
-		case errors.Is(err, redis.Nil):
-			continue
-		case err != nil:
-			return bot.Reply{}, false, ctxOr(ctx, fmt.Errorf("store: begin %s: %w", updateID, err))
-		case v != pendingMarker:
-			var r bot.Reply
-			if err := json.Unmarshal([]byte(v), &r); err != nil {
-				return bot.Reply{}, false, fmt.Errorf("store: begin %s: stored reply: %w", updateID, err)
-			}
-			return r, false, nil
-		}
-		if err := sleep(ctx, wait); err != nil {
-			return bot.Reply{}, false, fmt.Errorf("store: begin %s: waiting for the first delivery: %w", updateID, err)
-		}
-		wait = min(wait*3/2, inboxPollMax)
-	}
-}
+// A pending claim is stored as "p:" and the owner's token; a committed reply as its
+// JSON, which always starts with "{", so the two cannot be confused.
+const pendingPrefix = "p:"
 
-// Abort gives up a claim so that a retry of the Update is handled afresh. Only a
-// pending claim is deleted: an Abort that comes late must not wipe a committed reply.
-func (s *Store) Abort(ctx context.Context, updateID string) error {
-	if err := compareAndDelete.Run(ctx, s.rdb, []string{s.k.inbox(updateID)}, pendingMarker).Err(); err != nil {
-		return fmt.Errorf("store: abort %s: %w", updateID, err)
-	}
-	return nil
-}
-
-// commitScript writes the reply, the session and the last-seen time together, so that
-// a crash can never leave a remembered reply without the session that produced it.
-// Last-seen only moves forward: commits of one user can land out of order. With a
-// lock token it also releases the user's lock, if still held with that token, which
-// saves the message path a round trip.
+// beginScript claims an Update, takes its sender's lock in turn and loads the sender's
+// grants and session, in one step.
 //
-// With an action it records it in the user's customer-service allowance (actLua).
+// The claim: a committed reply answers a duplicate ("done"); a pending claim of
+// another token is a live owner ("busy"); otherwise the claim is (re)taken as ours
+// for one lease.
 //
-// KEYS: inbox, session, seen, lock, contact. ARGV: reply, inbox ttl ms, session (""
-// deletes it), session ttl ms, openid, seen unix ms (0: leave it), lock token ("":
-// keep), action ("": none), contact ttl ms.
-var commitScript = redis.NewScript(actLua + `
-redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
-if ARGV[3] == '' then
-	redis.call('DEL', KEYS[2])
-else
-	redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
+// The lock: the Update queues (scored by the user's send order) and takes the lock
+// only when it is free and first in the queue; each poll refreshes the waiter's
+// arrival mark, and waiters that stopped polling are purged.
+//
+// Nothing is taken once the caller's deadline has passed by Redis's clock: a request
+// that waited in a paused server's socket must not take a lock nobody will use.
+//
+// KEYS: inbox, lock, lock queue, lock arrivals, grants, session.
+// ARGV: token, member (update id), send order, lease ms, deadline unix ms, stale ms.
+// Returns {"late"} | {"done", reply} | {"busy"} | {"wait"} | {"own", grants, session}.
+var beginScript = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local mine = 'p:' .. ARGV[1]
+local v = redis.call('GET', KEYS[1])
+if v and string.sub(v, 1, 2) ~= 'p:' then
+	return {'done', v}
 end
-local seen = tonumber(ARGV[6])
-if seen > 0 then
-	local old = tonumber(redis.call('HGET', KEYS[3], ARGV[5]) or '0')
-	if seen > old then
-		redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+if now > tonumber(ARGV[5]) then
+	redis.call('ZREM', KEYS[3], ARGV[2])
+	redis.call('ZREM', KEYS[4], ARGV[2])
+	if v == mine then
+		redis.call('DEL', KEYS[1])
+	end
+	return {'late'}
+end
+if v and v ~= mine then
+	return {'busy'}
+end
+redis.call('SET', KEYS[1], mine, 'PX', ARGV[4])
+if redis.call('EXISTS', KEYS[2]) == 0 then
+	local head = redis.call('ZRANGE', KEYS[3], 0, 0)
+	if head[1] == nil or head[1] == ARGV[2] then
+		-- Nobody is queued ahead: the common case, one write.
+		redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
+		if head[1] then
+			redis.call('ZREM', KEYS[3], ARGV[2])
+			redis.call('ZREM', KEYS[4], ARGV[2])
+		end
+		return {'own', redis.call('HGETALL', KEYS[5]), redis.call('GET', KEYS[6])}
 	end
 end
-if ARGV[7] ~= '' and redis.call('GET', KEYS[4]) == ARGV[7] then
-	redis.call('DEL', KEYS[4])
+redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
+redis.call('ZADD', KEYS[4], now, ARGV[2])
+local stale = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', now - tonumber(ARGV[6]))
+for _, m in ipairs(stale) do
+	redis.call('ZREM', KEYS[3], m)
+	redis.call('ZREM', KEYS[4], m)
 end
-if seen > 0 and ARGV[8] ~= '' then
-	act(KEYS[5], seen, ARGV[8], ARGV[9])
+redis.call('PEXPIRE', KEYS[3], ARGV[6])
+redis.call('PEXPIRE', KEYS[4], ARGV[6])
+if redis.call('EXISTS', KEYS[2]) == 1 then
+	return {'wait'}
 end
+local head = redis.call('ZRANGE', KEYS[3], 0, 0)
+if head[1] ~= ARGV[2] then
+	return {'wait'}
+end
+redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[2])
+return {'own', redis.call('HGETALL', KEYS[5]), redis.call('GET', KEYS[6])}
+`)
+
+// Begin claims u, takes its sender's lock in turn and loads their grants and session.
+// It polls until ctx is done while another Update of the user holds the lock, or
+// another owner holds u itself.
+func (s *Store) Begin(ctx context.Context, u bot.Update, deadline time.Time) (*bot.Claim, error) {
+	if u.ID == "" || u.From == "" {
+		return nil, bot.Errorf(bot.EInvalid, "store: begin: update id %q, sender %q", u.ID, u.From)
+	}
+	c := &bot.Claim{Token: rand.Text(), Deadline: deadline, Update: u}
+	keys := []string{s.k.inbox(u.From, u.ID), s.k.lock(u.From), s.k.lockQueue(u.From), s.k.lockArrivals(u.From),
+		s.k.grants(u.From), s.k.session(u.From)}
+	order := strconv.FormatInt(u.Time.Unix(), 10)
+	lease := s.opt.Lease.Milliseconds()
+	wait := beginPollMin
+	busy := false
+	for {
+		res, err := beginScript.Run(ctx, s.rdb, keys, c.Token, u.ID, order, lease,
+			deadline.UnixMilli(), lockWaiterStale.Milliseconds()).Slice()
+		if err != nil {
+			// The script may yet run (or have run) without our hearing of it: give
+			// back whatever it took under our token.
+			go s.abort(c)
+			return nil, ctxOr(ctx, fmt.Errorf("store: begin %s: %w", u.ID, err))
+		}
+		switch res[0] {
+		case "own":
+			c.Owner = true
+			if c.Grants, err = grantsFromFlat(res[1]); err != nil {
+				return nil, fmt.Errorf("store: grants %s: %w", u.From, err)
+			}
+			if raw, ok := res[2].(string); ok {
+				var se bot.Session
+				if err := json.Unmarshal([]byte(raw), &se); err != nil {
+					return nil, fmt.Errorf("store: session %s: %w", u.From, err)
+				}
+				c.Session = &se
+			}
+			return c, nil
+		case "done":
+			if err := json.Unmarshal([]byte(res[1].(string)), &c.Reply); err != nil {
+				return nil, fmt.Errorf("store: begin %s: stored reply: %w", u.ID, err)
+			}
+			return c, nil
+		case "late":
+			if busy {
+				return nil, fmt.Errorf("store: begin %s: %w", u.ID, bot.ErrInFlight)
+			}
+			return nil, fmt.Errorf("store: begin %s: %w", u.ID, context.DeadlineExceeded)
+		case "busy":
+			busy = true
+		case "wait":
+			// Our claim is held; the lock is someone else's for now.
+			busy = false
+		}
+		if err := sleep(ctx, wait); err != nil {
+			if busy {
+				return nil, fmt.Errorf("store: begin %s: %w", u.ID, bot.ErrInFlight)
+			}
+			go s.abort(c)
+			return nil, fmt.Errorf("store: begin %s: waiting for the user's lock: %w", u.ID, err)
+		}
+		wait = min(wait*2, beginPollMax)
+	}
+}
+
+// grantsFromFlat decodes HGETALL's flat field, value list.
+func grantsFromFlat(v any) ([]bot.Grant, error) {
+	flat, _ := v.([]any)
+	if len(flat) == 0 {
+		return nil, nil
+	}
+	m := make(map[string]string, len(flat)/2)
+	for i := 0; i+1 < len(flat); i += 2 {
+		k, _ := flat[i].(string)
+		val, _ := flat[i+1].(string)
+		m[k] = val
+	}
+	gs, err := decodeGrants(m)
+	if err != nil {
+		return nil, err
+	}
+	sortGrants(gs)
+	return gs, nil
+}
+
+// renewClaimScript extends the claim and the lock while they hold the token.
+//
+// KEYS: inbox, lock. ARGV: token, lease ms. Returns how many of the two were held.
+var renewClaimScript = redis.NewScript(`
+local n = 0
+if redis.call('GET', KEYS[1]) == 'p:' .. ARGV[1] then
+	redis.call('PEXPIRE', KEYS[1], ARGV[2])
+	n = n + 1
+end
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+	redis.call('PEXPIRE', KEYS[2], ARGV[2])
+	n = n + 1
+end
+return n
+`)
+
+// Renew extends the leases of a claim and its lock.
+func (s *Store) Renew(ctx context.Context, c *bot.Claim) (bool, error) {
+	u := c.Update
+	n, err := renewClaimScript.Run(ctx, s.rdb, []string{s.k.inbox(u.From, u.ID), s.k.lock(u.From)},
+		c.Token, s.opt.Lease.Milliseconds()).Int()
+	if err != nil {
+		return false, fmt.Errorf("store: renew %s: %w", u.ID, err)
+	}
+	return n == 2, nil
+}
+
+// abortScript gives up a pending claim, the lock and the queue place of one token;
+// a committed reply is never deleted, so an Abort that comes late is harmless.
+//
+// KEYS: inbox, lock, lock queue, lock arrivals. ARGV: token, member.
+var abortScript = redis.NewScript(`
+if redis.call('GET', KEYS[1]) == 'p:' .. ARGV[1] then
+	redis.call('DEL', KEYS[1])
+end
+if redis.call('GET', KEYS[2]) == ARGV[1] then
+	redis.call('DEL', KEYS[2])
+end
+redis.call('ZREM', KEYS[3], ARGV[2])
+redis.call('ZREM', KEYS[4], ARGV[2])
 return 1
 `)
 
-// Commit stores the outcome of an owned Update atomically.
-func (s *Store) Commit(ctx context.Context, c bot.Commit) error {
-	if c.UpdateID == "" || c.User == "" {
-		return bot.Errorf(bot.EInvalid, "store: commit: update id %q, user %q", c.UpdateID, c.User)
-	}
-	reply, err := json.Marshal(c.Reply)
+// Abort gives up a claim so that a retry of the Update is handled afresh.
+func (s *Store) Abort(ctx context.Context, c *bot.Claim) error {
+	u := c.Update
+	err := abortScript.Run(ctx, s.rdb,
+		[]string{s.k.inbox(u.From, u.ID), s.k.lock(u.From), s.k.lockQueue(u.From), s.k.lockArrivals(u.From)},
+		c.Token, u.ID).Err()
 	if err != nil {
-		return fmt.Errorf("store: commit %s: %w", c.UpdateID, err)
+		return fmt.Errorf("store: abort %s: %w", u.ID, err)
+	}
+	return nil
+}
+
+// abort is Abort on its own short clock, for a caller whose context is done.
+func (s *Store) abort(c *bot.Claim) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = s.Abort(ctx, c)
+}
+
+// commitScript writes the reply, the session and the last-seen time and releases the
+// lock together, so that a crash can never leave a remembered reply without the
+// session that produced it. It writes only while the claim is still the caller's and
+// its deadline has not passed by Redis's clock: after that the engine has answered
+// without it, and a retry must find the Update undone. Last-seen only moves forward:
+// commits of one user can land out of order.
+//
+// With an action it records it in the user's customer-service allowance (actLua).
+//
+// KEYS: inbox, session, seen, lock, contact. ARGV: token, reply, inbox ttl ms,
+// session ("" deletes it), session ttl ms, openid, seen unix ms (0: leave it),
+// deadline unix ms, action ("": none), contact ttl ms.
+// Returns {"ok"} | {"done", reply} | {"lost"} | {"late"}.
+var commitScript = redis.NewScript(actLua + `
+local v = redis.call('GET', KEYS[1])
+if v ~= 'p:' .. ARGV[1] then
+	if v and string.sub(v, 1, 2) ~= 'p:' then
+		return {'done', v}
+	end
+	return {'lost'}
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now > tonumber(ARGV[8]) then
+	redis.call('DEL', KEYS[1])
+	if redis.call('GET', KEYS[4]) == ARGV[1] then
+		redis.call('DEL', KEYS[4])
+	end
+	return {'late'}
+end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if ARGV[4] == '' then
+	redis.call('DEL', KEYS[2])
+else
+	redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
+end
+local seen = tonumber(ARGV[7])
+if seen > 0 then
+	local old = tonumber(redis.call('HGET', KEYS[3], ARGV[6]) or '0')
+	if seen > old then
+		redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
+	end
+end
+if seen > 0 and ARGV[9] ~= '' then
+	act(KEYS[5], seen, ARGV[9], ARGV[10])
+end
+if redis.call('GET', KEYS[4]) == ARGV[1] then
+	redis.call('DEL', KEYS[4])
+end
+return {'ok'}
+`)
+
+// Commit stores the outcome of a claimed Update atomically and releases the lock.
+func (s *Store) Commit(ctx context.Context, c *bot.Claim, out bot.Commit) error {
+	if out.UpdateID == "" || out.User == "" {
+		return bot.Errorf(bot.EInvalid, "store: commit: update id %q, user %q", out.UpdateID, out.User)
+	}
+	reply, err := json.Marshal(out.Reply)
+	if err != nil {
+		return fmt.Errorf("store: commit %s: %w", out.UpdateID, err)
 	}
 	var sess []byte
-	if c.Session != nil {
-		if sess, err = json.Marshal(c.Session); err != nil {
-			return fmt.Errorf("store: commit %s: session: %w", c.UpdateID, err)
+	if out.Session != nil {
+		if sess, err = json.Marshal(out.Session); err != nil {
+			return fmt.Errorf("store: commit %s: session: %w", out.UpdateID, err)
 		}
 	}
 	var seen int64
-	if !c.Seen.IsZero() {
-		seen = c.Seen.UnixMilli()
+	if !out.Seen.IsZero() {
+		seen = out.Seen.UnixMilli()
 	}
-	err = commitScript.Run(ctx, s.rdb,
-		[]string{s.k.inbox(c.UpdateID), s.k.session(c.User), s.k.seen(), s.k.lock(c.User), s.k.contact(c.User)},
-		string(reply), s.opt.InboxTTL.Milliseconds(), string(sess), s.opt.SessionTTL.Milliseconds(), c.User, seen, c.LockToken,
-		string(c.Action), contactTTL.Milliseconds(),
-	).Err()
+	res, err := commitScript.Run(ctx, s.rdb,
+		[]string{s.k.inbox(out.User, out.UpdateID), s.k.session(out.User), s.k.seen(), s.k.lock(out.User), s.k.contact(out.User)},
+		c.Token, reply, s.opt.InboxTTL.Milliseconds(), sess, s.opt.SessionTTL.Milliseconds(), out.User, seen,
+		c.Deadline.UnixMilli(), string(out.Action), contactTTL.Milliseconds(),
+	).Slice()
 	if err != nil {
-		return fmt.Errorf("store: commit %s: %w", c.UpdateID, err)
+		return fmt.Errorf("store: commit %s: %w", out.UpdateID, err)
 	}
-	return nil
+	switch res[0] {
+	case "ok":
+		return nil
+	case "done":
+		var r bot.Reply
+		if err := json.Unmarshal([]byte(res[1].(string)), &r); err != nil {
+			return fmt.Errorf("store: commit %s: stored reply: %w", out.UpdateID, err)
+		}
+		return &bot.ErrClaimLost{Stored: &r, Reason: "another owner committed"}
+	case "late":
+		return &bot.ErrClaimLost{Reason: "deadline passed"}
+	}
+	return &bot.ErrClaimLost{Reason: "lease lapsed"}
 }
 
 // Session loads a user's conversation state; nil when there is none.
@@ -150,40 +358,6 @@ func (s *Store) Session(ctx context.Context, user string) (*bot.Session, error) 
 		return nil, fmt.Errorf("store: session %s: %w", user, err)
 	}
 	return &sess, nil
-}
-
-var _ bot.Sessions = (*Store)(nil)
-
-// Load reads the sender's grants and session together: one round trip on the
-// message path instead of two.
-func (s *Store) Load(ctx context.Context, openid string) ([]bot.Grant, *bot.Session, error) {
-	var grants *redis.MapStringStringCmd
-	var sess *redis.StringCmd
-	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		grants = p.HGetAll(ctx, s.k.grants(openid))
-		sess = p.Get(ctx, s.k.session(openid))
-		return nil
-	})
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return nil, nil, fmt.Errorf("store: load %s: %w", openid, err)
-	}
-	gs, err := decodeGrants(grants.Val())
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: grants %s: %w", openid, err)
-	}
-	sortGrants(gs)
-	raw, err := sess.Bytes()
-	if errors.Is(err, redis.Nil) {
-		return gs, nil, nil
-	}
-	if err != nil {
-		return nil, nil, fmt.Errorf("store: session %s: %w", openid, err)
-	}
-	var se bot.Session
-	if err := json.Unmarshal(raw, &se); err != nil {
-		return nil, nil, fmt.Errorf("store: session %s: %w", openid, err)
-	}
-	return gs, &se, nil
 }
 
 // LastSeen is when openid last wrote to us, which opens the platform's 48-hour
@@ -219,4 +393,24 @@ func ctxOr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", err, cerr)
 	}
 	return err
+}
+
+// seenScript moves one user's last-seen time forward, never back.
+//
+// KEYS: seen. ARGV: openid, unix ms.
+var seenScript = redis.NewScript(`
+local old = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
+if tonumber(ARGV[2]) > old then
+	redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
+end
+return 1
+`)
+
+// RecordSeen notes that openid wrote to us at at, as a commit does: what tests and
+// imports use to open a customer-service window without a whole Update.
+func (s *Store) RecordSeen(ctx context.Context, openid string, at time.Time) error {
+	if err := seenScript.Run(ctx, s.rdb, []string{s.k.seen()}, openid, at.UnixMilli()).Err(); err != nil {
+		return fmt.Errorf("store: record seen %s: %w", openid, err)
+	}
+	return nil
 }

@@ -6,9 +6,16 @@ package store
 // receive all their keys in KEYS so that they stay correct if that ever changes.
 type keys struct{ prefix string }
 
-// inbox holds the outcome of one Update: a pending marker while the owner works,
-// then the reply JSON so that platform retries get the same answer.
-func (k keys) inbox(updateID string) string { return k.prefix + "inbox:" + updateID }
+// inbox holds the outcome of one Update of one sender: the owner's pending claim while
+// it works, then the reply JSON so that platform retries get the same answer. The
+// sender is part of the key: another sender reusing a MsgId is another Update.
+func (k keys) inbox(user, updateID string) string {
+	return k.prefix + "inbox:" + user + ":" + updateID
+}
+
+// nonce remembers one signed webhook query (timestamp:nonce:signature) and the
+// SHA-256 of the body it came with, for the replay window.
+func (k keys) nonce(query string) string { return k.prefix + "nonce:" + query }
 
 // lock serialises one user's Updates across processes.
 func (k keys) lock(user string) string { return k.prefix + "lock:" + user }

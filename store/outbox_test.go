@@ -374,7 +374,8 @@ func TestPruneConsumers(t *testing.T) {
 	}
 }
 
-// The allowance as the commit records it and the ladder takes from it: the store's
+// The allowance as actions record it (a commit records its Update's the same way)
+// and the ladder takes from it: the store's
 // count follows bot.Contact's rules.
 func TestAllowance(t *testing.T) {
 	t.Parallel()
@@ -393,13 +394,13 @@ func TestAllowance(t *testing.T) {
 		t.Fatalf("never acted: %d", code)
 	}
 	// A VIEW records nothing.
-	if err := e.st.Commit(ctx, bot.Commit{UpdateID: "u0", User: "o-alice", Seen: t0, Action: bot.ActionNone}); err != nil {
+	if err := e.st.Acted(ctx, "o-alice", bot.ActionNone, t0); err != nil {
 		t.Fatal(err)
 	}
 	if _, code := take(t0); code != bot.AllowanceClosed {
 		t.Fatalf("after a view: %d", code)
 	}
-	if err := e.st.Commit(ctx, bot.Commit{UpdateID: "u1", User: "o-alice", Seen: t0, Action: bot.ActionMessage}); err != nil {
+	if err := e.st.Acted(ctx, "o-alice", bot.ActionMessage, t0); err != nil {
 		t.Fatal(err)
 	}
 	var lefts []int
@@ -427,7 +428,7 @@ func TestAllowance(t *testing.T) {
 	if err := e.st.Acted(ctx, "o-alice", bot.ActionEvent, t0.Add(2*time.Hour)); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.st.Commit(ctx, bot.Commit{UpdateID: "u2", User: "o-alice", Seen: t0.Add(time.Minute), Action: bot.ActionMessage}); err != nil {
+	if err := e.st.Acted(ctx, "o-alice", bot.ActionMessage, t0.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	c, err := e.st.Contact(ctx, "o-alice")

@@ -33,8 +33,10 @@ type Options struct {
 	SessionTTL time.Duration
 	// InboxTTL is how long a committed reply is kept for platform retries (default 24h).
 	InboxTTL time.Duration
-	// LockTTL bounds how long a crashed process can hold a user's lock (default 10s).
-	LockTTL time.Duration
+	// Lease is how long an Update's claim and its sender's lock stay held without
+	// renewal (default DefaultLease): a process that dies, or a primary that fails
+	// over, holds a user up for at most this long.
+	Lease time.Duration
 	// BindFailLimit is how many failed invite redemptions a user may make within
 	// BindFailWindow before even a right code is refused (default 5 in 15m).
 	BindFailLimit  int
@@ -53,8 +55,8 @@ func (o Options) withDefaults() Options {
 	if o.InboxTTL <= 0 {
 		o.InboxTTL = 24 * time.Hour
 	}
-	if o.LockTTL <= 0 {
-		o.LockTTL = 10 * time.Second
+	if o.Lease <= 0 {
+		o.Lease = DefaultLease
 	}
 	if o.BindFailLimit <= 0 {
 		o.BindFailLimit = 5
@@ -78,6 +80,7 @@ type Store struct {
 // New wraps a client; the caller keeps ownership of rdb and closes it.
 func New(rdb redis.UniversalClient, opt Options) *Store {
 	opt = opt.withDefaults()
+	rdb.AddHook(outageHook{})
 	return &Store{rdb: rdb, k: keys{prefix: opt.Prefix}, opt: opt}
 }
 
@@ -103,14 +106,23 @@ func Connect(rawURL string) (redis.UniversalClient, error) {
 			// The URL may hold a password: never echo it.
 			return nil, fmt.Errorf("store: sentinel URL: %w", err)
 		}
+		opt.Protocol, opt.ContextTimeoutEnabled, opt.DisableIdentity = clientProtocol, true, true
 		return redis.NewUniversalClient(opt), nil
 	}
 	opt, err := redis.ParseURL(rawURL)
 	if err != nil {
 		return nil, fmt.Errorf("store: redis URL: %w", redactURLError(err))
 	}
+	opt.Protocol, opt.ContextTimeoutEnabled, opt.DisableIdentity = clientProtocol, true, true
 	return redis.NewClient(opt), nil
 }
+
+// clientProtocol is RESP2: Minyuan uses no RESP3 feature (no client-side caching, no
+// push messages), and with RESP3 go-redis peeks for pending push notifications
+// before every command, a few per cent of the message path's CPU. The context's
+// deadline bounds every call (ContextTimeoutEnabled): the engine's budget is the
+// whole message's, and a Redis that hangs must not hold an answer past it.
+const clientProtocol = 2
 
 // redactURLError drops the URL that net/url errors quote, since it may hold a password.
 func redactURLError(err error) error {

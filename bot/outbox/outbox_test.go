@@ -74,7 +74,7 @@ func newEnv(tb testing.TB) *env {
 func (e *env) wrote(tb testing.TB, openid string) {
 	tb.Helper()
 	e.api.Touch(openid, e.clock.Now())
-	err := e.st.Commit(context.Background(), bot.Commit{UpdateID: "m:" + openid + e.clock.Now().String(), User: openid, Seen: e.clock.Now(), Action: bot.ActionMessage})
+	err := e.st.Acted(context.Background(), openid, bot.ActionMessage, e.clock.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}

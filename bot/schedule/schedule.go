@@ -386,6 +386,13 @@ func (s *Scheduler) fire(ctx context.Context, r bot.Reminder) {
 		s.done(ctx, log, r)
 		return
 	}
+	switch code := bot.ErrorCode(err); code {
+	case bot.EInvalid, bot.ENotFound, bot.EForbidden, bot.EConflict, bot.EExpired:
+		// The rules refused it: the same reminder would be refused every time.
+		log.Warn("schedule: reminder refused; not retried", "code", code, "err", err)
+		s.done(ctx, log, r)
+		return
+	}
 	if r.Attempt+1 >= s.opt.MaxAttempts {
 		log.Error("schedule: reminder failed for the last time; dropped", "err", err, "attempts", r.Attempt+1)
 		s.done(ctx, log, r)

@@ -49,7 +49,7 @@ func newPlatform(t *testing.T) *platform {
 	t.Cleanup(apiSrv.Close)
 	p.apiURL = apiSrv.URL
 	hook, err := wechat.NewWebhook(wechat.Config{
-		Token: hookToken, AppID: appID, EncodingAESKey: hookAESKey, Clock: p.clock,
+		Token: hookToken, AppID: appID, EncodingAESKey: hookAESKey, Mode: wechat.ModeCompatible, Clock: p.clock,
 	}, func(_ context.Context, u bot.Update) bot.Reply {
 		p.updates <- u
 		if u.Event == bot.EventUnsubscribe {

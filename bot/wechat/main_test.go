@@ -1,7 +1,6 @@
 package wechat_test
 
 import (
-	"fmt"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -62,7 +61,7 @@ func (p *platform) replica(t *testing.T) *store.Store {
 func (p *platform) wrote(t *testing.T, openid string, at time.Time) {
 	t.Helper()
 	p.api.Touch(openid, at)
-	err := p.st.Commit(t.Context(), bot.Commit{UpdateID: fmt.Sprintf("m:%s:%d", openid, at.UnixNano()), User: openid, Seen: at, Action: bot.ActionMessage})
+	err := p.st.Acted(t.Context(), openid, bot.ActionMessage, at)
 	if err != nil {
 		t.Fatal(err)
 	}

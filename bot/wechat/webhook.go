@@ -29,16 +29,43 @@ import (
 const (
 	DefaultMaxBody = 64 << 10
 	DefaultWindow  = 5 * time.Minute
+	DefaultBudget  = 4 * time.Second
+	// nonceBudget bounds the replay check; past it the request goes on unchecked
+	// (see receive).
+	nonceBudget = 500 * time.Millisecond
+)
+
+// Modes of the account's server configuration (消息加解密方式): what the webhook
+// accepts. Each refuses what the others would send.
+const (
+	// ModeSafe accepts only encrypted messages (安全模式), signed over the ciphertext.
+	ModeSafe = "safe"
+	// ModeCompatible accepts encrypted messages and, while an account moves to safe
+	// mode, plaintext ones (兼容模式).
+	ModeCompatible = "compatible"
+	// ModePlain accepts only plaintext messages (明文模式).
+	ModePlain = "plain"
 )
 
 // Config configures the webhook.
 type Config struct {
 	Token          string
 	AppID          string
-	EncodingAESKey string // empty: safe (encrypted) mode is refused
+	EncodingAESKey string // empty: only plain mode
+	// Mode is ModeSafe, ModeCompatible or ModePlain; empty means ModeSafe with an
+	// EncodingAESKey and ModePlain without.
+	Mode string
+	// Nonces remembers the signed queries of plaintext requests within Window, so a
+	// captured query cannot carry another body (default: an in-process NonceCache;
+	// replicas behind one URL should share one, as store.Store offers).
+	Nonces Nonces
 	// MaxBody bounds a request body; larger bodies get 413. Default 64 KiB: real
 	// messages are a few KiB (text is capped at 2048 bytes by the platform).
 	MaxBody int64
+	// Budget bounds the handling of one request from its arrival: the handler's
+	// context carries this deadline, so that the answer leaves inside the
+	// platform's 5-second limit whatever Redis does (default DefaultBudget).
+	Budget time.Duration
 	// Window bounds |now - timestamp| of a signed request; older or later requests get
 	// 403, so a captured URL cannot be replayed long after. Default 5 minutes.
 	Window time.Duration
@@ -62,6 +89,20 @@ func (c *Config) validate() error {
 			return errors.New("wechat: AppID is required with EncodingAESKey")
 		}
 	}
+	switch c.Mode {
+	case "":
+		c.Mode = ModePlain
+		if c.EncodingAESKey != "" {
+			c.Mode = ModeSafe
+		}
+	case ModeSafe, ModeCompatible:
+		if c.EncodingAESKey == "" {
+			return fmt.Errorf("wechat: mode %s needs an EncodingAESKey", c.Mode)
+		}
+	case ModePlain:
+	default:
+		return fmt.Errorf("wechat: mode %q: want safe, compatible or plain", c.Mode)
+	}
 	if c.MaxBody < 0 {
 		return errors.New("wechat: MaxBody must not be negative")
 	}
@@ -74,8 +115,14 @@ func (c *Config) validate() error {
 	if c.Window == 0 {
 		c.Window = DefaultWindow
 	}
+	if c.Budget <= 0 {
+		c.Budget = DefaultBudget
+	}
 	if c.Clock == nil {
 		c.Clock = bot.SystemClock{}
+	}
+	if c.Nonces == nil {
+		c.Nonces = NewNonceCache()
 	}
 	return nil
 }
@@ -136,8 +183,9 @@ func (wh *webhook) verifyURL(w http.ResponseWriter, r *http.Request) {
 }
 
 func (wh *webhook) receive(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	start := time.Now()
+	ctx, cancel := context.WithDeadline(r.Context(), start.Add(wh.cfg.Budget))
+	defer cancel()
 
 	// Read the whole bounded body first, so that an oversized request is refused as
 	// such whatever else is wrong with it, and nothing is parsed half-read.
@@ -162,7 +210,15 @@ func (wh *webhook) receive(w http.ResponseWriter, r *http.Request) {
 	var encrypted bool
 	switch q.Get("encrypt_type") {
 	case "", "raw":
+		if wh.cfg.Mode == ModeSafe {
+			wh.reject(w, r, http.StatusForbidden, "plaintext message in safe mode")
+			return
+		}
 	case "aes":
+		if wh.cfg.Mode == ModePlain {
+			wh.reject(w, r, http.StatusForbidden, "encrypted message in plain mode")
+			return
+		}
 		// Compatible mode sends the plaintext fields beside Encrypt; they are not
 		// covered by msg_signature, so only the ciphertext is believed.
 		encrypted = true
@@ -185,6 +241,9 @@ func (wh *webhook) receive(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		// The error text may quote field values; the reason is enough to debug with.
 		wh.reject(w, r, http.StatusBadRequest, "malformed message")
+		return
+	}
+	if !encrypted && !wh.freshQuery(ctx, w, r, q, body) {
 		return
 	}
 
@@ -215,6 +274,27 @@ func (wh *webhook) receive(w http.ResponseWriter, r *http.Request) {
 	wh.log.DebugContext(ctx, "update sizes", "id", u.ID,
 		"body_bytes", len(body), "text_runes", utf8.RuneCountInString(u.Text),
 		"reply_runes", utf8.RuneCountInString(reply.Text))
+}
+
+// freshQuery refuses a plaintext request whose signed query was seen with another
+// body: the signature covers the query, not the body, so that is a forgery. It is
+// asked only of well-formed messages, so refused requests leave nothing behind.
+func (wh *webhook) freshQuery(ctx context.Context, w http.ResponseWriter, r *http.Request, q url.Values, body []byte) bool {
+	nctx, ncancel := context.WithTimeout(ctx, nonceBudget)
+	fresh, err := wh.cfg.Nonces.Fresh(nctx, q.Get("timestamp")+":"+q.Get("nonce")+":"+q.Get("signature"), body, wh.cfg.Window*2)
+	ncancel()
+	if err != nil {
+		// The cache lives in Redis, and so does everything the handler would
+		// change: with Redis out of reach a replay can do nothing, and refusing
+		// would only cost the resident the busy answer.
+		wh.log.WarnContext(ctx, "nonce cache unavailable; the request goes on checked by signature and window only", "err", err)
+		fresh = true
+	}
+	if !fresh {
+		wh.reject(w, r, http.StatusForbidden, "signed query replayed with another body")
+		return false
+	}
+	return true
 }
 
 // checkSignature verifies signature over (token, timestamp, nonce) and the timestamp

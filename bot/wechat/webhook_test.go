@@ -75,6 +75,7 @@ func newWebhook(t *testing.T, f *fakeHandler, log *slog.Logger) http.Handler {
 		Token:          token,
 		AppID:          appID,
 		EncodingAESKey: aesKey,
+		Mode:           wechat.ModeCompatible,
 		Clock:          bot.NewManualClock(now),
 	}, f.handle, log)
 	if err != nil {

@@ -52,7 +52,8 @@ type App struct {
 	memory bool
 	Store  *store.Store
 	Engine *bot.Engine
-	Deps   *handlers.Deps
+	// Flows are the chat flows, each with what it needs.
+	Flows handlers.Flows
 	// Tickets holds the rules of a ticket's life; every channel calls it.
 	Tickets  *bot.TicketService
 	Calendar *calendar.Calendar
@@ -80,6 +81,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	if a.clock == nil {
 		a.clock = bot.SystemClock{}
 	}
+	store.LogTo(a.log)
 	cat, err := loadCatalog(cfg.Messages)
 	if err != nil {
 		return nil, err
@@ -116,14 +118,19 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Calendar: cal, Catalog: cat, Categories: cfg.Categories, Communities: Communities(cfg),
 		AutoAssignAfter: cfg.Desk.AutoAssignAfter,
 	}
-	a.Deps = &handlers.Deps{
-		Roles: a.Store, Profiles: a.Store, Duty: a.Store, Tickets: a.Tickets, Pusher: a.pusher,
-		Relays: a.Store, Catalog: cat, Clock: a.clock,
-		Desk:        handlers.DeskConfig{RelayTimeout: cfg.Desk.RelayTimeout},
-		Communities: Communities(cfg),
-		Categories:  cfg.Categories,
+	communities := handlers.Communities(Communities(cfg))
+	a.Flows = handlers.Flows{
+		Catalog:  cat,
+		Basics:   handlers.BasicsFlow{Profiles: a.Store, Communities: communities},
+		Bind:     handlers.BindFlow{Roles: a.Store, Communities: communities},
+		Profile:  handlers.ProfileFlow{Profiles: a.Store, Communities: communities},
+		Duty:     handlers.DutyFlow{Duty: a.Store, Communities: communities},
+		Requests: handlers.RequestFlow{Tickets: a.Tickets, Profiles: a.Store, Categories: cfg.Categories, Communities: communities},
+		Desk:     handlers.DeskFlow{Tickets: a.Tickets, Communities: communities},
+		Relay: handlers.RelayFlow{Tickets: a.Tickets, Relays: a.Store, Pusher: a.pusher, Catalog: cat,
+			Timeout: cfg.Desk.RelayTimeout},
 	}
-	a.Tickets.OnChange(handlers.RelayOnTicketChange(a.Deps))
+	a.Tickets.OnChange(a.Flows.Relay.TicketChanged)
 	for kind, h := range handlers.ReminderHandlers(a.Tickets, a.clock) {
 		a.Scheduler.Handle(kind, h)
 	}
@@ -134,20 +141,19 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	a.Engine = &bot.Engine{
-		Mux:            handlers.NewMux(a.Deps),
+		Mux:            handlers.NewMux(a.Flows),
 		Catalog:        cat,
 		Clock:          a.clock,
 		Inbox:          a.Store,
-		Locker:         a.Store,
-		Sessions:       a.Store,
 		Log:            a.log,
 		SessionTimeout: cfg.Session.Timeout,
-		Budget:         4 * time.Second,
 	}
 	hook, err := wechat.NewWebhook(wechat.Config{
 		Token:          cfg.WeChat.Token,
 		AppID:          cfg.WeChat.AppID,
 		EncodingAESKey: cfg.WeChat.EncodingAESKey,
+		Mode:           cfg.WeChat.Mode,
+		Nonces:         a.Store,
 		MaxBody:        cfg.WeChat.MaxBody,
 		Window:         cfg.WeChat.ReplayWindow,
 		Clock:          a.clock,
