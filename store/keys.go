@@ -96,7 +96,8 @@ func (k keys) residentTickets(openid string) string {
 	return k.prefix + "resident:" + openid + ":tickets"
 }
 
-// stats are one community's report counters for one month ("2026-11").
+// stats are one community's report counters for one month ("2026-11") or one day
+// ("2026-11-30"): every counter moves in both in the same write.
 func (k keys) stats(community, period string) string {
 	return k.prefix + "stats:" + community + ":" + period
 }

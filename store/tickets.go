@@ -180,9 +180,11 @@ func (s *Store) Update(ctx context.Context, no string, fn func(t *bot.Ticket) ([
 }
 
 func (s *Store) count(ctx context.Context, p redis.Pipeliner, community string, at time.Time, d map[bot.Counter]int64) {
-	key := s.k.stats(community, bot.Period(at))
-	for f, n := range d {
-		p.HIncrBy(ctx, key, string(f), n)
+	// The month's hash for reports over whole months, the day's for any range.
+	for _, key := range []string{s.k.stats(community, bot.Period(at)), s.k.stats(community, bot.Day(at))} {
+		for f, n := range d {
+			p.HIncrBy(ctx, key, string(f), n)
+		}
 	}
 }
 
