@@ -157,7 +157,7 @@ t.summary: "姓名{{.name}} 颜色{{.color}} 备注{{.note}}"
 t.done: "已登记{{.name}}"
 t.staff: "工作台"
 t.fallback: "不懂"
-` + visitsTestCatalog
+` + visitsTestCatalog + volunteersTestCatalog
 
 type harness struct {
 	t       *testing.T

@@ -38,3 +38,22 @@ func Recipient(openid string) string {
 	sum := sha256.Sum256([]byte(openid))
 	return hex.EncodeToString(sum[:6])
 }
+
+// Volunteers.
+
+// ActivityPushID is the id of the push telling to about event of activity no at
+// version (its version after the change told; reminders carry the version they were
+// made for, so a moved activity reminds again).
+func ActivityPushID(no string, version int, event, to string) string {
+	return "a:" + no + ":v" + strconv.Itoa(version) + ":" + event + ":" + Recipient(to)
+}
+
+// ActivityReminderID is the id of one of activity no's reminders: slot is "eve",
+// "soon" or "missing". Scheduling the same slot again moves it.
+func ActivityReminderID(no, slot string) string { return "a:" + no + ":" + slot }
+
+// CheckCodePushID is the id of the QR image pushed to the organiser who asked for
+// activity no's code.
+func CheckCodePushID(no, code, to string) string {
+	return "a:" + no + ":qr:" + code + ":" + Recipient(to)
+}

@@ -17,8 +17,8 @@ type Push struct {
 	To   string `json:"to"`   // openid
 	Kind string `json:"kind"` // picks the template when the 48-hour window is closed
 	Text string `json:"text"` // the customer-service message
-	// Fields fill the template message (the template's own keys, e.g. "first",
-	// "keyword1", "remark"), used when the window is closed.
+	// Fields are what a template's field texts may name ({name}), used when no
+	// customer-service message can go.
 	Fields map[string]string `json:"fields,omitempty"`
 	// Important pushes (a reply to a ticket) that cannot reach the person become a
 	// call-back task for staff.

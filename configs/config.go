@@ -47,6 +47,8 @@ type Config struct {
 	Menu        []MenuButton        `yaml:"menu"`
 	Communities []Community         `yaml:"communities"`
 	Categories  []bot.Category      `yaml:"categories"`
+	// Volunteers.
+	Volunteers Volunteers `yaml:"volunteers"`
 }
 
 // Desk is how the reception desk works.
@@ -223,6 +225,8 @@ func Default() Config {
 			BackoffCap: 10 * time.Minute, ReclaimIdle: 2 * time.Minute},
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
+		// Volunteers.
+		Volunteers: DefaultVolunteers(),
 	}
 }
 
@@ -468,6 +472,8 @@ func (c *Config) Validate() error {
 		}
 		seen[cm.Code] = true
 	}
+	// Volunteers.
+	errs = append(errs, c.Volunteers.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -25,22 +25,6 @@ const firstActivityNo = 100
 // firstVolunteerNo starts volunteer numbers (志愿者编号) at five digits.
 const firstVolunteerNo = 20000
 
-// Messages the sign-up flow shows for refusals (catalogue keys).
-const (
-	msgActNotFound  bot.MsgKey = "vol.not_found"
-	msgActCancelled bot.MsgKey = "vol.cancelled_activity"
-	msgActStarted   bot.MsgKey = "vol.started"
-	msgActDup       bot.MsgKey = "vol.already"
-	msgActOverlap   bot.MsgKey = "vol.overlap"
-	msgActNotOn     bot.MsgKey = "vol.not_signed"
-	msgCheckNotOn   bot.MsgKey = "vol.check_not_signed"
-	msgCheckTwice   bot.MsgKey = "vol.checked_in_already"
-	msgCheckNoIn    bot.MsgKey = "vol.check_no_in"
-	msgCheckOutDone bot.MsgKey = "vol.checked_out_already"
-	msgShortPoints  bot.MsgKey = "vol.points_short"
-	msgVolNotFound  bot.MsgKey = "vol.no_volunteer"
-)
-
 func (s *Store) activityFields(a *bot.Activity) ([]any, error) {
 	raw, err := json.Marshal(a)
 	if err != nil {
@@ -129,11 +113,11 @@ func (s *Store) Activity(ctx context.Context, no string) (*bot.Activity, error) 
 
 func (s *Store) loadActivity(ctx context.Context, c redis.Cmdable, no string) (*bot.Activity, error) {
 	if no == "" || strings.ContainsAny(no, ": ") {
-		return nil, bot.UserError(bot.ENotFound, msgActNotFound, map[string]any{"No": no})
+		return nil, bot.UserError(bot.ENotFound, bot.MsgVolNotFound, map[string]any{"No": no})
 	}
 	raw, err := c.HGet(ctx, s.k.activity(no), "json").Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, bot.UserError(bot.ENotFound, msgActNotFound, map[string]any{"No": no})
+		return nil, bot.UserError(bot.ENotFound, bot.MsgVolNotFound, map[string]any{"No": no})
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: load activity %s: %w", no, err)
@@ -258,7 +242,7 @@ func (s *Store) activities(ctx context.Context, nos []string) ([]*bot.Activity, 
 // people and replicas sign up at once.
 //
 // KEYS: activity, confirmed, waitlist, the person's activities, spans, stats.
-// ARGV: openid, now ms, activity no.
+// ARGV: openid, now ms, activity no, counter name.
 // Returns {state, n}: state "confirmed"/"waitlisted" with the list position, or a
 // refusal "nf", "cancelled", "started", "dup", "overlap" (n: the other activity).
 var signupScript = redis.NewScript(`
@@ -280,7 +264,7 @@ for _, no in ipairs(mine) do
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'arrivals', 1)
 redis.call('ZADD', KEYS[4], start, ARGV[3])
-redis.call('HINCRBY', KEYS[6], 'volunteer.signups', 1)
+redis.call('HINCRBY', KEYS[6], ARGV[4], 1)
 if redis.call('ZCARD', KEYS[2]) < tonumber(st[2]) then
   redis.call('ZADD', KEYS[2], seq, ARGV[1])
   return {'confirmed', tostring(redis.call('ZCARD', KEYS[2]))}
@@ -293,7 +277,7 @@ return {'waitlisted', tostring(redis.call('ZCARD', KEYS[3]))}
 func (s *Store) SignUp(ctx context.Context, a *bot.Activity, openid string, now time.Time) (bot.SignupResult, error) {
 	keys := []string{s.k.activity(a.No), s.k.activityConfirmed(a.No), s.k.activityWaitlist(a.No),
 		s.k.volunteerSignups(openid), s.k.activitySpans(), s.k.stats(a.Community, bot.Period(now))}
-	res, err := signupScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli(), a.No).StringSlice()
+	res, err := signupScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli(), a.No, string(bot.CountSignups)).StringSlice()
 	if err != nil {
 		return bot.SignupResult{}, fmt.Errorf("store: sign up for %s: %w", a.No, err)
 	}
@@ -303,16 +287,16 @@ func (s *Store) SignUp(ctx context.Context, a *bot.Activity, openid string, now 
 		n, _ := strconv.Atoi(res[1])
 		return bot.SignupResult{State: bot.SignupState(res[0]), Position: n}, nil
 	case "nf":
-		return bot.SignupResult{}, bot.UserError(bot.ENotFound, msgActNotFound, data)
+		return bot.SignupResult{}, bot.UserError(bot.ENotFound, bot.MsgVolNotFound, data)
 	case "cancelled":
-		return bot.SignupResult{}, bot.UserError(bot.EConflict, msgActCancelled, data)
+		return bot.SignupResult{}, bot.UserError(bot.EConflict, bot.MsgVolCancelledAct, data)
 	case "started":
-		return bot.SignupResult{}, bot.UserError(bot.EExpired, msgActStarted, data)
+		return bot.SignupResult{}, bot.UserError(bot.EExpired, bot.MsgVolStarted, data)
 	case "dup":
-		return bot.SignupResult{}, bot.UserError(bot.EConflict, msgActDup, data)
+		return bot.SignupResult{}, bot.UserError(bot.EConflict, bot.MsgVolAlready, data)
 	case "overlap":
 		data["Other"] = res[1]
-		return bot.SignupResult{}, bot.UserError(bot.EConflict, msgActOverlap, data)
+		return bot.SignupResult{}, bot.UserError(bot.EConflict, bot.MsgVolOverlap, data)
 	}
 	return bot.SignupResult{}, fmt.Errorf("store: sign up for %s: unexpected %q", a.No, res[0])
 }
@@ -321,7 +305,7 @@ func (s *Store) SignUp(ctx context.Context, a *bot.Activity, openid string, now 
 // place to the first waitlisted person.
 //
 // KEYS: activity, confirmed, waitlist, the person's activities, late, stats.
-// ARGV: openid, now ms, activity no, late window ms.
+// ARGV: openid, now ms, activity no, late window ms, counter name.
 // Returns {outcome, promoted openid, late}: outcome "confirmed"/"waitlisted" (what
 // the person was), or "nf", "started", "not".
 var unsignScript = redis.NewScript(`
@@ -339,7 +323,7 @@ local late = '0'
 if st[1] == 'open' and now >= start - tonumber(ARGV[4]) then
   late = '1'
   redis.call('ZADD', KEYS[5], now, ARGV[1])
-  redis.call('HINCRBY', KEYS[6], 'volunteer.late_cancels', 1)
+  redis.call('HINCRBY', KEYS[6], ARGV[5], 1)
 end
 if st[1] == 'open' then
   local nx = redis.call('ZPOPMIN', KEYS[3])
@@ -355,7 +339,7 @@ return {'confirmed', '', late}
 func (s *Store) CancelSignup(ctx context.Context, a *bot.Activity, openid string, now time.Time, lateWindow time.Duration) (bot.CancelResult, error) {
 	keys := []string{s.k.activity(a.No), s.k.activityConfirmed(a.No), s.k.activityWaitlist(a.No),
 		s.k.volunteerSignups(openid), s.k.activityLate(a.No), s.k.stats(a.Community, bot.Period(now))}
-	res, err := unsignScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli(), a.No, lateWindow.Milliseconds()).StringSlice()
+	res, err := unsignScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli(), a.No, lateWindow.Milliseconds(), string(bot.CountLateCancels)).StringSlice()
 	if err != nil {
 		return bot.CancelResult{}, fmt.Errorf("store: cancel sign-up for %s: %w", a.No, err)
 	}
@@ -364,11 +348,11 @@ func (s *Store) CancelSignup(ctx context.Context, a *bot.Activity, openid string
 	case "confirmed", "waitlisted":
 		return bot.CancelResult{Was: bot.SignupState(res[0]), Promoted: res[1], Late: res[2] == "1"}, nil
 	case "nf":
-		return bot.CancelResult{}, bot.UserError(bot.ENotFound, msgActNotFound, data)
+		return bot.CancelResult{}, bot.UserError(bot.ENotFound, bot.MsgVolNotFound, data)
 	case "started":
-		return bot.CancelResult{}, bot.UserError(bot.EExpired, msgActStarted, data)
+		return bot.CancelResult{}, bot.UserError(bot.EExpired, bot.MsgVolStarted, data)
 	case "not":
-		return bot.CancelResult{}, bot.UserError(bot.ENotFound, msgActNotOn, data)
+		return bot.CancelResult{}, bot.UserError(bot.ENotFound, bot.MsgVolNotSigned, data)
 	}
 	return bot.CancelResult{}, fmt.Errorf("store: cancel sign-up for %s: unexpected %q", a.No, res[0])
 }
@@ -474,19 +458,19 @@ func (s *Store) CodeActivity(ctx context.Context, code string) (string, error) {
 
 // checkinScript records a check-in of a confirmed person.
 //
-// KEYS: confirmed, attendance, stats. ARGV: openid, now ms.
+// KEYS: confirmed, attendance, stats. ARGV: openid, now ms, counter name.
 var checkinScript = redis.NewScript(`
 if not redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 'not' end
 if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 1 then return 'twice' end
 redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ' 0 0 -')
-redis.call('HINCRBY', KEYS[3], 'volunteer.checkins', 1)
+redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 return 'ok'
 `)
 
 // CheckIn records openid's arrival on a.
 func (s *Store) CheckIn(ctx context.Context, a *bot.Activity, openid string, now time.Time) error {
 	keys := []string{s.k.activityConfirmed(a.No), s.k.activityAttendance(a.No), s.k.stats(a.Community, bot.Period(now))}
-	res, err := checkinScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli()).Text()
+	res, err := checkinScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli(), string(bot.CountCheckins)).Text()
 	if err != nil {
 		return fmt.Errorf("store: check in %s: %w", a.No, err)
 	}
@@ -495,9 +479,9 @@ func (s *Store) CheckIn(ctx context.Context, a *bot.Activity, openid string, now
 	case "ok":
 		return nil
 	case "not":
-		return bot.UserError(bot.EForbidden, msgCheckNotOn, data)
+		return bot.UserError(bot.EForbidden, bot.MsgVolCheckNotOn, data)
 	case "twice":
-		return bot.UserError(bot.EConflict, msgCheckTwice, data)
+		return bot.UserError(bot.EConflict, bot.MsgVolCheckedIn, data)
 	}
 	return fmt.Errorf("store: check in %s: unexpected %q", a.No, res)
 }
@@ -508,7 +492,7 @@ func (s *Store) CheckIn(ctx context.Context, a *bot.Activity, openid string, now
 //
 // KEYS: confirmed, attendance, volunteer, ledger, stats.
 // ARGV: openid, now ms, minutes or -1, length ms, points per hour, year field,
-// by, activity no (JSON string), by (JSON string).
+// by, activity no (JSON string), by (JSON string), minutes and points counter names.
 // Returns {outcome, minutes, points, balance}.
 var creditScript = redis.NewScript(`
 local now = tonumber(ARGV[2])
@@ -536,8 +520,8 @@ redis.call('HINCRBY', KEYS[3], 'earned', pts)
 local bal = redis.call('HINCRBY', KEYS[3], 'points', pts)
 redis.call('RPUSH', KEYS[4], '{"at":' .. now .. ',"kind":"earned","minutes":' .. m .. ',"points":' .. pts ..
   ',"balance":' .. bal .. ',"activity":' .. ARGV[8] .. ',"actor":' .. ARGV[9] .. '}')
-redis.call('HINCRBY', KEYS[5], 'volunteer.minutes', m)
-redis.call('HINCRBY', KEYS[5], 'volunteer.points', pts)
+redis.call('HINCRBY', KEYS[5], ARGV[10], m)
+redis.call('HINCRBY', KEYS[5], ARGV[11], pts)
 return {'ok', m, pts, bal}
 `)
 
@@ -547,7 +531,8 @@ func (s *Store) credit(ctx context.Context, a *bot.Activity, openid string, now 
 	noJSON, _ := json.Marshal(a.No)
 	byJSON, _ := json.Marshal(by)
 	res, err := creditScript.Run(ctx, s.rdb, keys, openid, now.UnixMilli(), minutes, a.Length().Milliseconds(),
-		rate, "y"+strconv.Itoa(bot.Year(a.Start)), by, string(noJSON), string(byJSON)).Slice()
+		rate, "y"+strconv.Itoa(bot.Year(a.Start)), by, string(noJSON), string(byJSON),
+		string(bot.CountMinutes), string(bot.CountPoints)).Slice()
 	if err != nil {
 		return bot.Credit{}, fmt.Errorf("store: credit %s: %w", a.No, err)
 	}
@@ -556,11 +541,11 @@ func (s *Store) credit(ctx context.Context, a *bot.Activity, openid string, now 
 	case "ok":
 		return bot.Credit{Minutes: int(res[1].(int64)), Points: int(res[2].(int64))}, nil
 	case "done":
-		return bot.Credit{}, bot.UserError(bot.EConflict, msgCheckOutDone, data)
+		return bot.Credit{}, bot.UserError(bot.EConflict, bot.MsgVolCheckedOut, data)
 	case "not":
-		return bot.Credit{}, bot.UserError(bot.EForbidden, msgCheckNotOn, data)
+		return bot.Credit{}, bot.UserError(bot.EForbidden, bot.MsgVolCheckNotOn, data)
 	case "noin":
-		return bot.Credit{}, bot.UserError(bot.EConflict, msgCheckNoIn, data)
+		return bot.Credit{}, bot.UserError(bot.EConflict, bot.MsgVolCheckNoIn, data)
 	}
 	return bot.Credit{}, fmt.Errorf("store: credit %s: unexpected %v", a.No, res[0])
 }
@@ -643,7 +628,7 @@ func (s *Store) SaveVolunteer(ctx context.Context, v bot.Volunteer) (bot.Volunte
 func (s *Store) Volunteer(ctx context.Context, openid string) (bot.Volunteer, error) {
 	raw, err := s.rdb.HGet(ctx, s.k.volunteer(openid), "json").Bytes()
 	if errors.Is(err, redis.Nil) {
-		return bot.Volunteer{}, bot.UserError(bot.ENotFound, msgVolNotFound, nil)
+		return bot.Volunteer{}, bot.UserError(bot.ENotFound, bot.MsgVolNoVolunteer, nil)
 	}
 	if err != nil {
 		return bot.Volunteer{}, fmt.Errorf("store: volunteer: %w", err)
@@ -659,7 +644,7 @@ func (s *Store) Volunteer(ctx context.Context, openid string) (bot.Volunteer, er
 func (s *Store) VolunteerByNo(ctx context.Context, no string) (bot.Volunteer, error) {
 	id, err := s.rdb.Get(ctx, s.k.volunteerNo(no)).Result()
 	if errors.Is(err, redis.Nil) {
-		return bot.Volunteer{}, bot.UserError(bot.ENotFound, msgVolNotFound, map[string]any{"No": no})
+		return bot.Volunteer{}, bot.UserError(bot.ENotFound, bot.MsgVolNoVolunteer, map[string]any{"No": no})
 	}
 	if err != nil {
 		return bot.Volunteer{}, fmt.Errorf("store: volunteer number: %w", err)
@@ -706,7 +691,7 @@ func (s *Store) Totals(ctx context.Context, openid string) (bot.VolunteerTotals,
 
 // pointsScript takes points off a balance, never below zero.
 //
-// KEYS: volunteer, ledger, stats. ARGV: points, now ms, item (JSON), actor (JSON).
+// KEYS: volunteer, ledger, stats. ARGV: points, now ms, item (JSON), actor (JSON), counter name.
 // Returns {outcome, balance}.
 var pointsScript = redis.NewScript(`
 local bal = tonumber(redis.call('HGET', KEYS[1], 'points') or '0')
@@ -715,7 +700,7 @@ if p > bal then return {'short', bal} end
 bal = redis.call('HINCRBY', KEYS[1], 'points', -p)
 redis.call('RPUSH', KEYS[2], '{"at":' .. ARGV[2] .. ',"kind":"redeemed","points":' .. -p ..
   ',"balance":' .. bal .. ',"item":' .. ARGV[3] .. ',"actor":' .. ARGV[4] .. '}')
-redis.call('HINCRBY', KEYS[3], 'volunteer.points_redeemed', p)
+redis.call('HINCRBY', KEYS[3], ARGV[5], p)
 return {'ok', bal}
 `)
 
@@ -727,13 +712,13 @@ func (s *Store) RedeemPoints(ctx context.Context, openid string, points int, ite
 	itemJSON, _ := json.Marshal(item)
 	actorJSON, _ := json.Marshal(actor)
 	keys := []string{s.k.volunteer(openid), s.k.volunteerLedger(openid), s.k.stats(community, bot.Period(now))}
-	res, err := pointsScript.Run(ctx, s.rdb, keys, points, now.UnixMilli(), string(itemJSON), string(actorJSON)).Slice()
+	res, err := pointsScript.Run(ctx, s.rdb, keys, points, now.UnixMilli(), string(itemJSON), string(actorJSON), string(bot.CountPointsRedeemed)).Slice()
 	if err != nil {
 		return bot.LedgerEntry{}, fmt.Errorf("store: redeem: %w", err)
 	}
 	bal := int(res[1].(int64))
 	if res[0] == "short" {
-		return bot.LedgerEntry{}, bot.UserError(bot.EConflict, msgShortPoints, map[string]any{"Balance": bal, "Points": points})
+		return bot.LedgerEntry{}, bot.UserError(bot.EConflict, bot.MsgVolPointsShort, map[string]any{"Balance": bal, "Points": points})
 	}
 	return bot.LedgerEntry{At: now, Kind: "redeemed", Points: -points, Balance: bal, Item: item, Actor: actor}, nil
 }

@@ -28,6 +28,9 @@ type CLI struct {
 	Outbox    OutboxCmd    `cmd:"" help:"Pushes that could not be sent: list and replay them."`
 	Callbacks CallbacksCmd `cmd:"" help:"Call-back tasks (回电): people WeChat could not reach."`
 	Menu      MenuCmd      `cmd:"" help:"The official account's custom menu."`
+	// Volunteers.
+	Activity   ActivityCmd   `cmd:"" help:"Volunteer activities (志愿活动): publish, list, show, cancel, import."`
+	Volunteers VolunteersCmd `cmd:"" help:"Volunteer reports: service hours per volunteer."`
 
 	// Reports and operations (issue 14).
 	Report ReportCmd `cmd:"" help:"A period's report: requests, the three rates, overdue, volunteers, visits, hotline; per community and district."`
