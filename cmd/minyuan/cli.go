@@ -33,7 +33,8 @@ type CLI struct {
 	Volunteers VolunteersCmd `cmd:"" help:"Volunteer reports: service hours per volunteer."`
 
 	// Reports and operations (issue 14).
-	Report ReportCmd `cmd:"" help:"A period's report: requests, the three rates, overdue, volunteers, visits, hotline; per community and district."`
+	Report   ReportCmd   `cmd:"" help:"A period's report: requests, the three rates, overdue, volunteers, visits, hotline; per community and district."`
+	Register RegisterCmd `cmd:"" help:"The unified register (统一接待登记本): one spreadsheet row per request, hotline calls included."`
 }
 
 // MenuCmd groups the menu commands.

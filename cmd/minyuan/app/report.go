@@ -64,3 +64,37 @@ func WriteReport(w io.Writer, r *report.Report, cat *bot.Catalog, format string)
 	}
 	return fmt.Errorf("unknown format %q: text, json, xlsx or html", format)
 }
+
+// RegisterRequest is what `minyuan register` asks for.
+type RegisterRequest struct {
+	From, To string // YYYY-MM-DD, inclusive
+	Now      time.Time
+}
+
+// WriteRegister streams the unified register of the requests created in the period
+// to w, and says how many rows it wrote.
+func WriteRegister(ctx context.Context, w io.Writer, cfg configs.Config, cat *bot.Catalog, s *store.Store, req RegisterRequest) (int, error) {
+	from, err := report.ParseDate(req.From)
+	if err != nil {
+		return 0, err
+	}
+	to, err := report.ParseDate(req.To)
+	if err != nil {
+		return 0, err
+	}
+	if to.Before(from) {
+		return 0, fmt.Errorf("--to %s is before --from %s", req.To, req.From)
+	}
+	now := req.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	reg, err := report.NewRegister(cat, from, to, cfg.Categories, Communities(cfg), now)
+	if err != nil {
+		return 0, err
+	}
+	if err := s.EachTicketWithTimeline(ctx, reg.Add); err != nil {
+		return 0, err
+	}
+	return reg.Rows(), reg.Finish(w)
+}

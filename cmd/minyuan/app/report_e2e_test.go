@@ -402,3 +402,71 @@ func chartCount(x *excelize.File) int {
 	})
 	return n
 }
+
+// TestRegisterOfTheScenario writes the unified register of March and April and reads
+// it back: one row per request, hotline included, phones masked.
+func TestRegisterOfTheScenario(t *testing.T) {
+	d, s := runReportScenario(t)
+	ctx := context.Background()
+	var b bytes.Buffer
+	n, err := app.WriteRegister(ctx, &b, d.Config, catalog(t), d.App.Store, app.RegisterRequest{From: "2027-03-01", To: "2027-04-30", Now: d.Clock.Now()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 8 {
+		t.Fatalf("%d rows, want 8", n)
+	}
+	x, err := excelize.OpenReader(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer x.Close()
+	rows, err := x.GetRows("统一接待登记本")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != 9 || strings.Join(rows[0], ",") != "编号,登记时间,渠道,居民,联系电话,社区,类别,诉求摘要,承办人,办理过程,办理结果,按期办结,评价" {
+		t.Fatalf("register: %d rows, head %v", len(rows), rows[0])
+	}
+	byNo := map[string][]string{}
+	for _, r := range rows[1:] {
+		for len(r) < 13 {
+			r = append(r, "")
+		}
+		byNo[r[0]] = r
+	}
+	first := rows[1]
+	if first[1] != "2027-03-01 10:00" || first[2] != "微信" || first[4] != "138****0001" || first[5] != "七一路社区" ||
+		first[6] != "矛盾纠纷" || first[8] != "王芳" || !strings.Contains(first[9], "王芳 签收") || !strings.Contains(first[9], "办结") ||
+		first[10] != "双方达成协议，装修改在白天" || first[11] != "是" || first[12] != "满意" {
+		t.Errorf("first row: %q", first)
+	}
+	if r := byNo[s.inquiryNo]; !strings.Contains(r[9], "不满意重办") || r[11] == "是" || r[12] != "" {
+		t.Errorf("reopened inquiry: %q", r)
+	}
+	if r := byNo[s.jobsNo]; r[11] != "已超期" {
+		t.Errorf("overdue jobs request: %q", r)
+	}
+	hotline := 0
+	for _, r := range rows[1:] {
+		if len(r) > 2 && r[2] == "热线" {
+			hotline++
+			if r[4] != "136****0004" {
+				t.Errorf("hotline row phone %q", r[4])
+			}
+		}
+		for _, c := range r {
+			if strings.Contains(c, "13800000001") || strings.Contains(c, "13600000004") {
+				t.Errorf("an unmasked phone in the register: %q", r)
+			}
+		}
+	}
+	if hotline != 1 {
+		t.Errorf("%d hotline rows", hotline)
+	}
+	// April only.
+	b.Reset()
+	if n, err = app.WriteRegister(ctx, &b, d.Config, catalog(t), d.App.Store, app.RegisterRequest{From: "2027-04-01", To: "2027-04-30"}); err != nil || n != 4 {
+		t.Fatalf("April: %d rows, %v", n, err)
+	}
+}
