@@ -137,7 +137,7 @@ const (
 // ParseRole accepts the roles that can be granted.
 func ParseRole(s string) (Role, bool) {
 	switch r := Role(s); r {
-	case RoleStaff, RoleSecretary, RoleParty, RoleHotline, RoleAdmin:
+	case RoleStaff, RoleSecretary, RoleParty, RoleHotline, RoleAdmin, RoleInstructor:
 		return r, true
 	}
 	return "", false

@@ -39,6 +39,30 @@ func Recipient(openid string) string {
 	return hex.EncodeToString(sum[:6])
 }
 
+// Visits.
+
+// VisitPushID is the id of the push telling to about event of visit task no; stamp
+// pins it to the change told (the task's version, or the deadline a reminder was
+// made for), so a retry tells once and a new change tells again.
+func VisitPushID(no, stamp, event, to string) string {
+	return "visit:" + no + ":" + stamp + ":" + event + ":" + Recipient(to)
+}
+
+// VisitReminderID is the id of one of visit task no's reminders: slot is a deadline
+// level ("before", "on_day", "secretary", "district") or "assign".
+func VisitReminderID(no, slot string) string { return "visit:" + no + ":" + slot }
+
+// PairingReminderID is the id of a 五包 pairing's next monthly task.
+func PairingReminderID(pairing string) string { return "pairing:" + pairing }
+
+// FourOneReminderID is the id of the yearly November 四个一 reminder.
+const FourOneReminderID = "fourone:november"
+
+// FourOnePushID is the id of the November reminder of year pushed to.
+func FourOnePushID(year int, to string) string {
+	return "fourone:" + strconv.Itoa(year) + ":" + Recipient(to)
+}
+
 // Volunteers.
 
 // ActivityPushID is the id of the push telling to about event of activity no at

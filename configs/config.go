@@ -47,6 +47,8 @@ type Config struct {
 	Menu        []MenuButton        `yaml:"menu"`
 	Communities []Community         `yaml:"communities"`
 	Categories  []bot.Category      `yaml:"categories"`
+	// Visits: party members' tasks (三必访, 五包, 四个一).
+	Visits Visits `yaml:"visits"`
 	// Volunteers.
 	Volunteers Volunteers `yaml:"volunteers"`
 }
@@ -225,6 +227,7 @@ func Default() Config {
 			BackoffCap: 10 * time.Minute, ReclaimIdle: 2 * time.Minute},
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
+		Visits:     DefaultVisits(),
 		// Volunteers.
 		Volunteers: DefaultVolunteers(),
 	}
@@ -243,6 +246,9 @@ func DefaultCategories() []bot.Category {
 		{Code: "inquiry", Name: "政策咨询", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyLow},
 		{Code: "suggestion", Name: "意见建议", SignDays: 1, ResolveDays: 15, Urgency: bot.UrgencyLow},
 		{Code: "other", Name: "其他", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal},
+		// A resident's own report of illness or a death in the family: it also makes a
+		// party member's visit (居民病（逝）必访).
+		{Code: "care", Name: "病丧慰问", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyHigh},
 	}
 }
 
@@ -457,6 +463,7 @@ func (c *Config) Validate() error {
 		}
 		cats[cat.Code] = true
 	}
+	c.Visits.validate(c, bad)
 	if len(c.Communities) == 0 {
 		bad("communities", "at least one community is needed")
 	}

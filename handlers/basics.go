@@ -22,6 +22,8 @@ var (
 	msgHelpParty        = bot.Msg("help.party")
 	msgHelpHotline      = bot.Msg("help.hotline")
 	msgHelpAdmin        = bot.Msg("help.admin")
+	msgHelpSecretary    = bot.Msg("help.secretary")
+	msgHelpInstructor   = bot.Msg("help.instructor")
 )
 
 // helpByRole is the order in which help sections are shown.
@@ -32,6 +34,8 @@ var helpByRole = []struct {
 	{bot.RoleStaff, msgHelpStaff},
 	{bot.RoleHotline, msgHelpHotline},
 	{bot.RoleParty, msgHelpParty},
+	{bot.RoleSecretary, msgHelpSecretary},
+	{bot.RoleInstructor, msgHelpInstructor},
 	{bot.RoleAdmin, msgHelpAdmin},
 }
 

@@ -22,11 +22,12 @@ var (
 )
 
 var roleNames = map[bot.Role]bot.MsgKey{
-	bot.RoleStaff:     bot.Msg("role.staff"),
-	bot.RoleSecretary: bot.Msg("role.secretary"),
-	bot.RoleParty:     bot.Msg("role.party"),
-	bot.RoleHotline:   bot.Msg("role.hotline"),
-	bot.RoleAdmin:     bot.Msg("role.admin"),
+	bot.RoleStaff:      bot.Msg("role.staff"),
+	bot.RoleSecretary:  bot.Msg("role.secretary"),
+	bot.RoleParty:      bot.Msg("role.party"),
+	bot.RoleHotline:    bot.Msg("role.hotline"),
+	bot.RoleAdmin:      bot.Msg("role.admin"),
+	bot.RoleInstructor: bot.Msg("role.instructor"),
 }
 
 // BindFlow binds a person to a role with an invite code.

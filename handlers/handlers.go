@@ -22,6 +22,8 @@ type Flows struct {
 	Requests RequestFlow
 	Desk     DeskFlow
 	Relay    RelayFlow
+	// Visits are party members' tasks (visits.go).
+	Visits VisitFlow
 }
 
 // NewMux routes every flow. It registers routes only: the ticket service's hooks
@@ -35,6 +37,7 @@ func NewMux(f Flows) *bot.Mux {
 	f.Requests.register(m)
 	f.Desk.register(m)
 	f.Relay.register(m)
+	f.Visits.register(m)
 	return m
 }
 

@@ -26,7 +26,7 @@ var msgNoSuchTicket = bot.Msg("ticket.not_found")
 
 // PushKinds lists every kind of push the flows make (the templates a deployment may
 // configure).
-var PushKinds = []string{bot.PushTicketUpdate, bot.PushTicketAlert}
+var PushKinds = []string{bot.PushTicketUpdate, bot.PushTicketAlert, bot.PushVisitTask}
 
 // resident is the sender acting on their own requests.
 func resident(r *bot.Request) bot.Actor { return bot.ChatActor(r.User, bot.ActorResident) }

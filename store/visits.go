@@ -354,7 +354,7 @@ func (s *Store) AddFourOne(ctx context.Context, community string, e bot.FourOneE
 	}
 	year := strconv.Itoa(bot.Year(e.At))
 	keys := []string{s.k.fourOne(e.OpenID, year), s.k.stats(community, bot.Period(e.At))}
-	added, err := addFourOneScript.Run(ctx, s.rdb, keys, e.ID, raw, string(bot.CounterFourOne(e.Item))).Bool()
+	added, err := addFourOneScript.Run(ctx, s.rdb, keys, e.ID, raw, string(string(bot.CounterFourOne(e.Item)))).Bool()
 	if err != nil {
 		return false, fmt.Errorf("store: add four-one: %w", err)
 	}

@@ -28,6 +28,9 @@ type CLI struct {
 	Outbox    OutboxCmd    `cmd:"" help:"Pushes that could not be sent: list and replay them."`
 	Callbacks CallbacksCmd `cmd:"" help:"Call-back tasks (回电): people WeChat could not reach."`
 	Menu      MenuCmd      `cmd:"" help:"The official account's custom menu."`
+	// Party members' tasks.
+	Tasks TasksCmd `cmd:"" help:"Party members' visit tasks (三必访, 五包): list and show."`
+	Party PartyCmd `cmd:"" help:"Make party members' tasks: transfer-in visits, 五包 pairings."`
 	// Volunteers.
 	Activity   ActivityCmd   `cmd:"" help:"Volunteer activities (志愿活动): publish, list, show, cancel, import."`
 	Volunteers VolunteersCmd `cmd:"" help:"Volunteer reports: service hours per volunteer."`
@@ -104,7 +107,7 @@ func (ServeCmd) Run(g *Globals) error {
 
 // InviteCmd creates an invite code.
 type InviteCmd struct {
-	Role      string        `required:"" enum:"staff,secretary,party,hotline,admin" help:"staff, secretary (社区书记: staff who also gets overdue and flagged requests), party, hotline or admin."`
+	Role      string        `required:"" enum:"staff,secretary,party,hotline,admin,instructor" help:"staff, secretary (社区书记: staff who also gets overdue and flagged requests), party, hotline, admin, or instructor (处级干部 assigned to a community: reports their 四个一)."`
 	Community string        `required:"" help:"Community code (see communities in the config)."`
 	Name      string        `required:"" help:"The person's name, shown back to them when they bind."`
 	TTL       time.Duration `name:"ttl" help:"How long the code stays valid (default: invite.ttl)."`

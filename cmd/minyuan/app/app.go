@@ -58,6 +58,8 @@ type App struct {
 	Tickets  *bot.TicketService
 	Calendar *calendar.Calendar
 	mux      *http.ServeMux
+	// Visits are party members' tasks (三必访, 五包, 四个一).
+	Visits *bot.VisitService
 
 	// Outbound: pushes wait in the outbox (or, in quiet hours, in the due set) and the
 	// workers send them; the scheduler fires reminders.
@@ -133,6 +135,11 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	a.Tickets.OnChange(a.Flows.Relay.TicketChanged)
 	for kind, h := range handlers.ReminderHandlers(a.Tickets, a.clock) {
 		a.Scheduler.Handle(kind, h)
+	}
+	a.newVisits(cfg, cal, cat)
+	if err := a.Visits.ScheduleNovember(ctx, a.clock.Now()); err != nil {
+		a.Close()
+		return nil, err
 	}
 	// Every morning, on the leader only: each desk's open requests.
 	digest := gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(8, 30, 0)))

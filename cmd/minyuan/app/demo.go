@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"time"
 
@@ -171,6 +172,12 @@ func NewDemo(ctx context.Context, cfg configs.Config, opt DemoOptions) (_ *Demo,
 // when the configuration has none) and communities (the sample's when it has none).
 // Redis is in-process, so whether it persists does not matter.
 func fillDemoConfig(cfg *configs.Config) error {
+	// Visits: party members get their tasks as soon as the trigger comes, so that
+	// the party pane shows one when the resident files a hardship request (unless
+	// the environment sets the delay).
+	if os.Getenv("MINYUAN_VISITS_AUTO_ASSIGN_AFTER") == "" {
+		cfg.Visits.AutoAssignAfter = 0
+	}
 	if cfg.WeChat.AppID == "" {
 		cfg.WeChat.AppID = "wxdemo" + randomHex(6)
 	}
@@ -261,6 +268,15 @@ func (d *Demo) seed(ctx context.Context, cfg configs.Config) ([]sim.Pane, []sim.
 		}
 		d.API.Subscribe(p.openid)
 		d.API.Touch(p.openid, now)
+	}
+	// Visits: the staff phone is also the branch secretary (支部书记), who assigns
+	// and follows party members' visit tasks.
+	sec, err := d.App.Store.CreateInvite(ctx, bot.RoleSecretary, home.Code, "王芳", now, cfg.Invite.TTL)
+	if err == nil {
+		_, err = d.App.Store.Redeem(ctx, sec.Code, DemoStaff, now)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: seed secretary: %w", err)
 	}
 	spare, err := d.App.Store.CreateInvite(ctx, bot.RoleParty, other.Code, "张秀兰", now, cfg.Invite.TTL)
 	if err != nil {
