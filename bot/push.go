@@ -56,19 +56,6 @@ type Reminders interface {
 	Cancel(ctx context.Context, id string) error
 }
 
-// Callback is a call-back task (回电) for staff: someone Minyuan could not reach in
-// WeChat, to be phoned instead.
-type Callback struct {
-	ID        string    `json:"id"`
-	OpenID    string    `json:"openid,omitempty"`
-	Phone     string    `json:"phone,omitempty"`
-	Community string    `json:"community,omitempty"`
-	Ref       string    `json:"ref,omitempty"`
-	Text      string    `json:"text"`
-	Reason    string    `json:"reason"`
-	Created   time.Time `json:"created"`
-}
-
 // Customer-service allowance.
 //
 // Since mid-2023 the platform lets an account send a user customer-service messages

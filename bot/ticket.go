@@ -72,7 +72,10 @@ type Ticket struct {
 	Reopened    int       `json:"reopened,omitempty"` // times reopened after 不满意
 	Flagged     bool      `json:"flagged,omitempty"`  // needs the secretary's attention
 	Escalated   bool      `json:"escalated,omitempty"`
-	Version     int       `json:"version"`
+	// Confidential (a counselling call to the hotline): only its handler reads the
+	// contents; reports count it and show nothing of it.
+	Confidential bool `json:"confidential,omitempty"`
+	Version      int  `json:"version"`
 }
 
 // Open reports whether the ticket still waits for work.
@@ -181,7 +184,9 @@ func StatDeltas(before, after *Ticket, cats map[string]Category) map[Counter]int
 	d := map[Counter]int64{}
 	if before == nil {
 		d[CounterReceived]++
-		d[CounterCategory(after.Category)]++
+		if !after.Confidential {
+			d[CounterCategory(after.Category)]++
+		}
 		d[CounterSource(after.Source)]++
 		return d
 	}

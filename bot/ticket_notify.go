@@ -65,7 +65,7 @@ func (s *TicketService) View(t *Ticket) map[string]any {
 		"No":          t.No,
 		"Category":    cat.Name,
 		"Community":   com.Name,
-		"Description": t.Description,
+		"Description": s.description(t),
 		"Photos":      len(t.Photos),
 		"Status":      s.Catalog.T(statusNames[t.Status], nil),
 		"Handler":     t.HandlerName,
@@ -78,6 +78,18 @@ func (s *TicketService) View(t *Ticket) map[string]any {
 		"Flagged":     t.Flagged,
 		"Escalated":   t.Escalated,
 	}
+}
+
+// msgConfidential stands for the contents of a confidential call (hotline.go).
+var msgConfidential = Msg("ticket.confidential")
+
+// description is what views show of t's description: a confidential call's only
+// to its handler (see the desk's 详情), never in pushes or lists.
+func (s *TicketService) description(t *Ticket) string {
+	if t.Confidential {
+		return s.Catalog.T(msgConfidential, nil)
+	}
+	return t.Description
 }
 
 // StaffView is a ticket as staff see it: with the phone in full, since they may

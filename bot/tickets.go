@@ -277,6 +277,8 @@ type NewTicket struct {
 	OpenID      string // the resident, when known (a resident files for themselves)
 	Name        string
 	Phone       string
+	// Confidential: a counselling call; only its handler reads the contents.
+	Confidential bool
 }
 
 // Intake files a new ticket: numbered, with its deadlines and the round-robin
@@ -310,7 +312,7 @@ func (s *TicketService) Intake(ctx context.Context, a Actor, at time.Time, n New
 	t := &Ticket{
 		Community: n.Community, Category: cat.Code, Urgency: cat.Urgency,
 		Description: n.Description, Photos: n.Photos,
-		Source: n.Source, OpenID: n.OpenID, Name: n.Name, Phone: n.Phone,
+		Source: n.Source, OpenID: n.OpenID, Name: n.Name, Phone: n.Phone, Confidential: n.Confidential,
 		Status: StatusNew, Created: at,
 		SignBy: s.Calendar.AddWorkingDays(at, cat.SignDays),
 		DueBy:  s.Calendar.AddWorkingDays(at, cat.ResolveDays),

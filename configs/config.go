@@ -47,6 +47,8 @@ type Config struct {
 	Menu        []MenuButton        `yaml:"menu"`
 	Communities []Community         `yaml:"communities"`
 	Categories  []bot.Category      `yaml:"categories"`
+	// Hotline bridge (hotline.go).
+	Hotline Hotline `yaml:"hotline"`
 	// Visits: party members' tasks (三必访, 五包, 四个一).
 	Visits Visits `yaml:"visits"`
 	// Volunteers.
@@ -227,6 +229,7 @@ func Default() Config {
 			BackoffCap: 10 * time.Minute, ReclaimIdle: 2 * time.Minute},
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
+		Hotline:    DefaultHotline(),
 		Visits:     DefaultVisits(),
 		// Volunteers.
 		Volunteers: DefaultVolunteers(),
@@ -479,6 +482,8 @@ func (c *Config) Validate() error {
 		}
 		seen[cm.Code] = true
 	}
+	// Hotline bridge.
+	c.validateHotline(bad)
 	// Volunteers.
 	errs = append(errs, c.Volunteers.validate()...)
 	return errors.Join(errs...)

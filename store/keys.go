@@ -1,5 +1,7 @@
 package store
 
+import "strconv"
+
 // keys builds every Redis key Minyuan uses, so that the whole key space can be read in
 // one place and moved under another prefix (two deployments, or tests, sharing one
 // Redis). Single node or Sentinel only: no hash tags, but multi-key scripts still
@@ -158,9 +160,6 @@ func (k keys) outboxDead() string { return k.prefix + "outbox:dead" }
 // "undeliverable" or "dead". While it exists, pushing the same ID again does nothing.
 func (k keys) pushState(id string) string { return k.prefix + "push:" + id }
 
-// callbacks is one community's call-back tasks (回电), callback ID -> JSON bot.Callback.
-func (k keys) callbacks(community string) string { return k.prefix + "callbacks:" + community }
-
 // Access token (token.go), one per app ID, shared by every replica.
 
 // accessToken is the current token; its TTL ends before the platform's does.
@@ -233,6 +232,56 @@ func (k keys) volunteerNo(no string) string { return k.prefix + "vol:no:" + no }
 // volunteers is the set of every registered volunteer's openid (exports).
 func (k keys) volunteers() string { return k.prefix + "vols" }
 
+// Hotline bridge (calls.go, callbacks.go, hotline_api.go). Phone numbers never appear
+// in a key: an index is keyed by the number's keyed hash (bot.PhoneHasher).
+
+// call is one call of the caller log (JSON bot.Call), by the phone system's callId.
+func (k keys) call(id string) string { return k.prefix + "hl:call:" + id }
+
+// callerCalls is the caller log of one number (by hash): call IDs scored by start.
+func (k keys) callerCalls(hash string) string { return k.prefix + "hl:caller:" + hash }
+
+// proved maps a number (by hash) to the openid of the resident who proved it.
+func (k keys) proved(hash string) string { return k.prefix + "hl:proved:" + hash }
+
+// proof is a resident's pending claim to a number (JSON bot.Proof), expiring.
+func (k keys) proof(openid string) string { return k.prefix + "hl:proof:" + openid }
+
+// proofCodes holds the codes waiting to be read to one number (by hash): openid ->
+// code, expiring with the last of them.
+func (k keys) proofCodes(hash string) string { return k.prefix + "hl:codes:" + hash }
+
+// callbackSeq numbers call-back tasks.
+func (k keys) callbackSeq() string { return k.prefix + "cb:seq" }
+
+// callback is one call-back task (JSON bot.Callback), by number.
+func (k keys) callback(no string) string { return k.prefix + "cb:" + no }
+
+// callbackID maps a task's idempotency ID to its number.
+func (k keys) callbackID(id string) string { return k.prefix + "cb:id:" + id }
+
+// callbacksOpen is a community's open tasks, numbers scored by creation.
+func (k keys) callbacksOpen(community string) string { return k.prefix + "cb:open:" + community }
+
+// callbacksRef is the tasks about one ticket (numbers), for 详情.
+func (k keys) callbacksRef(ticket string) string { return k.prefix + "cb:ref:" + ticket }
+
+// apiRevoked is the set of revoked API token hashes.
+func (k keys) apiRevoked() string { return k.prefix + "api:revoked" }
+
+// apiRate counts one token's requests in one window (expiring).
+func (k keys) apiRate(name string, window int64) string {
+	return k.prefix + "api:rate:" + name + ":" + strconv.FormatInt(window, 10)
+}
+
+// apiNonce remembers a request nonce for the replay window.
+func (k keys) apiNonce(name, nonce string) string {
+	return k.prefix + "api:nonce:" + name + ":" + nonce
+}
+
+// phoneKey is the random key of the phone hash when the config sets none.
+func (k keys) phoneKey() string { return k.prefix + "hl:phonekey" }
+
 // Visits (visits.go): party members' visit tasks (三必访, 五包), pairings, 四个一.
 
 // visitSeq numbers visit tasks.
@@ -266,3 +315,9 @@ func (k keys) pairings(community string) string { return k.prefix + "pairings:" 
 func (k keys) fourOne(openid, year string) string {
 	return k.prefix + "fourone:" + openid + ":" + year
 }
+
+// handoff is a resident's request to talk to a person (转人工), JSON bot.Handoff.
+func (k keys) handoff(resident string) string { return k.prefix + "hl:handoff:" + resident }
+
+// handoffOffer is the resident whose 转人工 a staff member was asked to accept.
+func (k keys) handoffOffer(staff string) string { return k.prefix + "hl:offer:" + staff }

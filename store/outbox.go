@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -617,58 +616,6 @@ end
 redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `)
-
-// AddCallback records a call-back task for staff. Adding one whose ID exists does
-// nothing, so a push retried after a crash does not make two.
-func (s *Store) AddCallback(ctx context.Context, c bot.Callback) error {
-	if c.ID == "" {
-		return bot.Errorf(bot.EInvalid, "store: call-back task needs an id")
-	}
-	b, err := json.Marshal(c)
-	if err != nil {
-		return fmt.Errorf("store: call-back %s: %w", c.ID, err)
-	}
-	if err := s.rdb.HSetNX(ctx, s.k.callbacks(c.Community), c.ID, b).Err(); err != nil {
-		return fmt.Errorf("store: call-back %s: %w", c.ID, err)
-	}
-	return nil
-}
-
-// ListCallbacks returns a community's open call-back tasks, oldest first ("" lists
-// those that belong to no community).
-func (s *Store) ListCallbacks(ctx context.Context, community string) ([]bot.Callback, error) {
-	m, err := s.rdb.HGetAll(ctx, s.k.callbacks(community)).Result()
-	if err != nil {
-		return nil, fmt.Errorf("store: call-backs of %q: %w", community, err)
-	}
-	out := make([]bot.Callback, 0, len(m))
-	for id, v := range m {
-		var c bot.Callback
-		if err := json.Unmarshal([]byte(v), &c); err != nil {
-			return nil, fmt.Errorf("store: call-back %s: %w", id, err)
-		}
-		out = append(out, c)
-	}
-	slices.SortFunc(out, func(a, b bot.Callback) int {
-		if c := a.Created.Compare(b.Created); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out, nil
-}
-
-// CloseCallback removes a call-back task once staff have made the call.
-func (s *Store) CloseCallback(ctx context.Context, community, id string) error {
-	n, err := s.rdb.HDel(ctx, s.k.callbacks(community), id).Result()
-	if err != nil {
-		return fmt.Errorf("store: close call-back %s: %w", id, err)
-	}
-	if n == 0 {
-		return bot.Errorf(bot.ENotFound, "store: close call-back %s: no such task", id)
-	}
-	return nil
-}
 
 // Customer-service allowance: what the ladder knows of each recipient's (see
 // bot.Contact). The commit of each Update records the action; the ladder takes one

@@ -27,6 +27,7 @@ type CLI struct {
 	Tickets   TicketsCmd   `cmd:"" help:"Show a ticket (民愿) with its timeline, or list tickets."`
 	Outbox    OutboxCmd    `cmd:"" help:"Pushes that could not be sent: list and replay them."`
 	Callbacks CallbacksCmd `cmd:"" help:"Call-back tasks (回电): people WeChat could not reach."`
+	Hotline   HotlineCmd   `cmd:"" help:"The hotline API's tokens: list, revoke, restore."`
 	Menu      MenuCmd      `cmd:"" help:"The official account's custom menu."`
 	// Party members' tasks.
 	Tasks TasksCmd `cmd:"" help:"Party members' visit tasks (三必访, 五包): list and show."`
@@ -334,37 +335,5 @@ func (OutboxStatsCmd) Run(g *Globals) error {
 		}
 		fmt.Fprintf(g.Out, "waiting %d  in flight %d  dead %d\n", st.Waiting, st.Pending, st.Dead)
 		return nil
-	})
-}
-
-// CallbacksCmd groups the call-back commands.
-type CallbacksCmd struct {
-	List CallbacksListCmd `cmd:"" help:"List open call-back tasks of a community."`
-}
-
-// CallbacksListCmd lists call-back tasks.
-type CallbacksListCmd struct {
-	Community string `required:"" help:"Community code."`
-	JSON      bool   `name:"json" help:"Print JSON."`
-}
-
-func (c CallbacksListCmd) Run(g *Globals) error {
-	return g.withStore(func(s *store.Store) error {
-		cbs, err := s.ListCallbacks(g.Ctx, c.Community)
-		if err != nil {
-			return err
-		}
-		if c.JSON {
-			if cbs == nil {
-				cbs = []bot.Callback{}
-			}
-			return json.NewEncoder(g.Out).Encode(cbs)
-		}
-		w := tabwriter.NewWriter(g.Out, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "ID\tREF\tOPENID\tREASON\tCREATED")
-		for _, cb := range cbs {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", cb.ID, cb.Ref, cb.OpenID, cb.Reason, cb.Created.Format(time.DateTime))
-		}
-		return w.Flush()
 	})
 }

@@ -22,6 +22,7 @@ import (
 
 	"minyuan/bot"
 	"minyuan/bot/calendar"
+	"minyuan/bot/httpapi"
 	"minyuan/bot/outbox"
 	"minyuan/bot/schedule"
 	"minyuan/bot/wechat"
@@ -68,6 +69,11 @@ type App struct {
 	Outbox    *outbox.Worker
 	Scheduler *schedule.Scheduler
 	stopBg    func()
+
+	// Hotline bridge (hotline.go).
+	Callbacks *bot.CallbackService
+	Hotline   *bot.HotlineService
+	api       *httpapi.API
 }
 
 // New builds an App: it connects to Redis, checks persistence, loads the catalogue and
@@ -76,7 +82,8 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	a := &App{cfg: cfg, log: opt.Log, clock: opt.Clock, rdb: opt.Redis, memory: opt.InMemory}
+	a := &App{cfg: cfg, log: opt.Log, clock: opt.Clock, rdb: opt.Redis, memory: opt.InMemory,
+		Callbacks: &bot.CallbackService{}}
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -119,6 +126,10 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Tickets: a.Store, Reminders: a.Store, Pusher: a.pusher, Directory: a.Store,
 		Calendar: cal, Catalog: cat, Categories: cfg.Categories, Communities: Communities(cfg),
 		AutoAssignAfter: cfg.Desk.AutoAssignAfter,
+	}
+	if err := a.hotline(ctx, cfg); err != nil {
+		a.Close()
+		return nil, err
 	}
 	communities := handlers.Communities(Communities(cfg))
 	a.Flows = handlers.Flows{
@@ -171,6 +182,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	}
 	a.mux = http.NewServeMux()
 	a.mux.Handle(cfg.WeChat.Path, hook)
+	a.api.Mount(a.mux) // the hotline's API (hotline.go)
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	a.mux.HandleFunc("GET /readyz", a.ready)
 	return a, nil
@@ -205,7 +217,7 @@ func (a *App) outbound(cfg configs.Config, cat *bot.Catalog) error {
 	}
 	warnTemplates(a.log, cfg.Templates)
 	del, err := wechat.NewDeliverer(wechat.DelivererConfig{AppID: cfg.WeChat.AppID, Token: a.token, Allowance: a.Store,
-		Callbacks: a.Store, Templates: templates, Clock: a.clock, Log: a.log, KeepInTouch: outbox.KeepInTouch(cat)})
+		Callbacks: a.Callbacks, Templates: templates, Clock: a.clock, Log: a.log, KeepInTouch: outbox.KeepInTouch(cat)})
 	if err != nil {
 		return err
 	}
