@@ -466,3 +466,60 @@ func TestCommandWordsAndPassThrough(t *testing.T) {
 		t.Fatalf("passed through: %v", passed)
 	}
 }
+
+// The choices offered with a question are the ones the answer is matched against:
+// a list that changes between question and answer (a ticket closed, another opened)
+// still gives the person what they picked, by number or by label. A session saved
+// before lists were kept gets the list made afresh.
+func TestFormChoicesFixedWhenAsked(t *testing.T) {
+	h := newHarness(t)
+	// Each time the list is made, a newer entry comes first and the last goes.
+	lists := [][]bot.Choice{
+		{{Value: "A", Label: "甲"}, {Value: "B", Label: "乙"}},
+		{{Value: "C", Label: "丙"}, {Value: "A", Label: "甲"}},
+		{{Value: "D", Label: "丁"}, {Value: "C", Label: "丙"}},
+	}
+	made := 0
+	var got []bot.Answers
+	h.eng.Mux.Command(wordsNote, bot.RoleResident, &bot.Form{
+		ID: "test.pick", Heading: "t.title",
+		Fields: []bot.Field{{Key: "color", Prompt: "t.color", Choices: func(context.Context, *bot.Request, bot.Answers) ([]bot.Choice, error) {
+			cs := lists[min(made, len(lists)-1)]
+			made++
+			return cs, nil
+		}}},
+		Submit: func(_ context.Context, r *bot.Request, a bot.Answers) (bot.Reply, error) {
+			got = append(got, a)
+			return r.Say("t.done", map[string]string{"name": a["color"]}), nil
+		},
+	})
+	steps := []struct{ user, send, want string }{
+		{"u1", "速记", "颜色？\n1.甲\n2.乙"},
+		{"u1", "2", "已登记B"}, // now the list would be 丙, 甲: 2 was 乙 when asked
+		{"u2", "速记", "1.丙\n2.甲"},
+		{"u2", "乙", "无此选项\n颜色？\n1.丁\n2.丙"}, // not offered; asked again with today's list
+		{"u2", "丁", "已登记D"},
+	}
+	for i, s := range steps {
+		if reply := h.say(s.user, s.send); !strings.Contains(reply, s.want) {
+			t.Fatalf("step %d %s %q: got %q, want %q", i, s.user, s.send, reply, s.want)
+		}
+	}
+	if len(got) != 2 || got[0]["color"] != "B" || got[1]["color"] != "D" {
+		t.Fatalf("submitted %v", got)
+	}
+	for _, a := range got {
+		for k := range a {
+			if strings.HasPrefix(k, "_") {
+				t.Fatalf("the kept list reached Submit: %v", a)
+			}
+		}
+	}
+
+	// A session from before lists were kept: the answer is matched against the list
+	// made now (丁, 丙).
+	h.store.sessions["u3"] = &bot.Session{User: "u3", Flow: "test.pick", Step: 0, Data: map[string]string{}, Updated: h.clock.Now()}
+	if reply := h.say("u3", "2"); !strings.Contains(reply, "已登记C") {
+		t.Fatalf("old session: %q", reply)
+	}
+}

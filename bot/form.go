@@ -2,7 +2,9 @@ package bot
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -43,8 +45,8 @@ func (a Answers) Photos(field string) []string {
 
 // Choice is one option of a Field: Label is shown (and accepted), Value is stored.
 type Choice struct {
-	Value string
-	Label string
+	Value string `json:"v"`
+	Label string `json:"l"`
 }
 
 // Field is one question of a Form.
@@ -52,7 +54,9 @@ type Field struct {
 	Key    string
 	Prompt MsgKey // rendered with the Answers so far
 	// Choices, when set, are listed under the prompt, numbered; the answer is a number
-	// or a label.
+	// or a label. The list is made when the question is asked and kept in the
+	// session: the answer is matched against what the person saw, even if the list
+	// would come out differently by then (a ticket closed, an activity added).
 	Choices func(ctx context.Context, r *Request, a Answers) ([]Choice, error)
 	// Validate checks and normalises a typed answer. Return a *Error with a Msg to
 	// tell the user what is wrong; the question is asked again.
@@ -123,7 +127,7 @@ func (f *Form) Continue(ctx context.Context, r *Request) (Reply, error) {
 		return f.advance(ctx, r, "")
 	}
 	if fd.Choices != nil {
-		cs, err := fd.Choices(ctx, r, s.Data)
+		cs, err := f.shown(ctx, r, fd)
 		if err != nil {
 			return Reply{}, err
 		}
@@ -145,7 +149,21 @@ func (f *Form) Continue(ctx context.Context, r *Request) (Reply, error) {
 		in = v
 	}
 	s.Data[fd.Key] = in
+	delete(s.Data, choicesKey(fd.Key))
 	return f.advance(ctx, r, "")
+}
+
+// shown is the list of choices the person was shown with the current question. A
+// session saved before lists were kept has none: the list is made afresh.
+func (f *Form) shown(ctx context.Context, r *Request, fd Field) ([]Choice, error) {
+	if raw, ok := r.Session.Data[choicesKey(fd.Key)]; ok {
+		var cs []Choice
+		if err := json.Unmarshal([]byte(raw), &cs); err != nil {
+			return nil, fmt.Errorf("form %s: choices of %s: %w", f.ID, fd.Key, err)
+		}
+		return cs, nil
+	}
+	return fd.Choices(ctx, r, r.Session.Data)
 }
 
 // addPhoto keeps the picture of an image Update for a Photos field. The reply is
@@ -225,6 +243,11 @@ func (f *Form) ask(ctx context.Context, r *Request, note string) (Reply, error) 
 		if err != nil {
 			return Reply{}, err
 		}
+		raw, err := json.Marshal(cs)
+		if err != nil {
+			return Reply{}, fmt.Errorf("form %s: choices of %s: %w", f.ID, fd.Key, err)
+		}
+		s.Data[choicesKey(fd.Key)] = string(raw)
 		for i, c := range cs {
 			b.WriteString("\n")
 			b.WriteString(r.T(msgFormChoice, map[string]any{"N": i + 1, "Label": c.Label}))
@@ -283,6 +306,10 @@ func answersView(d map[string]string) Answers {
 }
 
 func skippedKey(field string) string { return "_skipped_" + field }
+
+// choicesKey holds the choices shown with a field's question (JSON []Choice), until
+// it is answered.
+func choicesKey(field string) string { return "_choices_" + field }
 
 // photosKey holds a Photos field's picture URLs, one a line. It is an answer (no
 // "_"), so Submit gets it.

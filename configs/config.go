@@ -361,132 +361,207 @@ func setScalar(f reflect.Value, v string) error {
 	return nil
 }
 
-// Validate fails fast, naming the first bad key.
+// Validate fails fast, naming every bad key. Each section checks itself.
 func (c *Config) Validate() error {
 	var errs []error
-	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
-	}
-	if c.HTTP.Addr == "" {
-		bad("http.addr", "required")
-	}
-	if !strings.HasPrefix(c.WeChat.Path, "/") {
-		bad("wechat.path", "must start with /")
-	}
-	if c.WeChat.Token == "" {
-		bad("wechat.token", "required (MINYUAN_WECHAT_TOKEN): the token set in the WeChat console")
-	}
-	if c.WeChat.AppID == "" {
-		bad("wechat.app_id", "required (MINYUAN_WECHAT_APP_ID)")
-	}
-	if c.WeChat.AppSecret == "" {
-		bad("wechat.app_secret", "required (MINYUAN_WECHAT_APP_SECRET)")
-	}
-	if k := c.WeChat.EncodingAESKey; k != "" && len(k) != 43 {
-		bad("wechat.encoding_aes_key", "must be 43 characters, got %d", len(k))
-	}
-	switch c.WeChat.Mode {
-	case "", "plain":
-	case "safe", "compatible":
-		if c.WeChat.EncodingAESKey == "" {
-			bad("wechat.mode", "%s needs wechat.encoding_aes_key", c.WeChat.Mode)
-		}
-	default:
-		bad("wechat.mode", "must be safe, compatible or plain, got %q", c.WeChat.Mode)
-	}
-	if u, err := url.Parse(c.WeChat.APIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		bad("wechat.api_base_url", "must be an http(s) URL, got %q", c.WeChat.APIBaseURL)
-	}
-	if c.WeChat.ReplayWindow <= 0 {
-		bad("wechat.replay_window", "must be positive")
-	}
-	if c.WeChat.MaxBody < 1024 {
-		bad("wechat.max_body", "must be at least 1024 bytes")
-	}
-	if u, err := url.Parse(c.Redis.URL); err != nil || !strings.HasPrefix(u.Scheme, "redis") {
-		bad("redis.url", "must be a redis://, rediss:// or redis-sentinel:// URL")
-	}
-	if c.Redis.Prefix == "" {
-		bad("redis.prefix", "required")
-	}
-	if c.Session.Timeout <= 0 {
-		bad("session.timeout", "must be positive")
-	}
-	if c.Invite.TTL <= 0 {
-		bad("invite.ttl", "must be positive")
-	}
-	switch c.Log.Level {
-	case "debug", "info", "warn", "error":
-	default:
-		bad("log.level", "one of debug, info, warn, error")
-	}
-	switch c.Log.Format {
-	case "json", "text":
-	default:
-		bad("log.format", "json or text")
-	}
-	if c.Desk.AutoAssignAfter <= 0 {
-		bad("desk.auto_assign_after", "must be positive")
-	}
-	if c.Desk.RelayTimeout <= 0 {
-		bad("desk.relay_timeout", "must be positive")
-	}
-	if err := c.Desk.Hours.Validate(); err != nil {
-		bad("desk.hours", "%v", err)
-	}
-	if err := c.Calendar.Quiet.Validate(); err != nil {
-		bad("calendar.quiet", "%v", err)
-	}
-	if c.Outbox.Workers < 1 || c.Outbox.MaxAttempts < 1 || c.Outbox.BackoffBase <= 0 || c.Outbox.BackoffCap < c.Outbox.BackoffBase {
-		bad("outbox", "workers and max_attempts at least 1, 0 < backoff_base <= backoff_cap")
-	}
-	if c.Outbox.ReclaimIdle < 30*time.Second {
-		bad("outbox.reclaim_idle", "at least 30s: longer than the slowest delivery")
-	}
-	if err := validMenu(c.Menu, true); err != nil {
-		bad("menu", "%v", err)
-	}
-	if len(c.Categories) == 0 {
-		bad("categories", "at least one category is needed")
-	}
-	cats := map[string]bool{}
-	for i, cat := range c.Categories {
-		key := fmt.Sprintf("categories[%d]", i)
-		switch {
-		case cat.Code == "" || cats[cat.Code]:
-			bad(key+".code", "required and unique, got %q", cat.Code)
-		case cat.Name == "":
-			bad(key+".name", "required")
-		case cat.SignDays < 0 || cat.ResolveDays < 1 || cat.SignDays > cat.ResolveDays:
-			bad(key, "need 0 <= sign_days <= resolve_days and resolve_days >= 1")
-		case cat.Urgency < bot.UrgencyHigh || cat.Urgency > bot.UrgencyLow:
-			bad(key+".urgency", "0 (high), 1 (normal) or 2 (low)")
-		case cat.Counts != "" && cat.Counts != "disputes" && cat.Counts != "hardships" && cat.Counts != "jobs":
-			bad(key+".counts", "disputes, hardships, jobs or empty")
-		}
-		cats[cat.Code] = true
-	}
-	c.Visits.validate(c, bad)
-	if len(c.Communities) == 0 {
-		bad("communities", "at least one community is needed")
-	}
-	seen := map[string]bool{}
-	for i, cm := range c.Communities {
-		switch {
-		case cm.Code == "" || strings.ContainsAny(cm.Code, " |:"):
-			bad(fmt.Sprintf("communities[%d].code", i), "required, without spaces, '|' or ':'")
-		case seen[cm.Code]:
-			bad(fmt.Sprintf("communities[%d].code", i), "duplicate %q", cm.Code)
-		case cm.Name == "":
-			bad(fmt.Sprintf("communities[%d].name", i), "required")
-		}
-		seen[cm.Code] = true
+	for _, section := range [][]error{
+		c.HTTP.validate(),
+		c.WeChat.validate(),
+		c.Redis.validate(),
+		c.Session.validate(),
+		c.Invite.validate(),
+		c.Log.validate(),
+		c.Desk.validate(),
+		c.Calendar.validate(),
+		c.Outbox.validate(),
+		validateMenu(c.Menu),
+		validateCategories(c.Categories),
+		c.visitsProblems(),
+		validateCommunities(c.Communities),
+	} {
+		errs = append(errs, section...)
 	}
 	// Hotline bridge.
 	c.validateHotline(bad)
 	// Volunteers.
 	errs = append(errs, c.Volunteers.validate()...)
 	return errors.Join(errs...)
+}
+
+// visitsProblems runs the visits section's check (configs/visits.go), which reads
+// other sections too.
+func (c *Config) visitsProblems() (p problems) {
+	c.Visits.validate(c, p.add)
+	return p
+}
+
+// problems collects what is wrong in a section, each naming its full key.
+type problems []error
+
+func (p *problems) add(key, format string, args ...any) {
+	*p = append(*p, fmt.Errorf("config: %s: %s", key, fmt.Sprintf(format, args...)))
+}
+
+func (h HTTP) validate() (p problems) {
+	if h.Addr == "" {
+		p.add("http.addr", "required")
+	}
+	return p
+}
+
+func (w WeChat) validate() (p problems) {
+	if !strings.HasPrefix(w.Path, "/") {
+		p.add("wechat.path", "must start with /")
+	}
+	if w.Token == "" {
+		p.add("wechat.token", "required (MINYUAN_WECHAT_TOKEN): the token set in the WeChat console")
+	}
+	if w.AppID == "" {
+		p.add("wechat.app_id", "required (MINYUAN_WECHAT_APP_ID)")
+	}
+	if w.AppSecret == "" {
+		p.add("wechat.app_secret", "required (MINYUAN_WECHAT_APP_SECRET)")
+	}
+	if k := w.EncodingAESKey; k != "" && len(k) != 43 {
+		p.add("wechat.encoding_aes_key", "must be 43 characters, got %d", len(k))
+	}
+	switch w.Mode {
+	case "", "plain":
+	case "safe", "compatible":
+		if w.EncodingAESKey == "" {
+			p.add("wechat.mode", "%s needs wechat.encoding_aes_key", w.Mode)
+		}
+	default:
+		p.add("wechat.mode", "must be safe, compatible or plain, got %q", w.Mode)
+	}
+	if u, err := url.Parse(w.APIBaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		p.add("wechat.api_base_url", "must be an http(s) URL, got %q", w.APIBaseURL)
+	}
+	if w.ReplayWindow <= 0 {
+		p.add("wechat.replay_window", "must be positive")
+	}
+	if w.MaxBody < 1024 {
+		p.add("wechat.max_body", "must be at least 1024 bytes")
+	}
+	return p
+}
+
+func (r Redis) validate() (p problems) {
+	if u, err := url.Parse(r.URL); err != nil || !strings.HasPrefix(u.Scheme, "redis") {
+		p.add("redis.url", "must be a redis://, rediss:// or redis-sentinel:// URL")
+	}
+	if r.Prefix == "" {
+		p.add("redis.prefix", "required")
+	}
+	return p
+}
+
+func (s Session) validate() (p problems) {
+	if s.Timeout <= 0 {
+		p.add("session.timeout", "must be positive")
+	}
+	return p
+}
+
+func (i Invite) validate() (p problems) {
+	if i.TTL <= 0 {
+		p.add("invite.ttl", "must be positive")
+	}
+	return p
+}
+
+func (l Log) validate() (p problems) {
+	switch l.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("log.level", "one of debug, info, warn, error")
+	}
+	switch l.Format {
+	case "json", "text":
+	default:
+		p.add("log.format", "json or text")
+	}
+	return p
+}
+
+func (d Desk) validate() (p problems) {
+	if d.AutoAssignAfter <= 0 {
+		p.add("desk.auto_assign_after", "must be positive")
+	}
+	if d.RelayTimeout <= 0 {
+		p.add("desk.relay_timeout", "must be positive")
+	}
+	if err := d.Hours.Validate(); err != nil {
+		p.add("desk.hours", "%v", err)
+	}
+	return p
+}
+
+func (c Calendar) validate() (p problems) {
+	if err := c.Quiet.Validate(); err != nil {
+		p.add("calendar.quiet", "%v", err)
+	}
+	return p
+}
+
+func (o Outbox) validate() (p problems) {
+	if o.Workers < 1 || o.MaxAttempts < 1 || o.BackoffBase <= 0 || o.BackoffCap < o.BackoffBase {
+		p.add("outbox", "workers and max_attempts at least 1, 0 < backoff_base <= backoff_cap")
+	}
+	if o.ReclaimIdle < 30*time.Second {
+		p.add("outbox.reclaim_idle", "at least 30s: longer than the slowest delivery")
+	}
+	return p
+}
+
+func validateMenu(menu []MenuButton) (p problems) {
+	if err := validMenu(menu, true); err != nil {
+		p.add("menu", "%v", err)
+	}
+	return p
+}
+
+func validateCategories(cs []bot.Category) (p problems) {
+	if len(cs) == 0 {
+		p.add("categories", "at least one category is needed")
+	}
+	seen := map[string]bool{}
+	for i, cat := range cs {
+		key := fmt.Sprintf("categories[%d]", i)
+		switch {
+		case cat.Code == "" || seen[cat.Code]:
+			p.add(key+".code", "required and unique, got %q", cat.Code)
+		case cat.Name == "":
+			p.add(key+".name", "required")
+		case cat.SignDays < 0 || cat.ResolveDays < 1 || cat.SignDays > cat.ResolveDays:
+			p.add(key, "need 0 <= sign_days <= resolve_days and resolve_days >= 1")
+		case cat.Urgency < bot.UrgencyHigh || cat.Urgency > bot.UrgencyLow:
+			p.add(key+".urgency", "0 (high), 1 (normal) or 2 (low)")
+		case cat.Counts != "" && cat.Counts != "disputes" && cat.Counts != "hardships" && cat.Counts != "jobs":
+			p.add(key+".counts", "disputes, hardships, jobs or empty")
+		}
+		seen[cat.Code] = true
+	}
+	return p
+}
+
+func validateCommunities(cms []Community) (p problems) {
+	if len(cms) == 0 {
+		p.add("communities", "at least one community is needed")
+	}
+	seen := map[string]bool{}
+	for i, cm := range cms {
+		switch {
+		case cm.Code == "" || strings.ContainsAny(cm.Code, " |:"):
+			p.add(fmt.Sprintf("communities[%d].code", i), "required, without spaces, '|' or ':'")
+		case seen[cm.Code]:
+			p.add(fmt.Sprintf("communities[%d].code", i), "duplicate %q", cm.Code)
+		case cm.Name == "":
+			p.add(fmt.Sprintf("communities[%d].name", i), "required")
+		}
+		seen[cm.Code] = true
+	}
+	return p
 }
 
 // Community finds a community by code.
