@@ -382,7 +382,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, section...)
 	}
 	// Hotline bridge.
-	c.validateHotline(bad)
+	var hotline problems
+	c.validateHotline(hotline.add)
+	errs = append(errs, hotline...)
 	// Volunteers.
 	errs = append(errs, c.Volunteers.validate()...)
 	return errors.Join(errs...)
