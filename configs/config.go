@@ -47,6 +47,8 @@ type Config struct {
 	Menu        []MenuButton        `yaml:"menu"`
 	Communities []Community         `yaml:"communities"`
 	Categories  []bot.Category      `yaml:"categories"`
+	// Operations (issue 14).
+	Metrics Metrics `yaml:"metrics"`
 	// Hotline bridge (hotline.go).
 	Hotline Hotline `yaml:"hotline"`
 	// Visits: party members' tasks (三必访, 五包, 四个一).

@@ -23,6 +23,7 @@ import (
 	"minyuan/bot"
 	"minyuan/bot/calendar"
 	"minyuan/bot/httpapi"
+	"minyuan/bot/metrics"
 	"minyuan/bot/outbox"
 	"minyuan/bot/schedule"
 	"minyuan/bot/wechat"
@@ -53,6 +54,8 @@ type App struct {
 	memory bool
 	Store  *store.Store
 	Engine *bot.Engine
+	// Metrics counts and reads what /metrics shows (metrics.addr).
+	Metrics *metrics.Metrics
 	// Flows are the chat flows, each with what it needs.
 	Flows handlers.Flows
 	// Tickets holds the rules of a ticket's life; every channel calls it.
@@ -102,6 +105,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		a.ownRDB = true
 	}
 	a.Store = store.New(a.rdb, store.Options{Prefix: cfg.Redis.Prefix, SessionTTL: cfg.Session.Timeout + 24*time.Hour, Clock: a.clock})
+	a.Metrics = newMetrics(cfg, cat, a.Store, a.rdb, a.clock)
 	if err := a.checkRedis(ctx); err != nil {
 		a.Close()
 		return nil, err
@@ -162,10 +166,11 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Mux:            handlers.NewMux(a.Flows),
 		Catalog:        cat,
 		Clock:          a.clock,
-		Inbox:          a.Store,
+		Inbox:          a.Metrics.Inbox(a.Store),
 		Log:            a.log,
 		SessionTimeout: cfg.Session.Timeout,
 	}
+	a.Engine.Mux.Use(a.Metrics.Middleware)
 	hook, err := wechat.NewWebhook(wechat.Config{
 		Token:          cfg.WeChat.Token,
 		AppID:          cfg.WeChat.AppID,
@@ -175,7 +180,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		MaxBody:        cfg.WeChat.MaxBody,
 		Window:         cfg.WeChat.ReplayWindow,
 		Clock:          a.clock,
-	}, a.Engine.Handle, a.log)
+	}, a.Metrics.Handle(a.Engine.Handle), a.log)
 	if err != nil {
 		a.Close()
 		return nil, err
@@ -222,7 +227,7 @@ func (a *App) outbound(cfg configs.Config, cat *bot.Catalog) error {
 		return err
 	}
 	a.pusher = &outbox.Pusher{Queue: a.Store, Quiet: cfg.Calendar.Quiet, Clock: a.clock}
-	a.Outbox, err = outbox.New(outbox.Options{Store: a.Store, Deliverer: del, Reminders: a.Store, Clock: a.clock,
+	a.Outbox, err = outbox.New(outbox.Options{Store: a.Store, Deliverer: a.Metrics.Deliverer(del), Reminders: a.Store, Clock: a.clock,
 		Log: a.log, Workers: cfg.Outbox.Workers, MaxAttempts: cfg.Outbox.MaxAttempts,
 		BackoffBase: cfg.Outbox.BackoffBase, BackoffCap: cfg.Outbox.BackoffCap, ReclaimIdle: cfg.Outbox.ReclaimIdle,
 		Gather: cfg.Outbox.Gather, Undelivered: outbox.TellSender(cat, a.pusher, staffAlertKind)})
@@ -385,6 +390,11 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	a.Start()
+	stopMetrics, err := a.serveMetrics()
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	defer a.Stop()
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(l) }()
