@@ -241,7 +241,7 @@ func (e *Engine) decide(ctx context.Context, c *Claim, log *slog.Logger) (Reply,
 func (e *Engine) route(ctx context.Context, r *Request) (Reply, error) {
 	m := e.Mux
 	u := r.Update
-	word, args := SplitCommand(u.Text)
+	word, args := spokenCommand(u.Text)
 	isText := u.Kind == KindText || u.Kind == KindVoice
 	if isText {
 		if rt, ok := m.global[word]; ok {
@@ -362,6 +362,17 @@ func (e *Engine) run(ctx context.Context, r *Request, rt route) (Reply, error) {
 func (m *Mux) hasCommand(word string) bool {
 	_, ok := m.commands[word]
 	return ok
+}
+
+// spokenCommand splits a text into its command word and arguments as people send
+// them by voice or in haste: the word loses trailing punctuation (「帮助。」), and so
+// does a lone argument (「接单 12。」); longer text after the word is kept as typed.
+func spokenCommand(text string) (word, args string) {
+	word, args = SplitCommand(Spoken(text))
+	if raw := strings.TrimSpace(text); args != "" && strings.ContainsFunc(args, unicode.IsSpace) {
+		_, args = SplitCommand(raw)
+	}
+	return word, args
 }
 
 func startsArgument(s string) bool {

@@ -70,6 +70,10 @@ type Field struct {
 	// kept (see Answers.Photos) and the user is asked to go on in words, or to say
 	// 完成 when the photos say it all (the typed answer is then "").
 	Photos bool
+	// FromArgs fields take the text after the word that started the form
+	// (「我要反映 楼道灯坏了」): it is checked like a typed answer, and the
+	// question is passed by while it holds an answer.
+	FromArgs bool
 }
 
 // Form is a declared conversation: fields asked in order, then an optional summary
@@ -95,7 +99,34 @@ func (f *Form) Title() MsgKey { return f.Heading }
 func (f *Form) Serve(ctx context.Context, r *Request) (Reply, error) {
 	s := r.Start(f.ID)
 	s.Step = -1
-	return f.advance(ctx, r, "")
+	note := ""
+	if args := strings.TrimSpace(r.Args); args != "" {
+		for _, fd := range f.Fields {
+			if !fd.FromArgs {
+				continue
+			}
+			v, err := f.check(r, fd, args)
+			if err != nil {
+				var ue *Error
+				if !errors.As(err, &ue) || ue.Msg == "" {
+					return Reply{}, err
+				}
+				note = r.T(ue.Msg, ue.Data)
+			} else {
+				s.Data[fd.Key] = v
+			}
+			break
+		}
+	}
+	return f.advance(ctx, r, note)
+}
+
+// check runs a field's Validate, if any, on a typed answer.
+func (f *Form) check(r *Request, fd Field, in string) (string, error) {
+	if fd.Validate == nil {
+		return in, nil
+	}
+	return fd.Validate(r, in)
 }
 
 // Continue takes the answer to the current question.
@@ -112,7 +143,8 @@ func (f *Form) Continue(ctx context.Context, r *Request) (Reply, error) {
 		return f.addPhoto(r, fd)
 	}
 	in := strings.TrimSpace(r.Update.Text)
-	if fd.Photos && oneOf(in, r.Catalog.Words(wordsDone)) {
+	said := Spoken(in) // for matching words and choices; free text is kept as typed
+	if fd.Photos && oneOf(said, r.Catalog.Words(wordsDone)) {
 		if len(Answers(s.Data).Photos(fd.Key)) > 0 {
 			s.Data[fd.Key] = ""
 			return f.advance(ctx, r, "")
@@ -122,7 +154,7 @@ func (f *Form) Continue(ctx context.Context, r *Request) (Reply, error) {
 	if in == "" {
 		return f.ask(ctx, r, r.T(msgFormEmpty, nil))
 	}
-	if fd.Optional && oneOf(in, r.Catalog.Words(wordsSkip)) {
+	if fd.Optional && oneOf(said, r.Catalog.Words(wordsSkip)) {
 		s.Data[fd.Key] = ""
 		return f.advance(ctx, r, "")
 	}
@@ -132,6 +164,9 @@ func (f *Form) Continue(ctx context.Context, r *Request) (Reply, error) {
 			return Reply{}, err
 		}
 		v, ok := pick(cs, in)
+		if !ok {
+			v, ok = pick(cs, said)
+		}
 		if !ok {
 			return f.ask(ctx, r, r.T(msgFormBadChoice, nil))
 		}
@@ -200,6 +235,9 @@ func (f *Form) advance(ctx context.Context, r *Request, note string) (Reply, err
 	for s.Step++; s.Step < len(f.Fields); s.Step++ {
 		fd := f.Fields[s.Step]
 		delete(s.Data, skippedKey(fd.Key))
+		if fd.FromArgs && s.Data[fd.Key] != "" {
+			continue // filled in from the words that started the form
+		}
 		if fd.Skip == nil {
 			return f.ask(ctx, r, note)
 		}
@@ -261,7 +299,7 @@ func (f *Form) ask(ctx context.Context, r *Request, note string) (Reply, error) 
 }
 
 func (f *Form) confirm(ctx context.Context, r *Request) (Reply, error) {
-	if !oneOf(strings.TrimSpace(r.Update.Text), r.Catalog.Words(wordsConfirm)) {
+	if !oneOf(Spoken(r.Update.Text), r.Catalog.Words(wordsConfirm)) {
 		return f.ask(ctx, r, "")
 	}
 	return f.submit(ctx, r)
@@ -323,6 +361,9 @@ func pick(cs []Choice, in string) (string, bool) {
 		if in == c.Label || in == c.Value {
 			return c.Value, true
 		}
+	}
+	if n, ok := ChoiceNumber(in); ok && n <= len(cs) {
+		return cs[n-1].Value, true
 	}
 	return "", false
 }

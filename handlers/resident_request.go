@@ -95,7 +95,7 @@ func (f *RequestFlow) requestForm() *bot.Form {
 		Heading: msgRequestTitle,
 		Fields: []bot.Field{
 			{Key: "category", Prompt: msgRequestCategory, Choices: f.categoryChoices},
-			{Key: "description", Prompt: msgRequestDesc, Photos: true, Validate: validDescription},
+			{Key: "description", Prompt: msgRequestDesc, Photos: true, Validate: validDescription, FromArgs: true},
 			{Key: "community", Prompt: msgRequestCommunity, Choices: f.Communities.choices, Skip: f.rememberedCommunity},
 			{Key: "phone", Prompt: msgRequestPhone, Validate: validPhone, Skip: f.rememberedPhone},
 		},

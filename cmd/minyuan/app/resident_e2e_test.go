@@ -207,7 +207,7 @@ func TestRequestIntake(t *testing.T) {
 		[2]string{"诉求", "请选择诉求类别|1. 困难求助|4. 环境卫生|8. 其他"},
 		[2]string{"4", "请描述您要反映的问题"},
 		[2]string{"返回", "请选择诉求类别"},
-		[2]string{"九", "没有这个选项"},
+		[2]string{"九十九", "没有这个选项"},
 		[2]string{"环境卫生", "请描述您要反映的问题"},
 	)
 	if got := e.photo("o_res", "http://mmbiz.qpic.cn/lamp1"); got != "已收到1张照片，请继续用文字描述，或回复「完成」。" {
