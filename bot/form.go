@@ -52,7 +52,10 @@ type Choice struct {
 // Field is one question of a Form.
 type Field struct {
 	Key    string
-	Prompt MsgKey // rendered with the Answers so far
+	Prompt MsgKey // rendered with the Answers so far, or with PromptData
+	// PromptData, when set, is what Prompt is rendered with (a list from the
+	// config, say), instead of the answers so far.
+	PromptData func(r *Request, a Answers) any
 	// Choices, when set, are listed under the prompt, numbered; the answer is a number
 	// or a label. The list is made when the question is asked and kept in the
 	// session: the answer is matched against what the person saw, even if the list
@@ -275,7 +278,11 @@ func (f *Form) ask(ctx context.Context, r *Request, note string) (Reply, error) 
 		return Text(b.String()), nil
 	}
 	fd := f.Fields[s.Step]
-	b.WriteString(r.T(fd.Prompt, f.answers(s.Data)))
+	var data any = f.answers(s.Data)
+	if fd.PromptData != nil {
+		data = fd.PromptData(r, f.answers(s.Data))
+	}
+	b.WriteString(r.T(fd.Prompt, data))
 	if fd.Choices != nil {
 		cs, err := fd.Choices(ctx, r, s.Data)
 		if err != nil {

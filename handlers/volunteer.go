@@ -293,7 +293,10 @@ func (f *VolunteerFlow) registerForm() *bot.Form {
 			{Key: "name", Prompt: msgVolRegName, Validate: validName},
 			{Key: "phone", Prompt: msgVolRegPhone, Validate: validPhone, Skip: f.rememberedPhone},
 			{Key: "community", Prompt: msgVolRegComm, Choices: f.Communities.choices, Skip: f.rememberedCommunity},
-			{Key: "skills", Prompt: msgVolRegSkills, Optional: true, Validate: f.validSkills},
+			{Key: "skills", Prompt: msgVolRegSkills, Optional: true, Validate: f.validSkills,
+				PromptData: func(*bot.Request, bot.Answers) any {
+					return map[string]any{"SkillList": strings.Join(f.Volunteers.Config.Skills, "、")}
+				}},
 			{Key: "availability", Prompt: msgVolRegAvail, Optional: true, Validate: validDescription},
 		},
 		Confirm: msgVolRegSummary,

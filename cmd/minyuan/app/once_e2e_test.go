@@ -22,10 +22,10 @@ type failCommit struct{ armed *atomic.Bool }
 func (f failCommit) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (f failCommit) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		// The commit's KEYS are inbox, session, seen, lock.
+		// The commit's KEYS are inbox, session, seen, lock, contact.
 		args := cmd.Args()
 		if name := cmd.Name(); (name == "evalsha" || name == "eval") && len(args) > 4 && f.armed.Load() {
-			if s, ok := args[4].(string); ok && strings.Contains(s, ":session:") && fmt.Sprint(args[2]) == "4" {
+			if s, ok := args[4].(string); ok && strings.Contains(s, ":session:") && fmt.Sprint(args[2]) == "5" {
 				f.armed.Store(false)
 				err := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
 				cmd.SetErr(err)
