@@ -146,6 +146,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Desk:     handlers.DeskFlow{Tickets: a.Tickets, Communities: communities},
 		Relay: handlers.RelayFlow{Tickets: a.Tickets, Relays: a.Store, Pusher: a.pusher, Catalog: cat,
 			Timeout: cfg.Desk.RelayTimeout},
+		FollowUp: handlers.FollowUpFlow{Tickets: a.Tickets, Within: cfg.Desk.FollowUpWindow},
 	}
 	a.Tickets.OnChange(a.Flows.Relay.TicketChanged)
 	for kind, h := range handlers.ReminderHandlers(a.Tickets, a.clock) {
