@@ -221,6 +221,9 @@ type Commit struct {
 	Reply    Reply
 	Session  *Session // nil: the user has no session any more
 	Seen     time.Time
+	// Action is what the Update did to the user's customer-service allowance
+	// (ActionOf), recorded at Seen; ActionNone records nothing.
+	Action Action
 }
 
 // Claim is what Inbox.Begin hands the engine: either the right to handle an Update

@@ -233,7 +233,7 @@ func (e *Engine) decide(ctx context.Context, c *Claim, log *slog.Logger) (Reply,
 			r.Session.ID = rand.Text()
 		}
 	}
-	return reply, Commit{UpdateID: u.ID, User: u.From, Reply: reply, Session: r.Session, Seen: now}, nil
+	return reply, Commit{UpdateID: u.ID, User: u.From, Reply: reply, Session: r.Session, Seen: now, Action: ActionOf(u)}, nil
 }
 
 // route picks the handler: global commands, the engine's own words, menu clicks and

@@ -118,23 +118,13 @@ func (e *svcEnv) file(community, category, desc string) *bot.Ticket {
 // pushesTo is every push queued to openid so far, oldest first.
 func (e *svcEnv) pushesTo(openid string) []bot.Push {
 	e.t.Helper()
-	for {
-		msgs, err := e.st.Read(e.ctx, "svc-test", 100, 0)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if len(msgs) == 0 {
-			break
-		}
-		for _, m := range msgs {
-			e.pushed = append(e.pushed, m.Push)
-		}
+	qs, err := e.st.Queued(e.ctx, openid, 1000)
+	if err != nil {
+		e.t.Fatal(err)
 	}
 	var out []bot.Push
-	for _, p := range e.pushed {
-		if p.To == openid {
-			out = append(out, p)
-		}
+	for _, q := range qs {
+		out = append(out, q.Push)
 	}
 	return out
 }

@@ -78,6 +78,10 @@ type Outbox struct {
 	BackoffBase time.Duration `yaml:"backoff_base"` // wait before the second attempt, doubling
 	BackoffCap  time.Duration `yaml:"backoff_cap"`
 	ReclaimIdle time.Duration `yaml:"reclaim_idle"` // a push a dead worker held is taken over after this
+	// Gather is how long the last customer-service message a recipient's allowance
+	// leaves waits for more pushes to merge into it (0: the default, 20s; negative:
+	// never waits).
+	Gather time.Duration `yaml:"gather"`
 }
 
 // Template is the WeChat template message used for one kind of push when the

@@ -257,10 +257,13 @@ func (s *Store) abort(c *bot.Claim) {
 // without it, and a retry must find the Update undone. Last-seen only moves forward:
 // commits of one user can land out of order.
 //
-// KEYS: inbox, session, seen, lock. ARGV: token, reply, inbox ttl ms, session (""
-// deletes it), session ttl ms, openid, seen unix ms (0: leave it), deadline unix ms.
+// With an action it records it in the user's customer-service allowance (actLua).
+//
+// KEYS: inbox, session, seen, lock, contact. ARGV: token, reply, inbox ttl ms,
+// session ("" deletes it), session ttl ms, openid, seen unix ms (0: leave it),
+// deadline unix ms, action ("": none), contact ttl ms.
 // Returns {"ok"} | {"done", reply} | {"lost"} | {"late"}.
-var commitScript = redis.NewScript(`
+var commitScript = redis.NewScript(actLua + `
 local v = redis.call('GET', KEYS[1])
 if v ~= 'p:' .. ARGV[1] then
 	if v and string.sub(v, 1, 2) ~= 'p:' then
@@ -290,6 +293,9 @@ if seen > 0 then
 		redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
 	end
 end
+if seen > 0 and ARGV[9] ~= '' then
+	act(KEYS[5], seen, ARGV[9], ARGV[10])
+end
 if redis.call('GET', KEYS[4]) == ARGV[1] then
 	redis.call('DEL', KEYS[4])
 end
@@ -316,9 +322,9 @@ func (s *Store) Commit(ctx context.Context, c *bot.Claim, out bot.Commit) error 
 		seen = out.Seen.UnixMilli()
 	}
 	res, err := commitScript.Run(ctx, s.rdb,
-		[]string{s.k.inbox(out.User, out.UpdateID), s.k.session(out.User), s.k.seen(), s.k.lock(out.User)},
+		[]string{s.k.inbox(out.User, out.UpdateID), s.k.session(out.User), s.k.seen(), s.k.lock(out.User), s.k.contact(out.User)},
 		c.Token, reply, s.opt.InboxTTL.Milliseconds(), sess, s.opt.SessionTTL.Milliseconds(), out.User, seen,
-		c.Deadline.UnixMilli(),
+		c.Deadline.UnixMilli(), string(out.Action), contactTTL.Milliseconds(),
 	).Slice()
 	if err != nil {
 		return fmt.Errorf("store: commit %s: %w", out.UpdateID, err)

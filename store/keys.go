@@ -132,13 +132,26 @@ func (k keys) dueData() string { return k.prefix + "due:data" }
 // replica's random token.
 func (k keys) leader(name string) string { return k.prefix + "leader:" + name }
 
-// Outbox (outbox.go). A push waits in the outbox stream until a worker of the
-// consumer group sends it, gives it up or dead-letters it; while a retry of it waits
-// in the due set it is in neither stream, and its state key says it is still queued.
+// Outbox (outbox.go). A push waits in its recipient's queue until a worker, holding
+// the recipient's turn (an entry of the outbox stream read in the consumer group),
+// sends it, gives it up or dead-letters it. While the turn waits in the due set (a
+// retry's backoff, quiet hours) the pushes stay queued, in order.
 
-// outbox is the stream of pushes to send: fields "push" (JSON bot.Push) and "attempt"
-// (failed attempts so far).
+// outbox is the stream of recipients' turns: field "to", one entry per recipient
+// whose queue has pushes and is not already waiting for a worker (obFlag).
 func (k keys) outbox() string { return k.prefix + "outbox" }
+
+// obQueue is one recipient's pushes in order: JSON {push, attempt, at, hold} items.
+func (k keys) obQueue(to string) string { return k.prefix + "outbox:q:" + to }
+
+// obFlag is set while a recipient's turn is in the outbox stream or in the due set,
+// so that a push to them adds no second turn.
+func (k keys) obFlag(to string) string { return k.prefix + "outbox:turn:" + to }
+
+// contact is one recipient's customer-service allowance: a hash of last (unix ms of
+// their last action), kind (message or event), msg (unix ms of their last message),
+// sends (customer-service messages since last).
+func (k keys) contact(openid string) string { return k.prefix + "contact:" + openid }
 
 // outboxDead is the dead-letter stream: the same fields plus "reason" and "at".
 func (k keys) outboxDead() string { return k.prefix + "outbox:dead" }

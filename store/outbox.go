@@ -32,22 +32,6 @@ const PushStateTTL = 7 * 24 * time.Hour
 // outboxGroup is the consumer group every worker of every replica reads in.
 const outboxGroup = "senders"
 
-// OutboxMsg is one outbox entry handed to a worker.
-type OutboxMsg struct {
-	ID      string // the stream entry
-	Push    bot.Push
-	Attempt int // failed delivery attempts before this one
-	// State is the push's idempotency state when the entry was read: a worker skips
-	// an entry whose push is already finished (a duplicate entry, reclaimed after
-	// the first was sent). Empty when the key has expired.
-	State string
-	// Malformed says why the entry could not be decoded; such an entry can only be
-	// dead-lettered.
-	Malformed string
-
-	raw string // the push as stored, kept for the dead-letter stream
-}
-
 // DeadPush is a dead-letter entry.
 type DeadPush struct {
 	ID      string // the dead-letter entry: pass it (or Push.ID) to Replay
@@ -61,82 +45,98 @@ type DeadPush struct {
 
 // OutboxStats counts the outbox's entries.
 type OutboxStats struct {
-	Waiting int64 // entries in the outbox stream, read or not
-	Pending int64 // entries read by a worker and not yet finished
+	Waiting int64 // recipients with a turn in the outbox stream, read or not
+	Pending int64 // turns read by a worker and not yet finished
 	Dead    int64 // entries in the dead-letter stream
 }
 
-// pushScript queues a push unless its ID is known.
-//
-// KEYS: state, outbox. ARGV: state ttl ms, push JSON.
-var pushScript = redis.NewScript(`
-if redis.call('EXISTS', KEYS[1]) == 1 then
-	return 0
-end
-redis.call('SET', KEYS[1], 'queued', 'PX', ARGV[1])
-redis.call('XADD', KEYS[2], '*', 'push', ARGV[2], 'attempt', '0')
-return 1
-`)
-
-// Push queues p for the outbox workers. A push whose ID is already queued or
-// finished is not queued again.
-func (s *Store) Push(ctx context.Context, p bot.Push) error {
-	_, err := s.Enqueue(ctx, p)
-	return err
+// queueItem is a push as its recipient's queue holds it.
+type queueItem struct {
+	Push    bot.Push `json:"push"`
+	Attempt int      `json:"attempt,omitempty"`
+	At      int64    `json:"at"`             // unix ms queued
+	Hold    int64    `json:"hold,omitempty"` // unix ms it may go; 0: at once
 }
 
-// Enqueue is Push that also says whether p was queued (false: its ID was known).
-func (s *Store) Enqueue(ctx context.Context, p bot.Push) (bool, error) {
-	raw, err := encodePush(p)
-	if err != nil {
-		return false, err
-	}
-	n, err := pushScript.Run(ctx, s.rdb, []string{s.k.pushState(p.ID), s.k.outbox()},
-		PushStateTTL.Milliseconds(), raw).Int()
-	if err != nil {
-		return false, fmt.Errorf("store: push %s: %w", p.ID, err)
-	}
-	return n == 1, nil
-}
-
-func encodePush(p bot.Push) (string, error) {
+func encodeItem(p bot.Push, attempt int, at, hold time.Time) (string, error) {
 	if p.ID == "" || p.To == "" {
 		return "", bot.Errorf(bot.EInvalid, "store: push needs an id and a recipient (id %q)", p.ID)
 	}
-	b, err := json.Marshal(p)
+	it := queueItem{Push: p, Attempt: attempt, At: at.UnixMilli()}
+	if !hold.IsZero() {
+		it.Hold = hold.UnixMilli()
+	}
+	b, err := json.Marshal(it)
 	if err != nil {
 		return "", fmt.Errorf("store: push %s: %w", p.ID, err)
 	}
 	return string(b), nil
 }
 
-// requeueScript puts a push back in the outbox for another attempt, unless it has
-// been finished meanwhile (a duplicate entry got through first).
+func decodeItem(raw string) (bot.Queued, error) {
+	var it queueItem
+	if err := json.Unmarshal([]byte(raw), &it); err != nil || it.Push.ID == "" {
+		return bot.Queued{Entry: raw}, fmt.Errorf("undecodable push (%v)", err)
+	}
+	q := bot.Queued{Push: it.Push, Attempt: it.Attempt, At: time.UnixMilli(it.At), Entry: raw}
+	if it.Hold > 0 {
+		q.Hold = time.UnixMilli(it.Hold)
+	}
+	return q, nil
+}
+
+// pushScript queues a push unless its ID is known, at the end of its recipient's
+// queue, and gives the recipient a turn unless they have one.
 //
-// KEYS: state, outbox. ARGV: state ttl ms, push JSON, attempt.
-var requeueScript = redis.NewScript(`
-local st = redis.call('GET', KEYS[1])
-if st == 'sent' or st == 'undeliverable' or st == 'dead' then
+// KEYS: state, queue, flag, outbox. ARGV: state ttl ms, item JSON, recipient.
+var pushScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
 	return 0
 end
 redis.call('SET', KEYS[1], 'queued', 'PX', ARGV[1])
-redis.call('XADD', KEYS[2], '*', 'push', ARGV[2], 'attempt', ARGV[3])
+redis.call('RPUSH', KEYS[2], ARGV[2])
+if redis.call('SET', KEYS[3], '1', 'NX') then
+	redis.call('XADD', KEYS[4], '*', 'to', ARGV[3])
+end
 return 1
 `)
 
-// Requeue puts p back in the outbox for a retry, with the failed attempts so far.
-// It reports false, and does nothing, when the push has been finished.
-func (s *Store) Requeue(ctx context.Context, p bot.Push, attempt int) (bool, error) {
-	raw, err := encodePush(p)
+// Push queues p for the outbox workers. A push whose ID is already queued or
+// finished is not queued again.
+func (s *Store) Push(ctx context.Context, p bot.Push) error {
+	_, err := s.Enqueue(ctx, p, time.Time{})
+	return err
+}
+
+// PushAt queues p to go no earlier than hold (the end of quiet hours), keeping its
+// place in its recipient's queue.
+func (s *Store) PushAt(ctx context.Context, p bot.Push, hold time.Time) error {
+	_, err := s.Enqueue(ctx, p, hold)
+	return err
+}
+
+// Enqueue queues p, held until hold unless that is zero, and says whether it was
+// queued (false: its ID was known).
+func (s *Store) Enqueue(ctx context.Context, p bot.Push, hold time.Time) (bool, error) {
+	raw, err := encodeItem(p, 0, s.now(), hold)
 	if err != nil {
 		return false, err
 	}
-	n, err := requeueScript.Run(ctx, s.rdb, []string{s.k.pushState(p.ID), s.k.outbox()},
-		PushStateTTL.Milliseconds(), raw, attempt).Int()
+	n, err := pushScript.Run(ctx, s.rdb,
+		[]string{s.k.pushState(p.ID), s.k.obQueue(p.To), s.k.obFlag(p.To), s.k.outbox()},
+		PushStateTTL.Milliseconds(), raw, p.To).Int()
 	if err != nil {
-		return false, fmt.Errorf("store: requeue %s: %w", p.ID, err)
+		return false, fmt.Errorf("store: push %s: %w", p.ID, err)
 	}
 	return n == 1, nil
+}
+
+// now is the time pushes are stamped with when queued.
+func (s *Store) now() time.Time {
+	if s.opt.Clock != nil {
+		return s.opt.Clock.Now()
+	}
+	return time.Now()
 }
 
 // PushState returns the idempotency state of a push ID, "" when unknown.
@@ -151,9 +151,10 @@ func (s *Store) PushState(ctx context.Context, id string) (string, error) {
 	return v, nil
 }
 
-// Read takes up to count new entries for consumer, waiting up to block for one to
-// arrive (block <= 0: no wait). It returns nothing, without error, when none came.
-func (s *Store) Read(ctx context.Context, consumer string, count int, block time.Duration) ([]OutboxMsg, error) {
+// Read takes up to count recipients' turns for consumer, waiting up to block for
+// one to arrive (block <= 0: no wait). It returns nothing, without error, when none
+// came.
+func (s *Store) Read(ctx context.Context, consumer string, count int, block time.Duration) ([]bot.Turn, error) {
 	if block <= 0 {
 		block = -1 // go-redis: no BLOCK argument; BLOCK 0 would wait for ever
 	}
@@ -176,18 +177,18 @@ func (s *Store) Read(ctx context.Context, consumer string, count int, block time
 	if err != nil {
 		return nil, ctxOr(ctx, fmt.Errorf("store: read outbox: %w", err))
 	}
-	var msgs []OutboxMsg
+	var out []bot.Turn
 	for _, st := range res {
 		for _, m := range st.Messages {
-			msgs = append(msgs, decodeOutboxMsg(m))
+			out = append(out, decodeTurn(m))
 		}
 	}
-	return msgs, s.fillStates(ctx, msgs)
+	return out, nil
 }
 
-// Reclaim takes over up to count entries that other consumers read at least minIdle
+// Reclaim takes over up to count turns that other consumers read at least minIdle
 // ago and never finished: their worker died, or its replica did.
-func (s *Store) Reclaim(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]OutboxMsg, error) {
+func (s *Store) Reclaim(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]bot.Turn, error) {
 	args := &redis.XAutoClaimArgs{
 		Stream:   s.k.outbox(),
 		Group:    outboxGroup,
@@ -204,15 +205,20 @@ func (s *Store) Reclaim(ctx context.Context, consumer string, minIdle time.Durat
 	if err != nil {
 		return nil, ctxOr(ctx, fmt.Errorf("store: reclaim outbox: %w", err))
 	}
-	msgs := make([]OutboxMsg, 0, len(res))
+	out := make([]bot.Turn, 0, len(res))
 	for _, m := range res {
-		msgs = append(msgs, decodeOutboxMsg(m))
+		out = append(out, decodeTurn(m))
 	}
-	return msgs, s.fillStates(ctx, msgs)
+	return out, nil
 }
 
-// createGroup makes the consumer group, from the start of the stream so that pushes
-// queued before any worker ever ran are read too (finished entries are deleted, so
+func decodeTurn(m redis.XMessage) bot.Turn {
+	to, _ := m.Values["to"].(string)
+	return bot.Turn{Entry: m.ID, To: to}
+}
+
+// createGroup makes the consumer group, from the start of the stream so that turns
+// given before any worker ever ran are read too (finished entries are deleted, so
 // nothing old comes back).
 func (s *Store) createGroup(ctx context.Context) error {
 	err := s.rdb.XGroupCreateMkStream(ctx, s.k.outbox(), outboxGroup, "0").Err()
@@ -226,133 +232,178 @@ func isNoGroup(err error) bool {
 	return err != nil && strings.HasPrefix(err.Error(), "NOGROUP")
 }
 
-func decodeOutboxMsg(m redis.XMessage) OutboxMsg {
-	msg := OutboxMsg{ID: m.ID}
-	raw, _ := m.Values["push"].(string)
-	msg.raw = raw
-	if err := json.Unmarshal([]byte(raw), &msg.Push); err != nil || msg.Push.ID == "" {
-		msg.Malformed = fmt.Sprintf("undecodable push (%v)", err)
-		msg.Push = bot.Push{}
-		return msg
+// Queued returns up to n of a recipient's pushes, in order. An item that cannot be
+// decoded comes back with only its Entry and an empty Push.ID: dead-letter it.
+func (s *Store) Queued(ctx context.Context, to string, n int) ([]bot.Queued, error) {
+	raws, err := s.rdb.LRange(ctx, s.k.obQueue(to), 0, int64(n)-1).Result()
+	if err != nil {
+		return nil, fmt.Errorf("store: queue of a recipient: %w", err)
 	}
-	if a, ok := m.Values["attempt"].(string); ok {
-		msg.Attempt, _ = strconv.Atoi(a)
+	out := make([]bot.Queued, 0, len(raws))
+	for _, raw := range raws {
+		q, _ := decodeItem(raw)
+		out = append(out, q)
 	}
-	return msg
+	return out, nil
 }
 
-// fillStates reads the idempotency state of each message's push in one round trip.
-func (s *Store) fillStates(ctx context.Context, msgs []OutboxMsg) error {
-	if len(msgs) == 0 {
-		return nil
-	}
-	pipe := s.rdb.Pipeline()
-	cmds := make([]*redis.StringCmd, len(msgs))
-	for i, m := range msgs {
-		if m.Malformed == "" {
-			cmds[i] = pipe.Get(ctx, s.k.pushState(m.Push.ID))
-		}
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
-		// The entries are ours now; they come back to some worker through Reclaim.
-		return ctxOr(ctx, fmt.Errorf("store: read push states: %w", err))
-	}
-	for i, c := range cmds {
-		if c != nil {
-			msgs[i].State = c.Val()
-		}
-	}
-	return nil
-}
-
-// finishScript records how a push ended and removes its entry, together: a crash
-// cannot leave a sent push in the outbox to be sent again.
+// finishScript records how a push ended and takes it out of its queue, together: a
+// crash cannot leave a sent push queued to be sent again.
 //
-// KEYS: outbox, state. ARGV: group, entry id, state, state ttl ms.
+// KEYS: queue, state. ARGV: item JSON, state, state ttl ms.
 var finishScript = redis.NewScript(`
-redis.call('SET', KEYS[2], ARGV[3], 'PX', ARGV[4])
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('SET', KEYS[2], ARGV[2], 'PX', ARGV[3])
 return 1
 `)
 
-// Sent records that the platform accepted msg's push and removes the entry.
-func (s *Store) Sent(ctx context.Context, msg OutboxMsg) error {
-	return s.finish(ctx, msg, PushSent)
+// Sent records that the platform accepted q's push and takes it out of the queue.
+func (s *Store) Sent(ctx context.Context, q bot.Queued) error {
+	return s.finish(ctx, q, PushSent)
 }
 
-// Undeliverable records that msg's push can reach nobody and removes the entry.
-func (s *Store) Undeliverable(ctx context.Context, msg OutboxMsg) error {
-	return s.finish(ctx, msg, PushUndeliverable)
+// Undeliverable records that q's push can reach nobody and takes it out of the queue.
+func (s *Store) Undeliverable(ctx context.Context, q bot.Queued) error {
+	return s.finish(ctx, q, PushUndeliverable)
 }
 
-func (s *Store) finish(ctx context.Context, msg OutboxMsg, state string) error {
-	if msg.Malformed != "" {
-		return bot.Errorf(bot.EInvalid, "store: outbox entry %s is malformed: dead-letter it", msg.ID)
+func (s *Store) finish(ctx context.Context, q bot.Queued, state string) error {
+	if q.Push.ID == "" {
+		return bot.Errorf(bot.EInvalid, "store: a malformed push: dead-letter it")
 	}
-	err := finishScript.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.pushState(msg.Push.ID)},
-		outboxGroup, msg.ID, state, PushStateTTL.Milliseconds()).Err()
+	err := finishScript.Run(ctx, s.rdb, []string{s.k.obQueue(q.Push.To), s.k.pushState(q.Push.ID)},
+		q.Entry, state, PushStateTTL.Milliseconds()).Err()
 	if err != nil {
-		return fmt.Errorf("store: push %s %s: %w", msg.Push.ID, state, err)
+		return fmt.Errorf("store: push %s %s: %w", q.Push.ID, state, err)
 	}
 	return nil
 }
 
-// Ack removes an entry without touching its push's state: for a duplicate entry of
-// a push already finished, and for an entry whose retry is now in the due set.
-func (s *Store) Ack(ctx context.Context, msg OutboxMsg) error {
+// attemptScript replaces an item by the same push with another attempt count, in
+// its place.
+//
+// KEYS: queue. ARGV: old item JSON, new item JSON.
+var attemptScript = redis.NewScript(`
+local items = redis.call('LRANGE', KEYS[1], 0, -1)
+for i, v in ipairs(items) do
+	if v == ARGV[1] then
+		redis.call('LSET', KEYS[1], i - 1, ARGV[2])
+		return 1
+	end
+end
+return 0
+`)
+
+// Failed records one more failed attempt of q's push, which keeps its place.
+func (s *Store) Failed(ctx context.Context, q bot.Queued, attempt int) error {
+	raw, err := encodeItem(q.Push, attempt, q.At, q.Hold)
+	if err != nil {
+		return err
+	}
+	if err := attemptScript.Run(ctx, s.rdb, []string{s.k.obQueue(q.Push.To)}, q.Entry, raw).Err(); err != nil {
+		return fmt.Errorf("store: push %s attempt %d: %w", q.Push.ID, attempt, err)
+	}
+	return nil
+}
+
+// releaseScript ends a recipient's turn: with pushes still queued (some came in
+// meanwhile) a fresh turn goes to the back of the stream, otherwise the recipient
+// has none until the next push.
+//
+// KEYS: outbox, queue, flag. ARGV: group, entry id, recipient.
+var releaseScript = redis.NewScript(`
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+if redis.call('LLEN', KEYS[2]) == 0 then
+	redis.call('DEL', KEYS[3])
+	return 0
+end
+redis.call('SET', KEYS[3], '1')
+redis.call('XADD', KEYS[1], '*', 'to', ARGV[3])
+return 1
+`)
+
+// Release ends a recipient's turn once a worker is done with it.
+func (s *Store) Release(ctx context.Context, r bot.Turn) error {
+	err := releaseScript.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.obQueue(r.To), s.k.obFlag(r.To)},
+		outboxGroup, r.Entry, r.To).Err()
+	if err != nil {
+		return fmt.Errorf("store: release a recipient's turn: %w", err)
+	}
+	return nil
+}
+
+// Later hands a recipient's turn to the due set, as reminder w, and ends it in the
+// stream; their pushes stay queued, in order, and the flag stays set so that new
+// pushes wait with them. The reminder is written first: a crash in between leaves
+// both, and the recipient gets two turns, which Release folds into one.
+func (s *Store) Later(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder) error {
+	if err := due.Schedule(ctx, w); err != nil {
+		return fmt.Errorf("store: defer a recipient's turn: %w", err)
+	}
 	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAck(ctx, s.k.outbox(), outboxGroup, msg.ID)
-		p.XDel(ctx, s.k.outbox(), msg.ID)
+		p.XAck(ctx, s.k.outbox(), outboxGroup, r.Entry)
+		p.XDel(ctx, s.k.outbox(), r.Entry)
 		return nil
 	})
 	if err != nil {
-		return fmt.Errorf("store: ack outbox entry %s: %w", msg.ID, err)
+		return fmt.Errorf("store: ack a recipient's turn: %w", err)
 	}
 	return nil
 }
 
-// Defer hands msg's retry to the due set and removes the entry. The reminder lives in
-// another repository, so the two cannot be one script: the reminder is written first.
-// A crash in between leaves both, and the push is attempted twice, which its state
-// key turns into one send once either attempt succeeds; the other order could lose
-// it. The reminder's handler calls Requeue.
-func (s *Store) Defer(ctx context.Context, msg OutboxMsg, due bot.Reminders, r bot.Reminder) error {
-	if err := due.Schedule(ctx, r); err != nil {
-		return fmt.Errorf("store: defer push %s: %w", msg.Push.ID, err)
+// wakeScript gives a recipient a turn now (the due set's reminder came).
+//
+// KEYS: outbox, flag. ARGV: recipient.
+var wakeScript = redis.NewScript(`
+redis.call('SET', KEYS[2], '1')
+redis.call('XADD', KEYS[1], '*', 'to', ARGV[1])
+return 1
+`)
+
+// Wake gives a recipient whose turn waited in the due set a turn in the stream.
+func (s *Store) Wake(ctx context.Context, to string) error {
+	if err := wakeScript.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.obFlag(to)}, to).Err(); err != nil {
+		return fmt.Errorf("store: wake a recipient's turn: %w", err)
 	}
-	return s.Ack(ctx, msg)
+	return nil
 }
 
-// deadScript moves an entry to the dead-letter stream.
+// deadScript moves a push from its queue to the dead-letter stream.
 //
-// KEYS: outbox, dead, state. ARGV: group, entry id, push JSON, attempt, reason,
-// at unix ms, "1" to mark the state dead.
+// KEYS: queue, dead, state. ARGV: item JSON, push JSON, attempt, reason, at unix
+// ms, "1" to mark the state dead.
 var deadScript = redis.NewScript(`
-redis.call('XADD', KEYS[2], '*', 'push', ARGV[3], 'attempt', ARGV[4], 'reason', ARGV[5], 'at', ARGV[6])
-redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
-redis.call('XDEL', KEYS[1], ARGV[2])
-if ARGV[7] == '1' then
+redis.call('LREM', KEYS[1], 1, ARGV[1])
+redis.call('XADD', KEYS[2], '*', 'push', ARGV[2], 'attempt', ARGV[3], 'reason', ARGV[4], 'at', ARGV[5])
+if ARGV[6] == '1' then
 	redis.call('SET', KEYS[3], 'dead')
 end
 return 1
 `)
 
-// Dead moves msg to the dead-letter stream, where an admin can list and replay it.
+// Dead moves q to the dead-letter stream, where an admin can list and replay it.
 // attempt is the number of failed attempts, this one included. The push's state
 // stays "dead", without expiry, so that pushing the same ID again does not bypass
-// the admin.
-func (s *Store) Dead(ctx context.Context, msg OutboxMsg, attempt int, reason string, at time.Time) error {
-	mark := "1"
-	stateKey := s.k.pushState(msg.Push.ID)
-	if msg.Malformed != "" {
-		mark = "0"
+// the admin. to is the recipient whose queue held q (a malformed item has no push
+// to say so).
+func (s *Store) Dead(ctx context.Context, to string, q bot.Queued, attempt int, reason string, at time.Time) error {
+	mark, raw := "1", ""
+	stateKey := s.k.pushState(q.Push.ID)
+	if q.Push.ID == "" {
+		mark, raw = "0", q.Entry
 		stateKey = s.k.pushState("") // never set; KEYS must still name every key touched
+	} else {
+		b, err := json.Marshal(q.Push)
+		if err != nil {
+			return fmt.Errorf("store: dead-letter push %s: %w", q.Push.ID, err)
+		}
+		raw = string(b)
 	}
-	err := deadScript.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.outboxDead(), stateKey},
-		outboxGroup, msg.ID, msg.raw, attempt, reason, at.UnixMilli(), mark).Err()
+	err := deadScript.Run(ctx, s.rdb, []string{s.k.obQueue(to), s.k.outboxDead(), stateKey},
+		q.Entry, raw, attempt, reason, at.UnixMilli(), mark).Err()
 	if err != nil {
-		return fmt.Errorf("store: dead-letter push %s: %w", msg.Push.ID, err)
+		return fmt.Errorf("store: dead-letter push %s: %w", q.Push.ID, err)
 	}
 	return nil
 }
@@ -390,23 +441,28 @@ func decodeDead(m redis.XMessage) (DeadPush, string) {
 	return d, raw
 }
 
-// replayScript moves a dead-letter entry back to the outbox with a fresh attempt
-// count. It checks the entry is still there (two admins replaying at once send it
-// once) and leaves the outbox alone when the push is queued or sent already.
+// replayScript moves a dead-letter entry back to the end of its recipient's queue
+// with a fresh attempt count. It checks the entry is still there (two admins
+// replaying at once send it once) and leaves the queue alone when the push is
+// queued or sent already.
 //
-// KEYS: dead, outbox, state. ARGV: dead entry id, push JSON, state ttl ms.
+// KEYS: dead, state, queue, flag, outbox. ARGV: dead entry id, item JSON, state ttl
+// ms, recipient.
 var replayScript = redis.NewScript(`
 local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])
 if #e == 0 then
 	return 0
 end
 redis.call('XDEL', KEYS[1], ARGV[1])
-local st = redis.call('GET', KEYS[3])
+local st = redis.call('GET', KEYS[2])
 if st == 'queued' or st == 'sent' then
 	return 2
 end
-redis.call('SET', KEYS[3], 'queued', 'PX', ARGV[3])
-redis.call('XADD', KEYS[2], '*', 'push', ARGV[2], 'attempt', '0')
+redis.call('SET', KEYS[2], 'queued', 'PX', ARGV[3])
+redis.call('RPUSH', KEYS[3], ARGV[2])
+if redis.call('SET', KEYS[4], '1', 'NX') then
+	redis.call('XADD', KEYS[5], '*', 'to', ARGV[4])
+end
 return 1
 `)
 
@@ -470,13 +526,18 @@ func (s *Store) ReplayAll(ctx context.Context) (int, error) {
 }
 
 func (s *Store) replay(ctx context.Context, m redis.XMessage) (bool, error) {
-	d, raw := decodeDead(m)
+	d, _ := decodeDead(m)
 	if d.Malformed != "" {
 		return false, bot.Errorf(bot.EInvalid, "store: replay %s: %s", m.ID, d.Malformed)
 	}
+	item, err := encodeItem(d.Push, 0, s.now(), time.Time{})
+	if err != nil {
+		return false, err
+	}
+	to := d.Push.To
 	n, err := replayScript.Run(ctx, s.rdb,
-		[]string{s.k.outboxDead(), s.k.outbox(), s.k.pushState(d.Push.ID)},
-		m.ID, raw, PushStateTTL.Milliseconds()).Int()
+		[]string{s.k.outboxDead(), s.k.pushState(d.Push.ID), s.k.obQueue(to), s.k.obFlag(to), s.k.outbox()},
+		m.ID, item, PushStateTTL.Milliseconds(), to).Int()
 	if err != nil {
 		return false, fmt.Errorf("store: replay %s: %w", m.ID, err)
 	}
@@ -555,3 +616,138 @@ end
 redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], ARGV[2])
 return 1
 `)
+
+// Customer-service allowance: what the ladder knows of each recipient's (see
+// bot.Contact). The commit of each Update records the action; the ladder takes one
+// message from it before each customer-service send.
+
+// contactTTL keeps a recipient's allowance a day past the platform's window.
+const contactTTL = bot.CustomWindow + 24*time.Hour
+
+// Contact returns what the ladder knows of openid's allowance.
+func (s *Store) Contact(ctx context.Context, openid string) (bot.Contact, error) {
+	m, err := s.rdb.HGetAll(ctx, s.k.contact(openid)).Result()
+	if err != nil {
+		return bot.Contact{}, fmt.Errorf("store: contact: %w", err)
+	}
+	return decodeContact(m), nil
+}
+
+func decodeContact(m map[string]string) bot.Contact {
+	ms := func(k string) time.Time {
+		v, err := strconv.ParseInt(m[k], 10, 64)
+		if err != nil || v <= 0 {
+			return time.Time{}
+		}
+		return time.UnixMilli(v)
+	}
+	sends, _ := strconv.Atoi(m["sends"])
+	return bot.Contact{Last: ms("last"), Kind: bot.Action(m["kind"]), LastMessage: ms("msg"), Sends: sends}
+}
+
+// actScript records an action of a user, the way bot.Contact.Acted does: an action
+// older than the last one recorded changes nothing.
+//
+// KEYS: contact. ARGV: unix ms, kind, ttl ms.
+const actLua = `
+local function act(key, at, kind, ttl)
+	local last = tonumber(redis.call('HGET', key, 'last') or '0')
+	if at < last then
+		return 0
+	end
+	redis.call('HSET', key, 'last', at, 'kind', kind, 'sends', 0)
+	if kind == 'message' and at > tonumber(redis.call('HGET', key, 'msg') or '0') then
+		redis.call('HSET', key, 'msg', at)
+	end
+	redis.call('PEXPIRE', key, ttl)
+	return 1
+end
+`
+
+var actScript = redis.NewScript(actLua + `return act(KEYS[1], tonumber(ARGV[1]), ARGV[2], ARGV[3])`)
+
+// Acted records that openid did a at t (for tests and tools; the engine's commit
+// records actions with the rest of an Update's outcome).
+func (s *Store) Acted(ctx context.Context, openid string, a bot.Action, t time.Time) error {
+	if a == bot.ActionNone {
+		return nil
+	}
+	if err := actScript.Run(ctx, s.rdb, []string{s.k.contact(openid)}, t.UnixMilli(), string(a), contactTTL.Milliseconds()).Err(); err != nil {
+		return fmt.Errorf("store: record an action: %w", err)
+	}
+	return nil
+}
+
+// takeScript takes one customer-service message from a recipient's allowance, the
+// way bot.Contact.Left counts. It returns {left after this one, 0}, or {0, code}
+// when none is left (45047 spent, 45015 closed).
+//
+// KEYS: contact. ARGV: now ms, message limit, message period ms, event limit, event
+// period ms, window ms.
+var takeScript = redis.NewScript(`
+local h = redis.call('HMGET', KEYS[1], 'last', 'kind', 'msg', 'sends')
+local last = tonumber(h[1] or '0')
+local kind = h[2] or ''
+local msg = tonumber(h[3] or '0')
+local sends = tonumber(h[4] or '0')
+local now = tonumber(ARGV[1])
+if last == 0 or kind == '' then
+	return {0, 45015}
+end
+local latest = last
+if msg > latest then
+	latest = msg
+end
+if now >= latest + tonumber(ARGV[6]) then
+	return {0, 45015}
+end
+local limit, period = tonumber(ARGV[4]), tonumber(ARGV[5])
+if kind == 'message' then
+	limit, period = tonumber(ARGV[2]), tonumber(ARGV[3])
+end
+local e = last + period
+if msg > 0 and msg + tonumber(ARGV[3]) > e then
+	e = msg + tonumber(ARGV[3])
+end
+if now >= e or sends >= limit then
+	return {0, 45047}
+end
+redis.call('HINCRBY', KEYS[1], 'sends', 1)
+return {limit - sends - 1, 0}
+`)
+
+// TakeCustom takes one customer-service message from openid's allowance at now. It
+// returns how many are left after this one, or, when there was none to take, why
+// (bot.AllowanceSpent or bot.AllowanceClosed).
+func (s *Store) TakeCustom(ctx context.Context, openid string, now time.Time) (left, code int, err error) {
+	m, e := bot.MessageAllowance, bot.EventAllowance
+	res, err := takeScript.Run(ctx, s.rdb, []string{s.k.contact(openid)}, now.UnixMilli(),
+		m.Limit, m.Period.Milliseconds(), e.Limit, e.Period.Milliseconds(), bot.CustomWindow.Milliseconds()).Int64Slice()
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: take from the allowance: %w", err)
+	}
+	if len(res) != 2 {
+		return 0, 0, fmt.Errorf("store: take from the allowance: answer %v", res)
+	}
+	return int(res[0]), int(res[1]), nil
+}
+
+// giveBackScript returns a customer-service message to the allowance, never below
+// none sent.
+//
+// KEYS: contact.
+var giveBackScript = redis.NewScript(`
+if tonumber(redis.call('HGET', KEYS[1], 'sends') or '0') > 0 then
+	redis.call('HINCRBY', KEYS[1], 'sends', -1)
+end
+return 1
+`)
+
+// GiveBack returns a customer-service message taken with TakeCustom that the
+// platform refused: it did not count it either.
+func (s *Store) GiveBack(ctx context.Context, openid string) error {
+	if err := giveBackScript.Run(ctx, s.rdb, []string{s.k.contact(openid)}).Err(); err != nil {
+		return fmt.Errorf("store: give back to the allowance: %w", err)
+	}
+	return nil
+}

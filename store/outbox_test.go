@@ -2,13 +2,10 @@ package store_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 
 	"minyuan/bot"
 	"minyuan/store"
@@ -45,16 +42,39 @@ func (f *fakeDue) Cancel(_ context.Context, id string) error {
 	return nil
 }
 
-func readOne(t *testing.T, st *store.Store, consumer string) store.OutboxMsg {
+func readOne(t *testing.T, st *store.Store, consumer string) bot.Turn {
 	t.Helper()
 	msgs, err := st.Read(context.Background(), consumer, 10, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(msgs) != 1 {
-		t.Fatalf("Read got %d entries, want 1: %+v", len(msgs), msgs)
+		t.Fatalf("Read got %d turns, want 1: %+v", len(msgs), msgs)
 	}
 	return msgs[0]
+}
+
+// queued lists the push IDs of a recipient's queue.
+func queued(t *testing.T, st *store.Store, to string) []string {
+	t.Helper()
+	qs, err := st.Queued(context.Background(), to, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{}
+	for _, q := range qs {
+		ids = append(ids, q.Push.ID)
+	}
+	return ids
+}
+
+func first(t *testing.T, st *store.Store, to string) bot.Queued {
+	t.Helper()
+	qs, err := st.Queued(context.Background(), to, 1)
+	if err != nil || len(qs) != 1 {
+		t.Fatalf("Queued = %+v, %v", qs, err)
+	}
+	return qs[0]
 }
 
 func stats(t *testing.T, st *store.Store) store.OutboxStats {
@@ -66,39 +86,115 @@ func stats(t *testing.T, st *store.Store) store.OutboxStats {
 	return s
 }
 
-func TestPushIdempotent(t *testing.T) {
+// A push ID is queued once; a recipient's pushes wait in order behind one turn.
+func TestPushIdempotentAndOneTurnPerRecipient(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, store.Options{})
 	ctx := context.Background()
-	p := push("ticket:Q7K2:reply:1")
-
-	// Queued before any worker made the group: still read.
 	for i, want := range []bool{true, false} {
-		queued, err := e.st.Enqueue(ctx, p)
-		if err != nil || queued != want {
-			t.Fatalf("Enqueue #%d = %v, %v; want %v", i+1, queued, err, want)
+		ok, err := e.st.Enqueue(ctx, push("p1"), time.Time{})
+		if err != nil || ok != want {
+			t.Fatalf("Enqueue #%d = %v, %v; want %v", i+1, ok, err, want)
 		}
 	}
-	checkTTL(t, e, "push:"+p.ID, store.PushStateTTL)
-	m := readOne(t, e.st, "w1")
-	if m.Push.ID != p.ID || m.Push.Text != p.Text || m.Attempt != 0 || m.State != store.PushQueued {
-		t.Fatalf("read %+v", m)
-	}
-	if err := e.st.Sent(ctx, m); err != nil {
+	hold := time.Date(2026, 1, 2, 8, 0, 0, 0, time.UTC)
+	if err := e.st.PushAt(ctx, push("p2"), hold); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.st.Push(ctx, p); err != nil {
+	if err := e.st.Push(ctx, push("p3")); err != nil {
+		t.Fatal(err)
+	}
+	other := push("q1")
+	other.To = "o-bob"
+	if err := e.st.Push(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	if got := queued(t, e.st, "o-alice"); !slices.Equal(got, []string{"p1", "p2", "p3"}) {
+		t.Fatalf("queue %v", got)
+	}
+	qs, _ := e.st.Queued(ctx, "o-alice", 10)
+	if !qs[1].Hold.Equal(hold) || !qs[0].Hold.IsZero() || qs[0].At.IsZero() {
+		t.Fatalf("items %+v", qs)
+	}
+	// Queued before any worker made the group: still read; one turn per recipient.
+	turns, err := e.st.Read(ctx, "w1", 10, 0)
+	if err != nil || len(turns) != 2 || turns[0].To != "o-alice" || turns[1].To != "o-bob" {
+		t.Fatalf("Read = %+v, %v", turns, err)
+	}
+	if st, _ := e.st.PushState(ctx, "p1"); st != store.PushQueued {
+		t.Fatalf("state %q", st)
+	}
+	if err := e.st.Push(ctx, bot.Push{ID: "x"}); bot.ErrorCode(err) != bot.EInvalid {
+		t.Fatalf("push without a recipient: %v", err)
+	}
+}
+
+// Finishing takes a push out of its queue; a failed attempt keeps its place; the
+// turn ends for good only when the queue is empty.
+func TestFinishFailReleaseLaterWake(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	for _, id := range []string{"p1", "p2"} {
+		if err := e.st.Push(ctx, push(id)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	turn := readOne(t, e.st, "w1")
+	q := first(t, e.st, "o-alice")
+	if err := e.st.Failed(ctx, q, 3); err != nil {
+		t.Fatal(err)
+	}
+	if q2 := first(t, e.st, "o-alice"); q2.Push.ID != "p1" || q2.Attempt != 3 {
+		t.Fatalf("after a failed attempt: %+v", q2)
+	}
+	due := &fakeDue{}
+	if err := e.st.Later(ctx, turn, due, bot.Reminder{ID: "turn", Kind: "k"}); err != nil {
+		t.Fatal(err)
+	}
+	if s := stats(t, e.st); s.Waiting != 0 || s.Pending != 0 || len(due.rows) != 1 {
+		t.Fatalf("after Later: %+v, due %v", s, due.rows)
+	}
+	// While the turn waits in the due set, a new push adds no turn.
+	if err := e.st.Push(ctx, push("p3")); err != nil {
+		t.Fatal(err)
+	}
+	if s := stats(t, e.st); s.Waiting != 0 {
+		t.Fatalf("a second turn: %+v", s)
+	}
+	if err := e.st.Wake(ctx, "o-alice"); err != nil {
+		t.Fatal(err)
+	}
+	turn = readOne(t, e.st, "w1")
+	if err := e.st.Sent(ctx, first(t, e.st, "o-alice")); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := e.st.PushState(ctx, "p1"); st != store.PushSent {
+		t.Fatalf("state %q", st)
+	}
+	if err := e.st.Undeliverable(ctx, first(t, e.st, "o-alice")); err != nil {
+		t.Fatal(err)
+	}
+	// One push left: releasing gives a fresh turn.
+	if err := e.st.Release(ctx, turn); err != nil {
+		t.Fatal(err)
+	}
+	turn = readOne(t, e.st, "w1")
+	if err := e.st.Sent(ctx, first(t, e.st, "o-alice")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Release(ctx, turn); err != nil {
 		t.Fatal(err)
 	}
 	if s := stats(t, e.st); s != (store.OutboxStats{}) {
-		t.Fatalf("after sent and pushed again: %+v, want empty", s)
+		t.Fatalf("stats %+v", s)
 	}
-	if st, _ := e.st.PushState(ctx, p.ID); st != store.PushSent {
-		t.Fatalf("state %q", st)
+	// The next push gives a turn again.
+	if err := e.st.Push(ctx, push("p4")); err != nil {
+		t.Fatal(err)
 	}
-
-	if err := e.st.Push(ctx, bot.Push{To: "x"}); bot.ErrorCode(err) != bot.EInvalid {
-		t.Fatalf("push without ID: %v", err)
+	if s := stats(t, e.st); s.Waiting != 1 {
+		t.Fatalf("stats %+v", s)
 	}
 }
 
@@ -106,128 +202,34 @@ func TestReadNothing(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, store.Options{})
 	start := time.Now()
-	msgs, err := e.st.Read(context.Background(), "w1", 1, 50*time.Millisecond)
+	msgs, err := e.st.Read(context.Background(), "w1", 10, 50*time.Millisecond)
 	if err != nil || len(msgs) != 0 {
 		t.Fatalf("Read = %v, %v", msgs, err)
 	}
-	if d := time.Since(start); d < 40*time.Millisecond {
-		t.Fatalf("Read returned after %s, want it to wait its block", d)
+	if time.Since(start) < 40*time.Millisecond {
+		t.Fatal("Read did not wait")
 	}
 }
 
-// A worker that read an entry and died leaves it pending; another takes it over.
 func TestReclaim(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, store.Options{})
 	ctx := context.Background()
-	p := push("p1")
-	if err := e.st.Push(ctx, p); err != nil {
+	if err := e.st.Push(ctx, push("p1")); err != nil {
 		t.Fatal(err)
 	}
 	dead := readOne(t, e.st, "w-dead")
 	other := e.another(t, store.Options{})
-
-	// Too fresh to take over.
 	if msgs, err := other.Reclaim(ctx, "w2", time.Minute, 10); err != nil || len(msgs) != 0 {
 		t.Fatalf("Reclaim fresh = %v, %v", msgs, err)
 	}
 	time.Sleep(30 * time.Millisecond)
 	msgs, err := other.Reclaim(ctx, "w2", 20*time.Millisecond, 10)
-	if err != nil || len(msgs) != 1 || msgs[0].ID != dead.ID || msgs[0].Push.ID != p.ID || msgs[0].State != store.PushQueued {
+	if err != nil || len(msgs) != 1 || msgs[0] != dead {
 		t.Fatalf("Reclaim = %+v, %v", msgs, err)
 	}
 	if s := stats(t, e.st); s.Pending != 1 || s.Waiting != 1 {
 		t.Fatalf("stats %+v", s)
-	}
-	if err := other.Sent(ctx, msgs[0]); err != nil {
-		t.Fatal(err)
-	}
-	if s := stats(t, e.st); s != (store.OutboxStats{}) {
-		t.Fatalf("stats %+v", s)
-	}
-	// The entry of a push already sent shows as such when read again.
-	if _, err := e.st.Requeue(ctx, p, 1); err != nil {
-		t.Fatal(err)
-	}
-	if s := stats(t, e.st); s.Waiting != 0 {
-		t.Fatalf("Requeue of a sent push queued it: %+v", s)
-	}
-}
-
-// A duplicate entry (the crash window of Defer) reads with the state of its push,
-// so that the worker drops it instead of sending again.
-func TestDuplicateEntryShowsSent(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, store.Options{})
-	ctx := context.Background()
-	p := push("p-dup")
-	if err := e.st.Push(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	if ok, err := e.st.Requeue(ctx, p, 1); err != nil || !ok {
-		t.Fatalf("Requeue of a queued push = %v, %v", ok, err)
-	}
-	msgs, err := e.st.Read(ctx, "w1", 10, 0)
-	if err != nil || len(msgs) != 2 {
-		t.Fatalf("Read = %+v, %v", msgs, err)
-	}
-	if err := e.st.Sent(ctx, msgs[0]); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(20 * time.Millisecond)
-	again, err := e.st.Reclaim(ctx, "w2", 10*time.Millisecond, 10)
-	if err != nil || len(again) != 1 || again[0].State != store.PushSent || again[0].Attempt != 1 {
-		t.Fatalf("Reclaim = %+v, %v", again, err)
-	}
-	if err := e.st.Ack(ctx, again[0]); err != nil {
-		t.Fatal(err)
-	}
-	if s := stats(t, e.st); s != (store.OutboxStats{}) {
-		t.Fatalf("stats %+v", s)
-	}
-}
-
-func TestDeferSchedulesBeforeAck(t *testing.T) {
-	t.Parallel()
-	e := newEnv(t, store.Options{})
-	ctx := context.Background()
-	p := push("p-retry")
-	if err := e.st.Push(ctx, p); err != nil {
-		t.Fatal(err)
-	}
-	m := readOne(t, e.st, "w1")
-	r := bot.Reminder{ID: "outbox.retry:" + p.ID, Kind: "outbox.retry", Due: time.Now().Add(time.Minute)}
-
-	// The due set refuses: the entry must stay, or the push is lost.
-	due := &fakeDue{fail: errors.New("due set down")}
-	if err := e.st.Defer(ctx, m, due, r); err == nil {
-		t.Fatal("Defer succeeded without its reminder")
-	}
-	if s := stats(t, e.st); s.Pending != 1 {
-		t.Fatalf("entry gone after a failed Defer: %+v", s)
-	}
-	due.fail = nil
-	if err := e.st.Defer(ctx, m, due, r); err != nil {
-		t.Fatal(err)
-	}
-	if _, ok := due.rows[r.ID]; !ok {
-		t.Fatal("no reminder")
-	}
-	if s := stats(t, e.st); s != (store.OutboxStats{}) {
-		t.Fatalf("stats %+v", s)
-	}
-	if st, _ := e.st.PushState(ctx, p.ID); st != store.PushQueued {
-		t.Fatalf("state while deferred = %q, want queued", st)
-	}
-	// While it waits, pushing the same ID does nothing.
-	if ok, _ := e.st.Enqueue(ctx, p); ok {
-		t.Fatal("a deferred push was queued again")
-	}
-	if ok, err := e.st.Requeue(ctx, p, 1); err != nil || !ok {
-		t.Fatalf("Requeue = %v, %v", ok, err)
-	}
-	if m := readOne(t, e.st, "w1"); m.Attempt != 1 || m.Push.ID != p.ID {
-		t.Fatalf("requeued %+v", m)
 	}
 }
 
@@ -236,66 +238,49 @@ func TestDeadAndReplay(t *testing.T) {
 	e := newEnv(t, store.Options{})
 	ctx := context.Background()
 	at := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
-	for _, id := range []string{"p-a", "p-b", "p-c"} {
+	for _, id := range []string{"p-a", "p-b"} {
 		if err := e.st.Push(ctx, push(id)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	msgs, err := e.st.Read(ctx, "w1", 10, 0)
-	if err != nil || len(msgs) != 3 {
-		t.Fatalf("Read = %v, %v", msgs, err)
-	}
-	for _, m := range msgs {
-		if err := e.st.Dead(ctx, m, 8, "gave up after 8 attempts: wechat custom: http status 500", at); err != nil {
+	turn := readOne(t, e.st, "w1")
+	for _, reason := range []string{"errcode=47001", "gave up"} {
+		if err := e.st.Dead(ctx, "o-alice", first(t, e.st, "o-alice"), 2, reason, at); err != nil {
 			t.Fatal(err)
 		}
 	}
+	if err := e.st.Release(ctx, turn); err != nil {
+		t.Fatal(err)
+	}
 	dead, err := e.st.ListDead(ctx)
-	if err != nil || len(dead) != 3 {
-		t.Fatalf("ListDead = %v, %v", dead, err)
+	if err != nil || len(dead) != 2 || dead[0].Push.ID != "p-a" || dead[0].Attempt != 2 || dead[0].Reason != "errcode=47001" || !dead[0].At.Equal(at) {
+		t.Fatalf("ListDead = %+v, %v", dead, err)
 	}
-	if d := dead[0]; d.Push.ID != "p-a" || d.Attempt != 8 || !d.At.Equal(at) || d.Reason == "" || d.Push.Text != push("p-a").Text {
-		t.Fatalf("dead[0] = %+v", d)
-	}
-	if s := stats(t, e.st); s.Waiting != 0 || s.Pending != 0 || s.Dead != 3 {
-		t.Fatalf("stats %+v", s)
-	}
-	// Dead is remembered until replayed: pushing the ID again waits for the admin.
 	if st, _ := e.st.PushState(ctx, "p-a"); st != store.PushDead {
 		t.Fatalf("state %q", st)
 	}
-	if ttl := e.rdb.PTTL(ctx, e.prefix+"push:p-a").Val(); ttl != -1 {
-		t.Fatalf("dead state TTL %v, want none", ttl)
+	// Pushing a dead ID again does not bypass the admin.
+	if ok, _ := e.st.Enqueue(ctx, push("p-a"), time.Time{}); ok {
+		t.Fatal("a dead push was queued again")
 	}
-	if ok, _ := e.st.Enqueue(ctx, push("p-a")); ok {
-		t.Fatal("a dead push was queued by Push")
-	}
-
-	// By entry ID, then by push ID.
-	if n, err := e.st.Replay(ctx, dead[0].ID); err != nil || n != 1 {
-		t.Fatalf("Replay(entry) = %d, %v", n, err)
-	}
-	if n, err := e.st.Replay(ctx, dead[0].ID); bot.ErrorCode(err) != bot.ENotFound || n != 0 {
-		t.Fatalf("second Replay(entry) = %d, %v; want not found", n, err)
+	// Another push came meanwhile; the replayed ones go behind it.
+	if err := e.st.Push(ctx, push("p-c")); err != nil {
+		t.Fatal(err)
 	}
 	if n, err := e.st.Replay(ctx, "p-b"); err != nil || n != 1 {
-		t.Fatalf("Replay(push) = %d, %v", n, err)
+		t.Fatalf("Replay by push id = %d, %v", n, err)
 	}
 	if n, err := e.st.ReplayAll(ctx); err != nil || n != 1 {
 		t.Fatalf("ReplayAll = %d, %v", n, err)
 	}
-	if s := stats(t, e.st); s.Waiting != 3 || s.Dead != 0 {
-		t.Fatalf("stats after replay %+v", s)
+	if got := queued(t, e.st, "o-alice"); !slices.Equal(got, []string{"p-c", "p-b", "p-a"}) {
+		t.Fatalf("queue %v", got)
 	}
-	checkTTL(t, e, "push:p-a", store.PushStateTTL)
-	msgs, err = e.st.Read(ctx, "w1", 10, 0)
-	if err != nil || len(msgs) != 3 {
-		t.Fatalf("Read after replay = %v, %v", msgs, err)
+	if s := stats(t, e.st); s.Dead != 0 || s.Waiting != 1 {
+		t.Fatalf("stats %+v", s)
 	}
-	for _, m := range msgs {
-		if m.Attempt != 0 || m.State != store.PushQueued {
-			t.Fatalf("replayed entry %+v", m)
-		}
+	if _, err := e.st.Replay(ctx, "nope"); bot.ErrorCode(err) != bot.ENotFound {
+		t.Fatalf("Replay(unknown) = %v", err)
 	}
 }
 
@@ -307,8 +292,7 @@ func TestReplayConcurrent(t *testing.T) {
 	if err := e.st.Push(ctx, push("p-x")); err != nil {
 		t.Fatal(err)
 	}
-	m := readOne(t, e.st, "w1")
-	if err := e.st.Dead(ctx, m, 1, "errcode=47001", time.Now()); err != nil {
+	if err := e.st.Dead(ctx, "o-alice", first(t, e.st, "o-alice"), 1, "errcode=47001", time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	var wg sync.WaitGroup
@@ -324,34 +308,30 @@ func TestReplayConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if s := stats(t, e.st); total != 1 || s.Waiting != 1 || s.Dead != 0 {
-		t.Fatalf("replayed %d, stats %+v; want once", total, s)
+	if got := queued(t, e.st, "o-alice"); total != 1 || len(got) != 1 {
+		t.Fatalf("replayed %d, queue %v; want once", total, got)
 	}
 }
 
-func TestMalformedEntry(t *testing.T) {
+func TestMalformedItem(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, store.Options{})
 	ctx := context.Background()
-	if err := e.st.Push(ctx, push("p-ok")); err != nil { // makes the stream
+	if err := e.rdb.RPush(ctx, e.prefix+"outbox:q:o-alice", "{not json").Err(); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.rdb.XAdd(ctx, &redis.XAddArgs{Stream: e.prefix + "outbox", Values: []any{"push", "{not json", "attempt", "0"}}).Err(); err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := e.st.Read(ctx, "w1", 10, 0)
-	if err != nil || len(msgs) != 2 {
-		t.Fatalf("Read = %+v, %v", msgs, err)
-	}
-	bad := msgs[1]
-	if bad.Malformed == "" || msgs[0].Malformed != "" {
-		t.Fatalf("entries %+v", msgs)
+	bad := first(t, e.st, "o-alice")
+	if bad.Push.ID != "" {
+		t.Fatalf("decoded %+v", bad)
 	}
 	if err := e.st.Sent(ctx, bad); bot.ErrorCode(err) != bot.EInvalid {
 		t.Fatalf("Sent(malformed) = %v", err)
 	}
-	if err := e.st.Dead(ctx, bad, 0, bad.Malformed, time.Now()); err != nil {
+	if err := e.st.Dead(ctx, "o-alice", bad, 0, "undecodable", time.Now()); err != nil {
 		t.Fatal(err)
+	}
+	if got := queued(t, e.st, "o-alice"); len(got) != 0 {
+		t.Fatalf("queue %v", got)
 	}
 	dead, _ := e.st.ListDead(ctx)
 	if len(dead) != 1 || dead[0].Malformed == "" {
@@ -359,9 +339,6 @@ func TestMalformedEntry(t *testing.T) {
 	}
 	if n, err := e.st.ReplayAll(ctx); err != nil || n != 0 {
 		t.Fatalf("ReplayAll = %d, %v; want malformed left alone", n, err)
-	}
-	if _, err := e.st.Replay(ctx, dead[0].ID); bot.ErrorCode(err) != bot.EInvalid {
-		t.Fatalf("Replay(malformed) = %v", err)
 	}
 }
 
@@ -376,11 +353,16 @@ func TestPruneConsumers(t *testing.T) {
 		t.Fatal(err)
 	}
 	readOne(t, e.st, "holder")
-	// A consumer that read and finished holds nothing.
-	if err := e.st.Push(ctx, push("p2")); err != nil {
+	other := push("p2")
+	other.To = "o-bob"
+	if err := e.st.Push(ctx, other); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.st.Sent(ctx, readOne(t, e.st, "idle")); err != nil {
+	turn := readOne(t, e.st, "idle")
+	if err := e.st.Sent(ctx, first(t, e.st, "o-bob")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Release(ctx, turn); err != nil {
 		t.Fatal(err)
 	}
 	n, err := e.st.PruneConsumers(ctx, 0)
@@ -388,7 +370,82 @@ func TestPruneConsumers(t *testing.T) {
 		t.Fatalf("Prune = %d, %v; want the idle one only", n, err)
 	}
 	if s := stats(t, e.st); s.Pending != 1 {
-		t.Fatalf("the holder's entry went with the prune: %+v", s)
+		t.Fatalf("the holder's turn went with the prune: %+v", s)
+	}
+}
+
+// The allowance as actions record it (a commit records its Update's the same way)
+// and the ladder takes from it: the store's
+// count follows bot.Contact's rules.
+func TestAllowance(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	t0 := time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
+	take := func(at time.Time) (int, int) {
+		t.Helper()
+		left, code, err := e.st.TakeCustom(ctx, "o-alice", at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return left, code
+	}
+	if _, code := take(t0); code != bot.AllowanceClosed {
+		t.Fatalf("never acted: %d", code)
+	}
+	// A VIEW records nothing.
+	if err := e.st.Acted(ctx, "o-alice", bot.ActionNone, t0); err != nil {
+		t.Fatal(err)
+	}
+	if _, code := take(t0); code != bot.AllowanceClosed {
+		t.Fatalf("after a view: %d", code)
+	}
+	if err := e.st.Acted(ctx, "o-alice", bot.ActionMessage, t0); err != nil {
+		t.Fatal(err)
+	}
+	var lefts []int
+	for range 5 {
+		l, code := take(t0.Add(time.Hour))
+		if code != 0 {
+			t.Fatalf("code %d", code)
+		}
+		lefts = append(lefts, l)
+	}
+	if !slices.Equal(lefts, []int{4, 3, 2, 1, 0}) {
+		t.Fatalf("left %v", lefts)
+	}
+	if _, code := take(t0.Add(time.Hour)); code != bot.AllowanceSpent {
+		t.Fatalf("sixth: %d", code)
+	}
+	if err := e.st.GiveBack(ctx, "o-alice"); err != nil {
+		t.Fatal(err)
+	}
+	if l, code := take(t0.Add(time.Hour)); code != 0 || l != 0 {
+		t.Fatalf("after a give-back: %d %d", l, code)
+	}
+	// A click resets to 3, within the message's 48 hours; an older commit landing
+	// late changes nothing.
+	if err := e.st.Acted(ctx, "o-alice", bot.ActionEvent, t0.Add(2*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Acted(ctx, "o-alice", bot.ActionMessage, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := e.st.Contact(ctx, "o-alice")
+	if err != nil || c.Kind != bot.ActionEvent || !c.LastMessage.Equal(t0) {
+		t.Fatalf("Contact = %+v, %v", c, err)
+	}
+	if l, _ := c.Left(t0.Add(3 * time.Hour)); l != 3 {
+		t.Fatalf("after a click: %d left", l)
+	}
+	for range 3 {
+		take(t0.Add(3 * time.Hour))
+	}
+	if _, code := take(t0.Add(3 * time.Hour)); code != bot.AllowanceSpent {
+		t.Fatalf("fourth after the click: %d", code)
+	}
+	if _, code := take(t0.Add(50 * time.Hour)); code != bot.AllowanceClosed {
+		t.Fatalf("50 h on: %d", code)
 	}
 }
 

@@ -41,6 +41,8 @@ type Options struct {
 	// BindFailWindow before even a right code is refused (default 5 in 15m).
 	BindFailLimit  int
 	BindFailWindow time.Duration
+	// Clock stamps the pushes queued in the outbox (default the system clock).
+	Clock bot.Clock
 }
 
 func (o Options) withDefaults() Options {

@@ -158,7 +158,8 @@ func (m *Metrics) Middleware(next bot.Handler) bot.Handler {
 
 // Deliverer is the outbox's deliverer.
 type Deliverer interface {
-	Deliver(ctx context.Context, p bot.Push) wechat.Outcome
+	DeliverAll(ctx context.Context, ps []bot.Push) []bot.Outcome
+	Mergeable(ps []bot.Push) bool
 }
 
 // Deliverer wraps d to count pushes by result, channel and errcode.
@@ -169,15 +170,19 @@ type deliverer struct {
 	m *Metrics
 }
 
-func (d *deliverer) Deliver(ctx context.Context, p bot.Push) wechat.Outcome {
-	o := d.d.Deliver(ctx, p)
-	via := o.Via
-	if via == "" {
-		via = "none"
+func (d *deliverer) DeliverAll(ctx context.Context, ps []bot.Push) []bot.Outcome {
+	outs := d.d.DeliverAll(ctx, ps)
+	for _, o := range outs {
+		via := o.Via
+		if via == "" {
+			via = "none"
+		}
+		d.m.pushes.WithLabelValues(o.Result.String(), via, strconv.Itoa(wechat.ErrorCode(o.Err))).Inc()
 	}
-	d.m.pushes.WithLabelValues(o.Result.String(), via, strconv.Itoa(wechat.ErrorCode(o.Err))).Inc()
-	return o
+	return outs
 }
+
+func (d *deliverer) Mergeable(ps []bot.Push) bool { return d.d.Mergeable(ps) }
 
 // RedisHook times every Redis command and pipeline: add it with AddHook.
 func (m *Metrics) RedisHook() redis.Hook { return redisHook{m} }

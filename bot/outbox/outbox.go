@@ -1,7 +1,15 @@
-// Package outbox runs the workers that send what is queued in the durable outbox:
-// each push goes down the delivery ladder once per attempt; a failure that may pass
-// is retried later through the due set (never by sleeping in a worker), and after
-// the last attempt the push is dead-lettered for an admin to replay.
+// Package outbox runs the workers that send what is queued in the durable outbox.
+// The outbox keeps one queue per recipient, and a recipient's turn goes to one
+// worker at a time, so that a recipient's pushes arrive in the order they were made
+// whatever fails or waits in between: order is a property of the queue, not of
+// timing. A turn sends what is due down the delivery ladder, merging pushes into one
+// customer-service message when the recipient's allowance is shorter than the queue;
+// a failure that may pass is retried later through the due set (never by sleeping in
+// a worker), holding back the pushes behind it, and after the last attempt the push
+// is dead-lettered for an admin to replay.
+//
+// The package depends on bot only: the store and the WeChat ladder come in through
+// the interfaces below, wired in cmd/minyuan/app.
 package outbox
 
 import (
@@ -17,30 +25,40 @@ import (
 	"time"
 
 	"minyuan/bot"
-	"minyuan/bot/wechat"
-	"minyuan/store"
 )
 
-// RetryKind is the reminder kind of a push's next attempt; register Worker.Retry
-// for it with the scheduler.
+// RetryKind is the reminder kind of a recipient's next turn, after a failure or
+// until held pushes may go; register Worker.Retry for it with the scheduler.
 const RetryKind = "outbox.retry"
 
 // Queue is the outbox; *store.Store is one.
 type Queue interface {
-	Read(ctx context.Context, consumer string, count int, block time.Duration) ([]store.OutboxMsg, error)
-	Reclaim(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]store.OutboxMsg, error)
-	Sent(ctx context.Context, msg store.OutboxMsg) error
-	Undeliverable(ctx context.Context, msg store.OutboxMsg) error
-	Ack(ctx context.Context, msg store.OutboxMsg) error
-	Defer(ctx context.Context, msg store.OutboxMsg, due bot.Reminders, r bot.Reminder) error
-	Dead(ctx context.Context, msg store.OutboxMsg, attempt int, reason string, at time.Time) error
-	Requeue(ctx context.Context, p bot.Push, attempt int) (bool, error)
+	bot.Pusher
+	Read(ctx context.Context, consumer string, count int, block time.Duration) ([]bot.Turn, error)
+	Reclaim(ctx context.Context, consumer string, minIdle time.Duration, count int) ([]bot.Turn, error)
+	// Queued returns up to n of a recipient's pushes, in order.
+	Queued(ctx context.Context, to string, n int) ([]bot.Queued, error)
+	// Contact is what is known of the recipient's customer-service allowance.
+	Contact(ctx context.Context, to string) (bot.Contact, error)
+	Sent(ctx context.Context, q bot.Queued) error
+	Undeliverable(ctx context.Context, q bot.Queued) error
+	// Failed records a failed attempt of q, which keeps its place.
+	Failed(ctx context.Context, q bot.Queued, attempt int) error
+	Dead(ctx context.Context, to string, q bot.Queued, attempt int, reason string, at time.Time) error
+	// Release ends a turn; Later hands it to the due set; Wake brings it back.
+	Release(ctx context.Context, r bot.Turn) error
+	Later(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder) error
+	Wake(ctx context.Context, to string) error
 	PruneConsumers(ctx context.Context, idle time.Duration) (int, error)
 }
 
-// Deliverer sends one push once; *wechat.Deliverer is one.
+// Deliverer sends pushes to one recipient down the ladder; *wechat.Deliverer is one.
 type Deliverer interface {
-	Deliver(ctx context.Context, p bot.Push) wechat.Outcome
+	// DeliverAll sends ps in one customer-service message if the allowance has
+	// one, each by template otherwise; it returns an outcome per push it got to.
+	DeliverAll(ctx context.Context, ps []bot.Push) []bot.Outcome
+	// Mergeable says whether ps fit one message.
+	Mergeable(ps []bot.Push) bool
 }
 
 // Options configure a Worker. Zero values take the defaults.
@@ -50,6 +68,15 @@ type Options struct {
 	Reminders bot.Reminders
 	Clock     bot.Clock // default bot.SystemClock
 	Log       *slog.Logger
+	// Undelivered, when set, is told of each push that could reach nobody (to tell
+	// its sender).
+	Undelivered func(ctx context.Context, p bot.Push, out bot.Outcome) error
+	// Gather is how long the last customer-service message of a recipient's
+	// allowance waits for more pushes to merge into it (staff typing several
+	// replies in a row); urgent pushes never wait (default 20s; negative: never).
+	Gather time.Duration
+	// Batch is how many of a recipient's pushes one turn looks at (default 20).
+	Batch int
 	// Name tells this replica's consumers apart in the group (default host, pid
 	// and a random suffix: a restarted replica must not inherit the entries of its
 	// previous life under the same name, they are reclaimed instead).
@@ -125,6 +152,12 @@ func (o Options) withDefaults() (Options, error) {
 	if o.Drain <= 0 {
 		o.Drain = 10 * time.Second
 	}
+	if o.Gather == 0 {
+		o.Gather = 20 * time.Second
+	}
+	if o.Batch <= 0 {
+		o.Batch = 20
+	}
 	return o, nil
 }
 
@@ -171,7 +204,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	for range w.opt.Workers {
 		idle <- struct{}{}
 	}
-	work := make(chan store.OutboxMsg)
+	work := make(chan bot.Turn)
 	var workers, feeders sync.WaitGroup
 	for range w.opt.Workers {
 		workers.Go(func() {
@@ -233,14 +266,14 @@ func giveBack(idle chan struct{}, n int) {
 // dispatch hands msgs to the workers reserved for them (n of them) and returns the
 // rest. Entries already read are handed out even when ctx has ended: they are
 // delivered within the drain rather than left for a reclaim much later.
-func dispatch(msgs []store.OutboxMsg, n int, idle chan struct{}, work chan<- store.OutboxMsg) {
+func dispatch(msgs []bot.Turn, n int, idle chan struct{}, work chan<- bot.Turn) {
 	for _, m := range msgs {
 		work <- m
 	}
 	giveBack(idle, n-len(msgs))
 }
 
-func (w *Worker) readLoop(ctx context.Context, idle chan struct{}, work chan<- store.OutboxMsg) {
+func (w *Worker) readLoop(ctx context.Context, idle chan struct{}, work chan<- bot.Turn) {
 	for {
 		n := take(ctx, idle)
 		if n == 0 {
@@ -256,7 +289,7 @@ func (w *Worker) readLoop(ctx context.Context, idle chan struct{}, work chan<- s
 			if ctx.Err() != nil {
 				return
 			}
-			w.log.Error("outbox: read", "err", wechat.Redact(err.Error()))
+			w.log.Error("outbox: read", "err", err)
 			pause(ctx, readErrorPause)
 			continue
 		}
@@ -266,7 +299,7 @@ func (w *Worker) readLoop(ctx context.Context, idle chan struct{}, work chan<- s
 
 // reclaimLoop takes over the entries of consumers that died with them, and now and
 // then forgets consumers long gone.
-func (w *Worker) reclaimLoop(ctx context.Context, idle chan struct{}, work chan<- store.OutboxMsg) {
+func (w *Worker) reclaimLoop(ctx context.Context, idle chan struct{}, work chan<- bot.Turn) {
 	tick := time.NewTicker(w.opt.ReclaimEvery)
 	defer tick.Stop()
 	lastPrune := time.Time{}
@@ -287,12 +320,12 @@ func (w *Worker) reclaimLoop(ctx context.Context, idle chan struct{}, work chan<
 		if err != nil {
 			giveBack(idle, n)
 			if ctx.Err() == nil {
-				w.log.Error("outbox: reclaim", "err", wechat.Redact(err.Error()))
+				w.log.Error("outbox: reclaim", "err", err)
 			}
 			continue
 		}
 		for _, m := range msgs {
-			w.log.Warn("outbox: reclaimed an entry its worker left unfinished", "push", m.Push.ID, "entry", m.ID)
+			w.log.Warn("outbox: reclaimed a turn its worker left unfinished", "entry", m.Entry)
 		}
 		dispatch(msgs, n, idle, work)
 		if time.Since(lastPrune) >= pruneEvery {
@@ -306,94 +339,204 @@ func (w *Worker) reclaimLoop(ctx context.Context, idle chan struct{}, work chan<
 	}
 }
 
-// retryPayload is what a RetryKind reminder carries.
+// retryPayload is what a RetryKind reminder carries: the recipient whose turn it
+// is. Reminders made by the version before per-recipient queues carry a push.
 type retryPayload struct {
-	Push    bot.Push `json:"push"`
-	Attempt int      `json:"attempt"` // failed attempts so far
+	To      string    `json:"to,omitempty"`
+	Push    *bot.Push `json:"push,omitempty"`
+	Attempt int       `json:"attempt,omitempty"`
 }
 
-// handle sends one entry and records how it went. ctx is the hard context: it ends
-// only when the drain time is up.
-func (w *Worker) handle(ctx context.Context, m store.OutboxMsg) {
-	log := w.log.With("push", m.Push.ID, "kind", m.Push.Kind, "entry", m.ID, "attempt", m.Attempt+1)
+// handle runs one recipient's turn. ctx is the hard context: it ends only when the
+// drain time is up.
+func (w *Worker) handle(ctx context.Context, r bot.Turn) {
+	log := w.log.With("entry", r.Entry)
 	mctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), markTimeout)
 	defer cancel()
-
-	if m.Malformed != "" {
-		log.Error("outbox: malformed entry dead-lettered", "reason", m.Malformed)
-		if err := w.opt.Store.Dead(mctx, m, m.Attempt, m.Malformed, w.opt.Clock.Now()); err != nil {
-			log.Error("outbox: dead-letter", "err", err)
-		}
-		return
-	}
-	switch m.State {
-	case store.PushSent, store.PushUndeliverable, store.PushDead:
-		// A second entry of a push already finished: the first got through.
-		log.Info("outbox: duplicate entry of a finished push dropped", "state", m.State)
-		if err := w.opt.Store.Ack(mctx, m); err != nil {
-			log.Error("outbox: ack duplicate", "err", err)
-		}
-		return
-	}
 	if ctx.Err() != nil {
 		return
 	}
+	items, err := w.opt.Store.Queued(mctx, r.To, w.opt.Batch)
+	if err != nil {
+		// The turn stays pending and comes back through Reclaim.
+		log.Error("outbox: read a recipient's queue", "err", err)
+		return
+	}
+	now := w.opt.Clock.Now()
+	var ready []bot.Queued
+	var hold time.Time
+	for _, q := range items {
+		switch {
+		case q.Push.ID == "":
+			log.Error("outbox: malformed push dead-lettered")
+			if err := w.opt.Store.Dead(mctx, r.To, q, q.Attempt, "undecodable push", now); err != nil {
+				log.Error("outbox: dead-letter", "err", err)
+				return
+			}
+		case q.Hold.After(now):
+			// Held for quiet hours; urgent pushes queued after it may go first.
+			if hold.IsZero() || q.Hold.Before(hold) {
+				hold = q.Hold
+			}
+		default:
+			ready = append(ready, q)
+		}
+	}
+	if len(ready) == 0 {
+		if !hold.IsZero() {
+			w.later(mctx, r, hold, log)
+			return
+		}
+		w.release(mctx, r, log)
+		return
+	}
+	c, err := w.opt.Store.Contact(mctx, r.To)
+	if err != nil {
+		log.Error("outbox: read the allowance", "err", err)
+		return
+	}
+	left, _ := c.Left(now)
+	if at, ok := w.gather(ready, left, now); ok {
+		w.later(mctx, r, at, log)
+		return
+	}
+	for _, g := range plan(ready, left, w.opt.Deliverer.Mergeable) {
+		// A delivery may not outlive its claim on the turn, or another worker
+		// would reclaim it and send the same pushes a second time.
+		dctx, dcancel := context.WithTimeout(ctx, w.opt.ReclaimIdle/2)
+		outs := w.deliver(dctx, g)
+		dcancel()
+		for i, q := range g {
+			if i >= len(outs) {
+				// Not tried: it waits behind the one that must be retried.
+				return
+			}
+			if !w.record(ctx, mctx, r, q, outs[i], log.With("push", q.Push.ID, "kind", q.Push.Kind, "attempt", q.Attempt+1)) {
+				return
+			}
+		}
+	}
+	w.release(mctx, r, log)
+}
 
-	// A delivery may not outlive its claim on the entry, or another worker would
-	// reclaim and send it a second time.
-	dctx, dcancel := context.WithTimeout(ctx, w.opt.ReclaimIdle/2)
-	out := w.deliver(dctx, m.Push)
-	dcancel()
+// gather says whether the turn should wait for more pushes to merge: the
+// allowance has one customer-service message left, one push is ready, and it came
+// in less than Gather ago.
+func (w *Worker) gather(ready []bot.Queued, left int, now time.Time) (time.Time, bool) {
+	if w.opt.Gather <= 0 || left != 1 || len(ready) != 1 {
+		return time.Time{}, false
+	}
+	p := ready[0]
+	if p.Push.Urgent || p.Push.Text == "" {
+		return time.Time{}, false
+	}
+	at := p.At.Add(w.opt.Gather)
+	return at, at.After(now)
+}
 
+// plan groups the ready pushes into messages: each alone while the allowance lasts
+// (or when it has none: templates need none), and, when the allowance is shorter
+// than the queue, the rest merged into its last customer-service message, as many
+// as fit.
+func plan(ready []bot.Queued, left int, mergeable func([]bot.Push) bool) [][]bot.Queued {
+	var groups [][]bot.Queued
+	if left <= 0 || len(ready) <= left {
+		for _, q := range ready {
+			groups = append(groups, []bot.Queued{q})
+		}
+		return groups
+	}
+	for _, q := range ready[:left-1] {
+		groups = append(groups, []bot.Queued{q})
+	}
+	rest := ready[left-1:]
+	n := len(rest)
+	for n > 1 && !mergeable(pushes(rest[:n])) {
+		n--
+	}
+	groups = append(groups, rest[:n])
+	for _, q := range rest[n:] {
+		groups = append(groups, []bot.Queued{q})
+	}
+	return groups
+}
+
+func pushes(qs []bot.Queued) []bot.Push {
+	out := make([]bot.Push, len(qs))
+	for i, q := range qs {
+		out[i] = q.Push
+	}
+	return out
+}
+
+// record writes how q's delivery went. It returns false when the turn must stop
+// here: q will be retried, or its outcome could not be written.
+func (w *Worker) record(ctx, mctx context.Context, r bot.Turn, q bot.Queued, out bot.Outcome, log *slog.Logger) bool {
 	var err error
 	switch out.Result {
-	case wechat.Sent:
-		log.Info("outbox: sent", "via", out.Via)
-		err = w.opt.Store.Sent(mctx, m)
-	case wechat.Undeliverable:
+	case bot.Sent:
+		log.Info("outbox: sent", "via", out.Via, "merged", out.Merged)
+		err = w.opt.Store.Sent(mctx, q)
+	case bot.Undeliverable:
 		log.Warn("outbox: undeliverable", "reason", out.Reason, "callback", out.Callback, "err", errText(out.Err))
-		err = w.opt.Store.Undeliverable(mctx, m)
-	case wechat.Failed:
+		if err = w.opt.Store.Undeliverable(mctx, q); err == nil && w.opt.Undelivered != nil {
+			if nerr := w.opt.Undelivered(mctx, q.Push, out); nerr != nil {
+				log.Error("outbox: tell the sender of an undeliverable push", "err", nerr)
+			}
+		}
+	case bot.Failed:
 		log.Error("outbox: refused by the platform; dead-lettered", "via", out.Via, "err", errText(out.Err))
-		err = w.opt.Store.Dead(mctx, m, m.Attempt+1, out.Reason, w.opt.Clock.Now())
+		err = w.opt.Store.Dead(mctx, r.To, q, q.Attempt+1, out.Reason, w.opt.Clock.Now())
 	default: // Retry
 		if ctx.Err() != nil {
 			// Stopped mid-send: this attempt does not count, and another worker
-			// picks the entry up once it has been idle long enough.
+			// picks the turn up once it has been idle long enough.
 			log.Info("outbox: delivery abandoned at shutdown; left to be reclaimed")
-			return
+			return false
 		}
-		err = w.retryLater(mctx, m, out, log)
+		failed := q.Attempt + 1
+		if failed >= w.opt.MaxAttempts {
+			reason := fmt.Sprintf("gave up after %d attempts: %s", failed, out.Reason)
+			log.Error("outbox: dead-lettered after the last attempt", "err", errText(out.Err))
+			err = w.opt.Store.Dead(mctx, r.To, q, failed, reason, w.opt.Clock.Now())
+			break
+		}
+		if err := w.opt.Store.Failed(mctx, q, failed); err != nil {
+			log.Error("outbox: record a failed attempt", "err", err)
+			return false
+		}
+		wait := w.backoff(failed)
+		log.Warn("outbox: will retry", "in", wait.String(), "err", errText(out.Err))
+		w.later(mctx, r, w.opt.Clock.Now().Add(wait), log)
+		return false
 	}
 	if err != nil {
-		// The entry stays pending and comes back through Reclaim; a push already
+		// The turn stays pending and comes back through Reclaim; a push already
 		// sent may then go twice (its template carries a client_msg_id the
 		// platform dedupes on).
 		log.Error("outbox: record outcome", "result", out.Result.String(), "err", err)
+		return false
+	}
+	return true
+}
+
+// later hands the turn to the due set until at.
+func (w *Worker) later(ctx context.Context, r bot.Turn, at time.Time, log *slog.Logger) {
+	payload, err := json.Marshal(retryPayload{To: r.To})
+	if err == nil {
+		// One waiting turn per recipient: scheduling it again moves it.
+		rem := bot.Reminder{ID: TurnID(r.To), Kind: RetryKind, Due: at, Payload: payload}
+		err = w.opt.Store.Later(ctx, r, w.opt.Reminders, rem)
+	}
+	if err != nil {
+		log.Error("outbox: hand a turn to the due set", "err", err)
 	}
 }
 
-func (w *Worker) retryLater(ctx context.Context, m store.OutboxMsg, out wechat.Outcome, log *slog.Logger) error {
-	failed := m.Attempt + 1
-	if failed >= w.opt.MaxAttempts {
-		reason := fmt.Sprintf("gave up after %d attempts: %s", failed, out.Reason)
-		log.Error("outbox: dead-lettered after the last attempt", "err", errText(out.Err))
-		return w.opt.Store.Dead(ctx, m, failed, reason, w.opt.Clock.Now())
+func (w *Worker) release(ctx context.Context, r bot.Turn, log *slog.Logger) {
+	if err := w.opt.Store.Release(ctx, r); err != nil {
+		log.Error("outbox: release a turn", "err", err)
 	}
-	payload, err := json.Marshal(retryPayload{Push: m.Push, Attempt: failed})
-	if err != nil {
-		return err
-	}
-	wait := w.backoff(failed)
-	r := bot.Reminder{
-		// One retry per push at a time: scheduling it again moves it.
-		ID:      RetryKind + ":" + m.Push.ID,
-		Kind:    RetryKind,
-		Due:     w.opt.Clock.Now().Add(wait),
-		Payload: payload,
-	}
-	log.Warn("outbox: will retry", "in", wait.String(), "err", errText(out.Err))
-	return w.opt.Store.Defer(ctx, m, w.opt.Reminders, r)
 }
 
 // backoff is the wait after the n-th failed attempt: exponential, capped, with the
@@ -411,39 +554,41 @@ func (w *Worker) backoff(n int) time.Duration {
 
 // deliver runs the Deliverer, turning a panic into a failed attempt so that one
 // poisoned push costs attempts, not the process.
-func (w *Worker) deliver(ctx context.Context, p bot.Push) (out wechat.Outcome) {
+func (w *Worker) deliver(ctx context.Context, g []bot.Queued) (outs []bot.Outcome) {
 	defer func() {
 		if r := recover(); r != nil {
-			out = wechat.Outcome{Result: wechat.Retry, Via: "panic", Reason: fmt.Sprint(r), Err: fmt.Errorf("outbox: deliver panicked: %v", r)}
+			outs = []bot.Outcome{{Result: bot.Retry, Via: "panic", Reason: fmt.Sprint(r), Err: fmt.Errorf("outbox: deliver panicked: %v", r)}}
 		}
 	}()
-	return w.opt.Deliverer.Deliver(ctx, p)
+	return w.opt.Deliverer.DeliverAll(ctx, pushes(g))
 }
 
-// Retry is the handler of RetryKind reminders: it puts the push back in the
-// outbox for its next attempt, unless it has been sent meanwhile. A reminder whose
-// payload cannot be read returns an EInvalid error: retrying it cannot help.
+// Retry is the handler of RetryKind reminders: the recipient's turn comes back to
+// the outbox. A reminder whose payload cannot be read returns an EInvalid error:
+// retrying it cannot help.
 func (w *Worker) Retry(ctx context.Context, r bot.Reminder) error {
 	var p retryPayload
-	if err := json.Unmarshal(r.Payload, &p); err != nil || p.Push.ID == "" {
-		w.log.Error("outbox: retry reminder without a push", "reminder", r.ID, "err", err)
+	if err := json.Unmarshal(r.Payload, &p); err != nil || (p.To == "" && p.Push == nil) {
+		w.log.Error("outbox: retry reminder without a recipient", "reminder", r.ID, "err", err)
 		return bot.Errorf(bot.EInvalid, "outbox: retry reminder %s: bad payload: %v", r.ID, err)
 	}
-	queued, err := w.opt.Store.Requeue(ctx, p.Push, p.Attempt)
-	if err != nil {
-		return err
+	if p.Push != nil {
+		return w.opt.Store.Push(ctx, *p.Push)
 	}
-	if !queued {
-		w.log.Info("outbox: retry skipped, push already finished", "push", p.Push.ID)
-	}
-	return nil
+	return w.opt.Store.Wake(ctx, p.To)
+}
+
+// TurnID is the id of the reminder that brings a recipient's turn back; the openid
+// is hashed, to keep it out of reminder ids.
+func TurnID(openid string) string {
+	return RetryKind + ":" + bot.Recipient(openid)
 }
 
 func errText(err error) string {
 	if err == nil {
 		return ""
 	}
-	return wechat.Redact(err.Error())
+	return err.Error()
 }
 
 func pause(ctx context.Context, d time.Duration) {

@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,13 +55,13 @@ func newEnv(tb testing.TB) *env {
 	}
 	tb.Cleanup(func() { util.DefaultHTTPClient = old })
 
-	st := store.New(redisSrv.Client(tb), store.Options{Prefix: redistest.Prefix(tb)})
+	st := store.New(redisSrv.Client(tb), store.Options{Prefix: redistest.Prefix(tb), Clock: clock})
 	tok, err := wechat.NewToken(appID, appSecret, st, wechat.TokenOptions{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	d, err := wechat.NewDeliverer(wechat.DelivererConfig{
-		AppID: appID, Token: tok, Seen: st, Callbacks: st, Clock: clock,
+		AppID: appID, Token: tok, Allowance: st, Callbacks: st, Clock: clock,
 		Templates: wechat.Templates{"ticket_reply": {ID: "tpl-reply", Fields: map[string]string{"keyword1": "{ref}", "keyword2": "{text}"}}},
 	})
 	if err != nil {
@@ -73,7 +74,7 @@ func newEnv(tb testing.TB) *env {
 func (e *env) wrote(tb testing.TB, openid string) {
 	tb.Helper()
 	e.api.Touch(openid, e.clock.Now())
-	err := e.st.RecordSeen(context.Background(), openid, e.clock.Now())
+	err := e.st.Acted(context.Background(), openid, bot.ActionMessage, e.clock.Now())
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -91,6 +92,7 @@ func (e *env) options(name string) outbox.Options {
 		ReclaimIdle:  2 * time.Second,
 		ReclaimEvery: 50 * time.Millisecond,
 		Block:        50 * time.Millisecond,
+		Gather:       -1, // the clock stands still
 	}
 }
 
@@ -250,7 +252,7 @@ func TestServerErrorsRetriedThroughDueSet(t *testing.T) {
 			return err == nil && n == 1
 		})
 		eventually(t, "the outbox empty while the retry waits", e.settled(t))
-		r, ok, err := e.st.Reminder(context.Background(), outbox.RetryKind+":p1")
+		r, ok, err := e.st.Reminder(context.Background(), outbox.TurnID(alice))
 		if err != nil || !ok {
 			t.Fatalf("reminder: %v, %v", ok, err)
 		}
@@ -372,16 +374,18 @@ func newGate(next outbox.Deliverer) *gate {
 	return &gate{next: next, got: make(chan bot.Push, 10), release: make(chan struct{})}
 }
 
-func (g *gate) Deliver(ctx context.Context, p bot.Push) wechat.Outcome {
+func (g *gate) DeliverAll(ctx context.Context, ps []bot.Push) []bot.Outcome {
 	g.calls.Add(1)
-	g.got <- p
+	g.got <- ps[0]
 	select {
 	case <-g.release:
-		return g.next.Deliver(ctx, p)
+		return g.next.DeliverAll(ctx, ps)
 	case <-ctx.Done():
-		return wechat.Outcome{Result: wechat.Retry, Via: wechat.OpCustom, Reason: "killed", Err: ctx.Err()}
+		return []bot.Outcome{{Result: wechat.Retry, Via: wechat.OpCustom, Reason: "killed", Err: ctx.Err()}}
 	}
 }
+
+func (g *gate) Mergeable(ps []bot.Push) bool { return g.next.Mergeable(ps) }
 
 // Two workers; one is killed mid-send, after it read the entry and before it
 // finished it. The other reclaims the entry and delivers it, once.
@@ -459,7 +463,8 @@ func TestStopDrainsAndRecordsSent(t *testing.T) {
 
 type panicky struct{}
 
-func (panicky) Deliver(context.Context, bot.Push) wechat.Outcome { panic("boom") }
+func (panicky) DeliverAll(context.Context, []bot.Push) []bot.Outcome { panic("boom") }
+func (panicky) Mergeable([]bot.Push) bool                            { return false }
 
 // A delivery that panics costs an attempt, not the process.
 func TestPanicCountsAsFailedAttempt(t *testing.T) {
@@ -507,13 +512,17 @@ type counting struct {
 	want int64
 }
 
-func (c *counting) Deliver(ctx context.Context, p bot.Push) wechat.Outcome {
-	out := c.next.Deliver(ctx, p)
-	if out.Result == wechat.Sent && c.n.Add(1) == c.want {
-		close(c.done)
+func (c *counting) DeliverAll(ctx context.Context, ps []bot.Push) []bot.Outcome {
+	outs := c.next.DeliverAll(ctx, ps)
+	for _, out := range outs {
+		if out.Result == wechat.Sent && c.n.Add(1) == c.want {
+			close(c.done)
+		}
 	}
-	return out
+	return outs
 }
+
+func (c *counting) Mergeable(ps []bot.Push) bool { return c.next.Mergeable(ps) }
 
 // BenchmarkOutbox measures pushes per second from Push through the workers and the
 // delivery ladder to the simulated platform on loopback, against real Redis.
@@ -566,3 +575,145 @@ func BenchmarkOutbox(b *testing.B) {
 
 // testLog discards; point it at os.Stderr to watch the workers.
 var testLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+// A push that must be retried holds back the recipient's later pushes: they arrive
+// after it, in order, and another recipient is not held up.
+func TestRetryKeepsOrderPerRecipient(t *testing.T) {
+	e := newEnv(t)
+	const bob = "o-bob"
+	e.wrote(t, alice)
+	e.wrote(t, bob)
+	w, _ := run(t, e.options("r1"))
+	ctx := context.Background()
+	e.api.FailFor(alice, sim.Fault{Status: 502})
+	for i, text := range []string{"一", "二", "三"} {
+		p := reply(fmt.Sprintf("o%d", i))
+		p.Text = text
+		if err := e.st.Push(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	other := reply("b1")
+	other.To = bob
+	if err := e.st.Push(ctx, other); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "bob served", func() bool { return len(e.api.Sent(bob)) == 1 })
+	eventually(t, "alice's turn waiting", func() bool { n, _ := e.st.Pending(ctx); return n == 1 })
+	if n := len(e.api.Sent(alice)); n != 0 {
+		t.Fatalf("alice got %d while the first failed", n)
+	}
+	e.api.Heal(alice)
+	e.fireRetries(t, w)
+	eventually(t, "alice served", func() bool { return len(e.api.Sent(alice)) == 3 })
+	if got := strings.Join(texts(t, e.api, alice), "|"); got != "一|二|三" {
+		t.Fatalf("alice got %q", got)
+	}
+}
+
+// With one customer-service message left, replies typed in a row wait a moment and
+// go as one message, in order, ending with the invitation to reply; what comes
+// after goes by template. No send is refused.
+func TestMergeIntoTheLastMessage(t *testing.T) {
+	e := newEnv(t)
+	e.wrote(t, alice)
+	ctx := context.Background()
+	// Four of the five are spent.
+	for range 4 {
+		if _, code, err := e.st.TakeCustom(ctx, alice, e.clock.Now()); err != nil || code != 0 {
+			t.Fatal(code, err)
+		}
+	}
+	d, err := wechat.NewDeliverer(wechat.DelivererConfig{
+		AppID: appID, Token: mustToken(t, e), Allowance: e.st, Callbacks: e.st, Clock: e.clock, KeepInTouch: "（回复任意内容可继续收到进展）",
+		Templates: wechat.Templates{"ticket_reply": {ID: "tpl-reply", Fields: map[string]string{"keyword1": "{ref}", "keyword2": "{text}"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := e.options("r1")
+	opt.Deliverer, opt.Gather = d, 20*time.Second
+	w, _ := run(t, opt)
+	for i, text := range []string{"师傅明天上午到。", "请家里留人。"} {
+		p := reply(fmt.Sprintf("m%d", i))
+		p.Text = text
+		if err := e.st.Push(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the turn waiting to gather", func() bool { n, _ := e.st.Pending(ctx); return n == 1 })
+		e.clock.Advance(5 * time.Second)
+	}
+	if n := len(e.api.Sent(alice)); n != 0 {
+		t.Fatalf("sent %d before the gathering time", n)
+	}
+	e.clock.Advance(20 * time.Second)
+	e.fireRetries(t, w)
+	eventually(t, "the merged message", func() bool { return len(e.api.Sent(alice)) == 1 })
+	if err := e.st.Push(ctx, reply("m2")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the template", func() bool { return len(e.api.Sent(alice)) == 2 })
+	sent := e.api.Sent(alice)
+	got := texts(t, e.api, alice)
+	if sent[0].Kind != sim.KindCustom || got[0] != "师傅明天上午到。\n\n请家里留人。\n\n（回复任意内容可继续收到进展）" {
+		t.Fatalf("merged message %q", got[0])
+	}
+	if sent[1].Kind != sim.KindTemplate {
+		t.Fatalf("after the allowance: %+v", sent[1])
+	}
+	for _, c := range e.api.Calls() {
+		if c.ErrCode != 0 {
+			t.Fatalf("a call was refused: %+v", c)
+		}
+	}
+}
+
+// Allowance spent and no template for the kind: an important push becomes a
+// call-back task and its sender is told at once.
+func TestImportantPushNeverDiesOnTheAllowance(t *testing.T) {
+	e := newEnv(t)
+	e.wrote(t, alice)
+	ctx := context.Background()
+	for range 5 {
+		if _, _, err := e.st.TakeCustom(ctx, alice, e.clock.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var told []bot.Push
+	var mu sync.Mutex
+	opt := e.options("r1")
+	opt.Undelivered = func(_ context.Context, p bot.Push, out bot.Outcome) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if out.Callback {
+			told = append(told, p)
+		}
+		return nil
+	}
+	run(t, opt)
+	p := reply("p1")
+	p.Kind, p.Sender = "no_template_kind", "o-staff"
+	if err := e.st.Push(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "p1 undeliverable", func() bool { return e.state(t, "p1") == store.PushUndeliverable })
+	cbs, err := e.st.ListCallbacks(ctx, "c1")
+	if err != nil || len(cbs) != 1 || cbs[0].Reason != wechat.ReasonNoTemplate {
+		t.Fatalf("call-backs %+v, %v", cbs, err)
+	}
+	eventually(t, "the sender told", func() bool { mu.Lock(); defer mu.Unlock(); return len(told) == 1 })
+	for _, c := range e.api.Calls() {
+		if c.Kind == sim.KindCustom {
+			t.Fatalf("tried a customer-service message with the allowance spent: %+v", c)
+		}
+	}
+}
+
+func mustToken(t *testing.T, e *env) *wechat.Token {
+	t.Helper()
+	tok, err := wechat.NewToken(appID, appSecret, e.st, wechat.TokenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}

@@ -3,41 +3,54 @@ package outbox
 import (
 	"context"
 	"encoding/json"
-	"fmt"
+	"time"
 
 	"minyuan/bot"
 	"minyuan/bot/calendar"
-	"minyuan/bot/schedule"
 )
 
-// DeferredKind is the reminder kind of a push held back by quiet hours.
+// DeferredKind is the reminder kind of a push held back by quiet hours in the
+// version before per-recipient queues; Release still takes those.
 const DeferredKind = "outbox.deferred"
 
+// HeldQueue is the outbox as Pusher needs it; *store.Store is one.
+type HeldQueue interface {
+	bot.Pusher
+	// PushAt queues p to go no earlier than hold, in its place in the recipient's
+	// queue.
+	PushAt(ctx context.Context, p bot.Push, hold time.Time) error
+}
+
 // Pusher is what the flows push through: a push due in quiet hours that is not urgent
-// waits in the due set for the end of them; any other goes to the outbox at once.
+// is queued to go at the end of them, in its place among the recipient's pushes; any
+// other goes at once.
 type Pusher struct {
-	Queue     bot.Pusher
-	Reminders bot.Reminders
-	Quiet     calendar.Quiet
-	Clock     bot.Clock
+	Queue HeldQueue
+	Quiet calendar.Quiet
+	Clock bot.Clock
 }
 
-// Push queues p now, or at the end of the quiet hours.
+// HeldUntil says whether p, pushed now, waits for the end of quiet hours, and until
+// when: a flow tells the sender so.
+func (q *Pusher) HeldUntil(p bot.Push) (time.Time, bool) {
+	if p.Urgent {
+		return time.Time{}, false
+	}
+	now := q.Clock.Now()
+	at := q.Quiet.Defer(now)
+	return at, at.After(now)
+}
+
+// Push queues p now, or to go at the end of the quiet hours.
 func (q *Pusher) Push(ctx context.Context, p bot.Push) error {
-	at, deferred := schedule.Defer(q.Quiet, p, q.Clock.Now())
-	if !deferred {
-		return q.Queue.Push(ctx, p)
+	if at, held := q.HeldUntil(p); held {
+		return q.Queue.PushAt(ctx, p, at)
 	}
-	raw, err := json.Marshal(p)
-	if err != nil {
-		return fmt.Errorf("outbox: encode push: %w", err)
-	}
-	// Keyed by the push ID: pushing the same push again in the night moves nothing
-	// and doubles nothing.
-	return q.Reminders.Schedule(ctx, bot.Reminder{ID: "push:" + p.ID, Kind: DeferredKind, Due: at, Payload: raw})
+	return q.Queue.Push(ctx, p)
 }
 
-// Release is the handler of DeferredKind: the quiet hours are over, queue the push.
+// Release is the handler of DeferredKind reminders left by the older version: the
+// quiet hours are over, queue the push.
 func (q *Pusher) Release(ctx context.Context, r bot.Reminder) error {
 	var p bot.Push
 	if err := json.Unmarshal(r.Payload, &p); err != nil {

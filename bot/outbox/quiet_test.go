@@ -2,70 +2,80 @@ package outbox_test
 
 import (
 	"context"
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
-	"minyuan/bot"
 	"minyuan/bot/calendar"
 	"minyuan/bot/outbox"
-	"minyuan/store"
-	"minyuan/store/redistest"
+	"minyuan/bot/sim"
 )
 
-// In quiet hours a push that is not urgent waits in the due set until they end;
-// an urgent one is queued at once; releasing the held one queues it.
-func TestQuietHoursHoldPushes(t *testing.T) {
-	st := store.New(redisSrv.Client(t), store.Options{Prefix: redistest.Prefix(t)})
-	night := time.Date(2026, 11, 25, 23, 0, 0, 0, calendar.Location())
-	clock := bot.NewManualClock(night)
-	p := &outbox.Pusher{Queue: st, Reminders: st, Quiet: calendar.DefaultQuiet(), Clock: clock}
-	ctx := context.Background()
+// texts is what openid's phone shows, in order: each customer-service message, and
+// each template's keyword2.
+func texts(t *testing.T, api *sim.API, openid string) []string {
+	t.Helper()
+	var out []string
+	for _, c := range api.Sent(openid) {
+		var m struct {
+			Text struct {
+				Content string `json:"content"`
+			} `json:"text"`
+			Data map[string]struct {
+				Value string `json:"value"`
+			} `json:"data"`
+		}
+		if err := json.Unmarshal(c.Body, &m); err != nil {
+			t.Fatal(err)
+		}
+		if c.Kind == sim.KindCustom {
+			out = append(out, m.Text.Content)
+		} else {
+			out = append(out, m.Data["keyword2"].Value)
+		}
+	}
+	return out
+}
 
-	cases := []struct {
-		push   bot.Push
-		queued bool
-	}{
-		{bot.Push{ID: "calm", To: "o1", Kind: "ticket_update", Text: "您的诉求已受理"}, false},
-		{bot.Push{ID: "fire", To: "o2", Kind: "ticket_alert", Text: "紧急：楼道起火", Urgent: true}, true},
+// In quiet hours a push that is not urgent waits in its recipient's queue until they
+// end; an urgent one goes at once; the held ones go at 08:00 in the order they were
+// made, whatever order the night put them in the due set.
+func TestQuietHoursHoldPushesInOrder(t *testing.T) {
+	e := newEnv(t)
+	e.clock.Set(time.Date(2026, 11, 25, 21, 0, 0, 0, calendar.Location()))
+	e.wrote(t, alice)
+	e.clock.Set(time.Date(2026, 11, 25, 23, 0, 0, 0, calendar.Location()))
+	p := &outbox.Pusher{Queue: e.st, Quiet: calendar.DefaultQuiet(), Clock: e.clock}
+	if at, held := p.HeldUntil(reply("x")); !held || !at.Equal(time.Date(2026, 11, 26, 8, 0, 0, 0, calendar.Location())) {
+		t.Fatalf("HeldUntil = %v, %v; want 08:00", at, held)
 	}
-	for _, c := range cases {
-		if err := p.Push(ctx, c.push); err != nil {
+	opt := e.options("r1")
+	opt.Gather = -1
+	w, _ := run(t, opt)
+	ctx := context.Background()
+	for i, text := range []string{"已受理", "第一次回复", "第二次回复"} {
+		r := reply("night" + string(rune('a'+i)))
+		r.Text = text
+		if err := p.Push(ctx, r); err != nil {
 			t.Fatal(err)
 		}
-		state, err := st.PushState(ctx, c.push.ID)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if (state != "") != c.queued {
-			t.Fatalf("%s: outbox state %q, want queued=%v", c.push.ID, state, c.queued)
-		}
 	}
-	held, ok, err := st.Reminder(ctx, "push:calm")
-	if err != nil || !ok || held.Kind != outbox.DeferredKind {
-		t.Fatalf("held push: %+v %v %v", held, ok, err)
-	}
-	if want := time.Date(2026, 11, 26, 8, 0, 0, 0, calendar.Location()); !held.Due.Equal(want) {
-		t.Fatalf("held until %v, want %v", held.Due, want)
-	}
-	// Pushing it again in the night neither doubles nor moves it.
-	if err := p.Push(ctx, cases[0].push); err != nil {
+	fire := reply("fire")
+	fire.Text, fire.Urgent = "紧急：停水通知", true
+	if err := p.Push(ctx, fire); err != nil {
 		t.Fatal(err)
 	}
-	if n, _ := st.Pending(ctx); n != 1 {
-		t.Fatalf("pending reminders %d, want 1", n)
+	eventually(t, "the urgent push sent", func() bool { return len(e.api.Sent(alice)) == 1 })
+	time.Sleep(100 * time.Millisecond)
+	if got := texts(t, e.api, alice); len(got) != 1 || got[0] != "紧急：停水通知" {
+		t.Fatalf("in the night: %q", got)
 	}
-	if err := p.Release(ctx, held); err != nil {
-		t.Fatal(err)
-	}
-	if state, _ := st.PushState(ctx, "calm"); state == "" {
-		t.Fatal("released push not queued")
-	}
-	// In the day nothing waits.
-	clock.Set(time.Date(2026, 11, 26, 10, 0, 0, 0, calendar.Location()))
-	if err := p.Push(ctx, bot.Push{ID: "day", To: "o1", Kind: "ticket_update", Text: "白天"}); err != nil {
-		t.Fatal(err)
-	}
-	if state, _ := st.PushState(ctx, "day"); state == "" {
-		t.Fatal("a daytime push must be queued at once")
+	e.clock.Set(time.Date(2026, 11, 26, 8, 0, 0, 0, calendar.Location()))
+	e.fireRetries(t, w)
+	eventually(t, "the held pushes sent", func() bool { return len(e.api.Sent(alice)) == 4 })
+	got := strings.Join(texts(t, e.api, alice)[1:], "|")
+	if got != "已受理|第一次回复|第二次回复" {
+		t.Fatalf("held pushes arrived as %q", got)
 	}
 }

@@ -79,9 +79,6 @@ const (
 	// tokenGrace is how long the platform keeps honouring a token after a new one
 	// has been issued in its place, so that holders can switch over.
 	tokenGrace = 5 * time.Minute
-	// customWindow is how long after a user's last message customer-service
-	// messages may reach them.
-	customWindow = 48 * time.Hour
 	// maxCalls bounds the call log of a long-running demo; tests never get near it.
 	maxCalls = 10000
 	// maxBody bounds what is read of a request; the platform's own limits are lower.
@@ -136,11 +133,9 @@ type token struct {
 type follower struct {
 	subscribed bool
 	since      time.Time
-	// last is the user's last inbound message: it opens the 48-hour window.
-	last time.Time
-	// sends counts customer-service messages since last, which is what the
-	// platform's response quota (45047) limits.
-	sends int
+	// contact is the user's last action and the customer-service messages sent
+	// since, which is what the platform's allowance (45047, 45015) limits.
+	contact bot.Contact
 }
 
 type qrTicket struct {
@@ -159,20 +154,23 @@ type API struct {
 	mu sync.Mutex
 	// Two token lines, isolated as on the platform: /cgi-bin/token issues a new
 	// token on every call, /cgi-bin/stable_token hands out the current one.
-	tokens   map[string]*token
-	current  string
-	stable   string
-	fetches  int
-	users    map[string]*follower
-	quota    int // customer-service messages per user window; 0 is unlimited
-	queue    []Fault
-	faultFor map[string]Fault
-	calls    []Call
-	watchers map[int]chan Call
-	watchSeq int
-	menu     json.RawMessage
-	tickets  map[string]qrTicket
-	msgID    int64
+	tokens  map[string]*token
+	current string
+	stable  string
+	fetches int
+	users   map[string]*follower
+	// unlimited turns the allowance rules off (SetAllowanceRules): any action then
+	// opens 48 hours of unlimited customer-service messages, as before mid-2023.
+	unlimited bool
+	templates map[string]Template
+	queue     []Fault
+	faultFor  map[string]Fault
+	calls     []Call
+	watchers  map[int]chan Call
+	watchSeq  int
+	menu      json.RawMessage
+	tickets   map[string]qrTicket
+	msgID     int64
 }
 
 // NewAPI makes a platform that knows one account. A nil clock is the system clock.
@@ -189,6 +187,7 @@ func NewAPI(appID, appSecret string, clock bot.Clock) *API {
 		faultFor:  map[string]Fault{},
 		watchers:  map[int]chan Call{},
 		tickets:   map[string]qrTicket{},
+		templates: map[string]Template{},
 		msgID:     2_000_000_000,
 	}
 }
@@ -210,12 +209,19 @@ func (a *API) Unsubscribe(openid string) {
 	a.user(openid).subscribed = false
 }
 
-// Touch records that openid sent the account a message at t, which opens their
-// 48-hour customer-service window and renews their customer-service quota. Only
-// followers can write to an account, so an openid never seen before becomes one.
-// On the platform a subscribe, a menu click or a QR scan opens the window too; the
-// caller decides which of those it reports here.
-func (a *API) Touch(openid string, t time.Time) {
+// Touch records that openid sent the account a message at t: Act with
+// bot.ActionMessage.
+func (a *API) Touch(openid string, t time.Time) { a.Act(openid, bot.ActionMessage, t) }
+
+// Act records what openid did at t, as the platform learns it: a message gives 5
+// customer-service messages within 48 hours, a click or scan-push menu click, a
+// follow or a QR scan 3 within a minute; each action resets the allowance (the rules
+// are bot.Contact's). Only followers can act, so an openid never seen before becomes
+// one. ActionNone changes nothing.
+func (a *API) Act(openid string, act bot.Action, t time.Time) {
+	if act == bot.ActionNone {
+		return
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	u, known := a.users[openid]
@@ -223,10 +229,19 @@ func (a *API) Touch(openid string, t time.Time) {
 		u = a.user(openid)
 		u.subscribed, u.since = true, t
 	}
-	if t.After(u.last) {
-		u.last = t
+	u.contact = u.contact.Acted(act, t)
+}
+
+// Allowance returns how many customer-service messages openid may still receive
+// now, and, when none, the errcode a send would get (0 when open).
+func (a *API) Allowance(openid string) (left, code int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	u, ok := a.users[openid]
+	if !ok {
+		return 0, ErrWindowClosed
 	}
-	u.sends = 0
+	return u.contact.Left(a.clock.Now())
 }
 
 func (a *API) user(openid string) *follower {
@@ -238,13 +253,13 @@ func (a *API) user(openid string) *follower {
 	return u
 }
 
-// SetCustomQuota limits the customer-service messages a user can receive between
-// two of their own messages (the platform allows 20); beyond it sends answer 45047.
-// n <= 0 removes the limit, which is the default.
-func (a *API) SetCustomQuota(n int) {
+// SetAllowanceRules turns the platform's customer-service allowance rules on (the
+// default) or off. Off, any action opens 48 hours of unlimited customer-service
+// messages, as before mid-2023: only for tests that need a window without a count.
+func (a *API) SetAllowanceRules(on bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.quota = max(n, 0)
+	a.unlimited = !on
 }
 
 // FailNext makes the next n calls other than token fetches fail with f. Calls queue
@@ -619,13 +634,14 @@ func (a *API) sendCustom(openid string, body []byte, now time.Time) map[string]a
 		return errAnswer(40008)
 	}
 	u := a.users[openid]
-	if u.last.IsZero() || now.Sub(u.last) >= customWindow {
-		return errAnswer(ErrWindowClosed)
+	_, code := u.contact.Left(now)
+	if a.unlimited && code == bot.AllowanceSpent {
+		code = 0
 	}
-	if a.quota > 0 && u.sends >= a.quota {
-		return errAnswer(ErrCustomQuota)
+	if code != 0 {
+		return errAnswer(code)
 	}
-	u.sends++
+	u.contact.Sends++
 	return errAnswer(0)
 }
 
@@ -643,7 +659,7 @@ func (a *API) sendTemplate(openid string, body []byte) map[string]any {
 	if code := a.reachable(openid); code != 0 {
 		return errAnswer(code)
 	}
-	if msg.TemplateID == "" {
+	if msg.TemplateID == "" || !a.knownTemplate(msg.TemplateID) {
 		return errAnswer(ErrInvalidTemplate)
 	}
 	a.msgID++

@@ -111,6 +111,17 @@ func wantCode(t *testing.T, err error, want int) {
 	}
 }
 
+// client is a user's phone talking to a server that answers every message with a
+// passive reply, and telling the simulator what the platform learns.
+func (e *env) client(t *testing.T) *sim.Client {
+	t.Helper()
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("success"))
+	}))
+	t.Cleanup(hook.Close)
+	return &sim.Client{WebhookURL: hook.URL, Token: "tok", API: e.api, Clock: e.clock}
+}
+
 // follower subscribes openid and has them write now, so their window is open.
 func (e *env) follower(openid string) {
 	e.api.Subscribe(openid)
@@ -463,24 +474,133 @@ func TestWrongCredentials(t *testing.T) {
 	}
 }
 
-func TestCustomQuota(t *testing.T) {
-	e := setup(t, 0)
-	e.follower(alice)
-	e.api.SetCustomQuota(2)
+// sends sends n customer-service messages to openid and returns their errcodes.
+func sends(t *testing.T, e *env, openid string, n int) []int {
+	t.Helper()
 	oa := e.account(false)
-	for i := range 2 {
-		if err := custom(oa, alice); err != nil {
-			t.Fatalf("send %d: %v", i, err)
+	var codes []int
+	for range n {
+		code, _ := errCode(t, custom(oa, openid))
+		codes = append(codes, code)
+	}
+	return codes
+}
+
+func wantCodes(t *testing.T, what string, got []int, want ...int) {
+	t.Helper()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("%s: errcodes %v, want %v", what, got, want)
+	}
+}
+
+// A message gives 5 customer-service messages within 48 hours: the sixth is refused
+// with 45047; once the 48 hours are over, any is refused with 45015.
+func TestAllowanceAfterAMessage(t *testing.T) {
+	e := setup(t, 0)
+	e.api.Subscribe(alice)
+	e.api.Act(alice, bot.ActionMessage, e.clock.Now())
+	wantCodes(t, "right after", sends(t, e, alice, 3), 0, 0, 0)
+	e.clock.Advance(40 * time.Hour)
+	wantCodes(t, "40 h later", sends(t, e, alice, 3), 0, 0, sim.ErrCustomQuota)
+	if err := template(e.account(false), alice); err != nil {
+		t.Fatalf("a template needs no allowance: %v", err)
+	}
+	if left, code := e.api.Allowance(alice); left != 0 || code != sim.ErrCustomQuota {
+		t.Fatalf("Allowance = %d, %d", left, code)
+	}
+	e.clock.Advance(8 * time.Hour)
+	wantCodes(t, "48 h after the message", sends(t, e, alice, 1), sim.ErrWindowClosed)
+	// Writing again renews it.
+	e.api.Act(alice, bot.ActionMessage, e.clock.Now())
+	wantCodes(t, "after writing again", sends(t, e, alice, 6), 0, 0, 0, 0, 0, sim.ErrCustomQuota)
+}
+
+// A click (or scan-push) menu click, a follow or a QR scan gives 3 within a minute.
+func TestAllowanceAfterAnEvent(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		act  func(e *env, cl *sim.Client) error
+	}{
+		{"click", func(e *env, cl *sim.Client) error { _, err := cl.Click(t.Context(), alice, "REQUEST"); return err }},
+		{"scan-push", func(e *env, cl *sim.Client) error { _, err := cl.ScanPush(t.Context(), alice, "SCAN"); return err }},
+		{"follow", func(e *env, cl *sim.Client) error { _, err := cl.Subscribe(t.Context(), alice, ""); return err }},
+		{"QR scan", func(e *env, cl *sim.Client) error { _, err := cl.Scan(t.Context(), alice, "QY"); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := setup(t, 0)
+			cl := e.client(t)
+			e.api.Subscribe(alice)
+			if err := tc.act(e, cl); err != nil {
+				t.Fatal(err)
+			}
+			wantCodes(t, "within the minute", sends(t, e, alice, 4), 0, 0, 0, sim.ErrCustomQuota)
+			if err := tc.act(e, cl); err != nil {
+				t.Fatal(err)
+			}
+			wantCodes(t, "again", sends(t, e, alice, 2), 0, 0)
+			e.clock.Advance(61 * time.Second)
+			wantCodes(t, "after the minute", sends(t, e, alice, 1), sim.ErrCustomQuota)
+			e.clock.Advance(48 * time.Hour)
+			wantCodes(t, "48 h later", sends(t, e, alice, 1), sim.ErrWindowClosed)
+		})
+	}
+}
+
+// A VIEW click or an unsubscribe gives nothing.
+func TestAllowanceNotFromView(t *testing.T) {
+	e := setup(t, 0)
+	cl := e.client(t)
+	e.api.Subscribe(alice)
+	if _, err := cl.View(t.Context(), alice, "https://example.org"); err != nil {
+		t.Fatal(err)
+	}
+	wantCodes(t, "after a view", sends(t, e, alice, 1), sim.ErrWindowClosed)
+}
+
+// Allowances do not add up: each action resets the count to its own limit, and the
+// period to the longest still valid.
+func TestAllowancesDoNotAddUp(t *testing.T) {
+	e := setup(t, 0)
+	e.api.Subscribe(alice)
+	e.api.Act(alice, bot.ActionMessage, e.clock.Now())
+	wantCodes(t, "after the message", sends(t, e, alice, 4), 0, 0, 0, 0)
+	// A click: 3, not the 1 left plus 3.
+	e.api.Act(alice, bot.ActionEvent, e.clock.Now())
+	wantCodes(t, "after the click", sends(t, e, alice, 4), 0, 0, 0, sim.ErrCustomQuota)
+	// The click's count, within the message's 48 hours, which outlive its minute.
+	e.api.Act(alice, bot.ActionEvent, e.clock.Now())
+	e.clock.Advance(time.Hour)
+	wantCodes(t, "an hour after the click", sends(t, e, alice, 4), 0, 0, 0, sim.ErrCustomQuota)
+	// A message after the click: 5 again, not 3 + 5.
+	e.api.Act(alice, bot.ActionMessage, e.clock.Now())
+	wantCodes(t, "after a new message", sends(t, e, alice, 6), 0, 0, 0, 0, 0, sim.ErrCustomQuota)
+}
+
+// The passive reply uses none of the allowance: a resident who writes six times and
+// is answered six times still has all five customer-service messages.
+func TestPassiveReplyUsesNoAllowance(t *testing.T) {
+	e := setup(t, 0)
+	cl := e.client(t)
+	e.api.Subscribe(alice)
+	for range 6 {
+		if _, err := cl.Text(t.Context(), alice, "你好"); err != nil {
+			t.Fatal(err)
 		}
 	}
-	wantCode(t, custom(oa, alice), sim.ErrCustomQuota)
-	if err := template(oa, alice); err != nil {
-		t.Fatalf("template past the quota: %v", err)
-	}
-	e.api.Touch(alice, e.clock.Now())
-	if err := custom(oa, alice); err != nil {
-		t.Fatalf("after the user wrote again: %v", err)
-	}
+	wantCodes(t, "after six answered messages", sends(t, e, alice, 6), 0, 0, 0, 0, 0, sim.ErrCustomQuota)
+}
+
+// The switch for tests that need the old platform: any action opens 48 hours
+// without a count.
+func TestAllowanceRulesOff(t *testing.T) {
+	e := setup(t, 0)
+	e.api.SetAllowanceRules(false)
+	e.api.Subscribe(alice)
+	e.api.Act(alice, bot.ActionEvent, e.clock.Now())
+	e.clock.Advance(time.Hour)
+	wantCodes(t, "rules off", sends(t, e, alice, 8), 0, 0, 0, 0, 0, 0, 0, 0)
+	e.clock.Advance(48 * time.Hour)
+	wantCodes(t, "rules off, 48 h later", sends(t, e, alice, 1), sim.ErrWindowClosed)
 }
 
 func TestFailNextCountsDown(t *testing.T) {
@@ -655,6 +775,8 @@ func TestWire(t *testing.T) {
 		t.Fatalf("unknown path: %d", status)
 	}
 
+	// Concurrent sends, counted: the allowance would cap them at 5.
+	e.api.SetAllowanceRules(false)
 	const workers = 32
 	var wg sync.WaitGroup
 	errs := make(chan error, workers)

@@ -74,8 +74,9 @@ type Client struct {
 	// Account is the ToUserName of every message (default DefaultAccount).
 	Account string
 	// API, when set, learns what the platform learns from each delivery: a message,
-	// a subscribe, a menu click or a QR scan opens the user's 48-hour window there
-	// (Touch); subscribe and unsubscribe change whether the user follows.
+	// a follow, a click or scan-push menu click or a QR scan renews the user's
+	// customer-service allowance there (Act); subscribe and unsubscribe change
+	// whether the user follows.
 	API   *API
 	Clock bot.Clock    // default bot.SystemClock; gives CreateTime and timestamp
 	HTTP  *http.Client // default: a client with no overall time-out
@@ -179,6 +180,20 @@ func (c *Client) View(ctx context.Context, openid, url string) (string, error) {
 	return c.reply(ctx, Message{From: openid, Type: "event", Event: bot.EventView, EventKey: url})
 }
 
+// ScanPush taps a custom-menu button of the scan-push kind (scancode_push).
+func (c *Client) ScanPush(ctx context.Context, openid, key string) (string, error) {
+	return c.reply(ctx, Message{From: openid, Type: "event", Event: bot.EventScanPush, EventKey: key})
+}
+
+// actionOf is what m does to its sender's allowance on the platform.
+func actionOf(m Message) bot.Action {
+	kind := bot.KindEvent
+	if m.Type != "event" {
+		kind = bot.KindText // any message counts alike
+	}
+	return bot.ActionOf(bot.Update{Kind: kind, Event: m.Event})
+}
+
 func (c *Client) reply(ctx context.Context, m Message) (string, error) {
 	r, err := c.Send(ctx, m)
 	return r.Text, err
@@ -196,16 +211,12 @@ func (c *Client) Send(ctx context.Context, m Message) (Result, error) {
 	}
 	if c.API != nil {
 		switch {
-		case m.Type != "event":
-			c.API.Touch(m.From, now)
-		case m.Event == bot.EventSubscribe:
+		case m.Type == "event" && m.Event == bot.EventSubscribe:
 			c.API.Subscribe(m.From)
-			c.API.Touch(m.From, now)
-		case m.Event == bot.EventUnsubscribe:
+		case m.Type == "event" && m.Event == bot.EventUnsubscribe:
 			c.API.Unsubscribe(m.From)
-		case m.Event == bot.EventClick || m.Event == bot.EventScan:
-			c.API.Touch(m.From, now)
 		}
+		c.API.Act(m.From, actionOf(m), now)
 	}
 	body, query, err := c.seal(m, now)
 	if err != nil {

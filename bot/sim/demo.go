@@ -82,23 +82,10 @@ type Entry struct {
 	Kind    string `json:"kind"`
 	Text    string `json:"text,omitempty"`
 	MsgType string `json:"msgtype,omitempty"` // of a customer-service message
-	// Template is the content of a template message.
-	Template *TemplateView `json:"template,omitempty"`
+	// Template is a template message as the phone shows it.
+	Template *Card `json:"template,omitempty"`
 	// Attempts above 1 say the platform had to send the message again.
 	Attempts int `json:"attempts,omitempty"`
-}
-
-// TemplateView is a template message as the phone shows it: its fields in order.
-type TemplateView struct {
-	ID     string  `json:"id"`
-	URL    string  `json:"url,omitempty"`
-	Fields []Field `json:"fields"`
-}
-
-// Field is one data item of a template message.
-type Field struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
 }
 
 // DemoOptions configure a Demo.
@@ -257,7 +244,7 @@ func (d *Demo) watch(calls <-chan Call) {
 			if !ok {
 				continue
 			}
-			e := pushEntry(c)
+			e := d.pushEntry(c)
 			e.Pane = d.panes[i].ID
 			d.record(e)
 		case KindMenuCreate:
@@ -267,7 +254,7 @@ func (d *Demo) watch(calls <-chan Call) {
 }
 
 // pushEntry shows a customer-service or template message as the phone would.
-func pushEntry(c Call) Entry {
+func (d *Demo) pushEntry(c Call) Entry {
 	e := Entry{Time: c.Time, Who: WhoBot, Kind: c.Kind}
 	if c.Kind == KindCustom {
 		var m struct {
@@ -280,39 +267,9 @@ func pushEntry(c Call) Entry {
 		e.MsgType, e.Text = m.MsgType, m.Text.Content
 		return e
 	}
-	var m struct {
-		TemplateID string          `json:"template_id"`
-		URL        string          `json:"url"`
-		Data       json.RawMessage `json:"data"`
-	}
-	_ = json.Unmarshal(c.Body, &m)
-	e.Template = &TemplateView{ID: m.TemplateID, URL: m.URL, Fields: templateFields(m.Data)}
+	card := d.api.Card(c.Body)
+	e.Template = &card
 	return e
-}
-
-// templateFields reads {"first":{"value":"..."},"keyword1":{...}} keeping the order
-// of the keys, which is the order the phone shows them in.
-func templateFields(raw json.RawMessage) []Field {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil
-	}
-	fields := []Field{}
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			break
-		}
-		key, _ := t.(string)
-		var item struct {
-			Value string `json:"value"`
-		}
-		if err := dec.Decode(&item); err != nil {
-			break
-		}
-		fields = append(fields, Field{Key: key, Value: item.Value})
-	}
-	return fields
 }
 
 // accountMenu converts the menu the bot created ({"type":"click","name":..,"key":..,

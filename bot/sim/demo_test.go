@@ -223,6 +223,8 @@ func TestDemoShowsPushes(t *testing.T) {
 	events := openEvents(t, e.url+"/demo/api/events")
 	e.api.Subscribe(bob)
 	e.api.Touch(bob, e.clock.Now())
+	e.api.AddTemplate(sim.Template{ID: "tpl-new-ticket", Title: "诉求待办提醒", Fields: []sim.TemplateField{
+		{Key: "keyword1", Label: "诉求编号"}, {Key: "keyword2", Label: "诉求内容"}}})
 
 	if code := e.customTo(t, bob); code != 0 {
 		t.Fatalf("custom: errcode %d", code)
@@ -236,7 +238,7 @@ func TestDemoShowsPushes(t *testing.T) {
 	}
 	getJSON(t, e.apiURL+"/cgi-bin/message/template/send?access_token="+tok.AccessToken,
 		[]byte(`{"touser":"`+bob+`","template_id":"tpl-new-ticket","url":"https://example.org/t/A7K3",`+
-			`"data":{"first":{"value":"新诉求待接单"},"keyword1":{"value":"A7K3"},"keyword2":{"value":"楼道灯坏了"},"remark":{"value":"请尽快处理"}}}`), &ans)
+			`"data":{"first":{"value":"新诉求待接单"},"keyword2":{"value":"楼道灯坏了🔥","color":"#FF0000"},"keyword1":{"value":"A7K3"},"remark":{"value":"请尽快处理"}}}`), &ans)
 	if ans.ErrCode != 0 {
 		t.Fatalf("template: errcode %d", ans.ErrCode)
 	}
@@ -263,12 +265,10 @@ func TestDemoShowsPushes(t *testing.T) {
 	if tpl.Kind != sim.KindTemplate || tpl.Template == nil || tpl.Template.ID != "tpl-new-ticket" || tpl.Template.URL == "" {
 		t.Fatalf("template push %+v", tpl)
 	}
-	keys := []string{}
-	for _, f := range tpl.Template.Fields {
-		keys = append(keys, f.Key+"="+f.Value)
-	}
-	if strings.Join(keys, ",") != "first=新诉求待接单,keyword1=A7K3,keyword2=楼道灯坏了,remark=请尽快处理" {
-		t.Fatalf("template fields out of order or lost: %v", keys)
+	// As the phone shows it since 2023: the template's title, its labelled keywords in
+	// the template's order, no first or remark, emoji boxed.
+	if got, want := tpl.Template.Text(), "诉求待办提醒\n诉求编号：A7K3\n诉求内容：楼道灯坏了□"; got != want {
+		t.Fatalf("template card %q, want %q", got, want)
 	}
 	if n := len(e.demo.Entries("")); n != 2 {
 		t.Fatalf("%d entries, want the 2 pushes to panes", n)

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/silenceper/wechat/v2/officialaccount/config"
 	oacontext "github.com/silenceper/wechat/v2/officialaccount/context"
@@ -80,13 +81,20 @@ func expand(s string, p bot.Push, escape func(string) string) string {
 	})
 }
 
+// message fills the template's own fields; the push's Fields are only what their
+// placeholders may name (a template without fields of its own takes them as they
+// are). The platform shows emoji as 「□」, so they are left out.
 func (t Template) message(p bot.Push) *message.TemplateMessage {
-	data := make(map[string]*message.TemplateDataItem, len(p.Fields)+len(t.Fields))
-	for k, v := range p.Fields {
-		data[k] = &message.TemplateDataItem{Value: v}
+	src := t.Fields
+	if len(src) == 0 {
+		src = p.Fields
 	}
-	for k, v := range t.Fields {
-		data[k] = &message.TemplateDataItem{Value: expand(v, p, func(s string) string { return s })}
+	data := make(map[string]*message.TemplateDataItem, len(src))
+	for k, v := range src {
+		if len(t.Fields) > 0 {
+			v = expand(v, p, func(s string) string { return s })
+		}
+		data[k] = &message.TemplateDataItem{Value: withoutEmoji(v)}
 	}
 	// The platform sends one message per openid and client_msg_id within ten
 	// minutes: a push sent twice (its worker died between the send and the record
@@ -101,37 +109,29 @@ func (t Template) message(p bot.Push) *message.TemplateMessage {
 	}
 }
 
-// Result is how a delivery ended.
-type Result int
-
-const (
-	// Sent: the platform accepted the message.
-	Sent Result = iota + 1
-	// Retry: a failure that may pass (network, 5xx, -1, 45009, a token still
-	// refused after one refresh, Redis): try again later.
-	Retry
-	// Undeliverable: no message can reach the person (unfollowed, no template for
-	// the kind with the window closed, template refused). Final; important pushes
-	// have become a call-back task.
-	Undeliverable
-	// Failed: the platform refused the message for a reason retrying cannot fix.
-	// The push belongs in the dead-letter stream, for an admin to look at.
-	Failed
-)
-
-func (r Result) String() string {
-	switch r {
-	case Sent:
-		return "sent"
-	case Retry:
-		return "retry"
-	case Undeliverable:
-		return "undeliverable"
-	case Failed:
-		return "failed"
+// withoutEmoji drops the emoji of s, and the space they leave at either end.
+func withoutEmoji(s string) string {
+	if !bot.HasEmoji(s) {
+		return s
 	}
-	return fmt.Sprintf("Result(%d)", int(r))
+	return strings.TrimSpace(strings.Map(func(r rune) rune {
+		if bot.IsEmoji(r) {
+			return -1
+		}
+		return r
+	}, s))
 }
+
+// Result is how a delivery ended (bot.Result).
+type Result = bot.Result
+
+// The results, as bot names them.
+const (
+	Sent          = bot.Sent
+	Retry         = bot.Retry
+	Undeliverable = bot.Undeliverable
+	Failed        = bot.Failed
+)
 
 // Reasons an Outcome gives for Undeliverable.
 const (
@@ -141,25 +141,18 @@ const (
 	ReasonTemplateRefused = "template_refused"
 )
 
-// Outcome is what Deliver did with a push.
-type Outcome struct {
-	Result Result
-	// Via is how the push went (OpCustom or OpTemplate) when Sent; otherwise the
-	// step that failed.
-	Via string
-	// Reason is a short machine-readable why, for anything but Sent: one of the
-	// Reason constants for Undeliverable, the error otherwise.
-	Reason string
-	// Err is the error behind a Retry or Failed, or behind an Undeliverable that
-	// came from the platform. Its text is redacted.
-	Err error
-	// Callback is true when a call-back task was made for staff.
-	Callback bool
-}
+// Outcome is what Deliver did with a push (bot.Outcome).
+type Outcome = bot.Outcome
 
-// LastSeen tells when a user last wrote to the account; *store.Store is one.
-type LastSeen interface {
-	LastSeen(ctx context.Context, openid string) (t time.Time, ok bool, err error)
+// Allowances is what the ladder knows of each recipient's customer-service
+// allowance; *store.Store is one.
+type Allowances interface {
+	// TakeCustom takes one customer-service message from openid's allowance at now:
+	// how many are left after it, or, when there was none, why (bot.AllowanceSpent,
+	// bot.AllowanceClosed).
+	TakeCustom(ctx context.Context, openid string, now time.Time) (left, code int, err error)
+	// GiveBack returns one the platform refused (it counts only what it took).
+	GiveBack(ctx context.Context, openid string) error
 }
 
 // Callbacks records call-back tasks; *store.Store is one.
@@ -177,20 +170,26 @@ type TokenSource interface {
 type DelivererConfig struct {
 	AppID     string
 	Token     TokenSource
-	Seen      LastSeen
+	Allowance Allowances
 	Callbacks Callbacks
 	Templates Templates
 	Clock     bot.Clock // default bot.SystemClock
-	// Window is how long after a user's last message customer-service messages
-	// reach them (default 48h, the platform's).
-	Window time.Duration
-	Log    *slog.Logger
+	// KeepInTouch ends the last customer-service message the allowance leaves for a
+	// resident with a case in progress: a line inviting any reply, which renews it
+	// (the catalogue's push.keep_in_touch).
+	KeepInTouch string
+	// MaxText bounds the text of one customer-service message: pushes are merged
+	// into one only up to it (default 1800 characters, within the platform's limit
+	// for a text message).
+	MaxText int
+	Log     *slog.Logger
 }
 
 // Deliverer sends pushes down the delivery ladder: a customer-service message while
-// the recipient's 48-hour window is open; a template message when it is closed, or
-// the platform says so (45015) or the window's quota is spent (45047); when neither
-// can reach the person, Undeliverable, and for important pushes a call-back task.
+// the recipient's allowance has one (taken before the send, so that the ladder knows
+// rather than learns from a refusal); a template message when it has none, or the
+// platform says so anyway (45015, 45047); when neither can reach the person,
+// Undeliverable, and for important pushes a call-back task.
 //
 // The API base is the library's global HTTP client (UseAPIBase); its time-out bounds
 // every call, since the library's send functions take no context.
@@ -205,8 +204,8 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	switch {
 	case cfg.Token == nil:
 		return nil, errors.New("wechat: deliverer needs a token")
-	case cfg.Seen == nil:
-		return nil, errors.New("wechat: deliverer needs last-seen times")
+	case cfg.Allowance == nil:
+		return nil, errors.New("wechat: deliverer needs the recipients' allowances")
 	case cfg.Callbacks == nil:
 		return nil, errors.New("wechat: deliverer needs a call-back store")
 	}
@@ -216,8 +215,8 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 	if cfg.Clock == nil {
 		cfg.Clock = bot.SystemClock{}
 	}
-	if cfg.Window <= 0 {
-		cfg.Window = 48 * time.Hour
+	if cfg.MaxText <= 0 {
+		cfg.MaxText = 1800
 	}
 	log := cfg.Log
 	if log == nil {
@@ -229,31 +228,115 @@ func NewDeliverer(cfg DelivererConfig) (*Deliverer, error) {
 // Deliver tries p once down the ladder. It never waits to retry: a Retry outcome is
 // for the caller to schedule.
 func (d *Deliverer) Deliver(ctx context.Context, p bot.Push) Outcome {
-	last, seen, err := d.cfg.Seen.LastSeen(ctx, p.To)
-	if err != nil {
-		return Outcome{Result: Retry, Via: "last_seen", Reason: "store", Err: err}
+	return d.DeliverAll(ctx, []bot.Push{p})[0]
+}
+
+// Mergeable reports whether the texts of ps fit one customer-service message.
+func (d *Deliverer) Mergeable(ps []bot.Push) bool {
+	n := 0
+	for i, p := range ps {
+		if p.Text == "" || (i > 0 && p.To != ps[0].To) {
+			return false
+		}
+		n += utf8.RuneCountInString(p.Text) + 2
 	}
-	open := seen && d.cfg.Clock.Now().Sub(last) < d.cfg.Window
-	if open && p.Text != "" {
-		err := d.call(ctx, func(tok string) error {
-			m := message.NewMessageManager(d.context(tok))
-			return m.Send(message.NewCustomerTextMessage(p.To, p.Text))
-		}, OpCustom)
-		switch {
-		case err == nil:
-			return Outcome{Result: Sent, Via: OpCustom}
-		case IsWindowClosed(err) || IsQuota(err):
-			// Down a rung: our idea of the window was wrong, or its quota is spent.
-		default:
-			return d.failed(ctx, p, OpCustom, err)
+	return n+utf8.RuneCountInString(d.cfg.KeepInTouch) <= d.cfg.MaxText
+}
+
+// DeliverAll tries pushes to one recipient once down the ladder, in order: all of
+// them in one customer-service message when the allowance has one, each by its
+// template otherwise. It returns an outcome for each push it got to: it stops
+// after the first that must be retried, so that none overtakes it.
+func (d *Deliverer) DeliverAll(ctx context.Context, ps []bot.Push) []Outcome {
+	if len(ps) == 0 {
+		return nil
+	}
+	if len(ps) > 1 && !d.Mergeable(ps) {
+		// Not one message: each goes down the ladder alone.
+		var outs []Outcome
+		for _, p := range ps {
+			out := d.DeliverAll(ctx, []bot.Push{p})[0]
+			outs = append(outs, out)
+			if out.Result == Retry {
+				break
+			}
+		}
+		return outs
+	}
+	if ps[0].Text != "" {
+		left, code, err := d.cfg.Allowance.TakeCustom(ctx, ps[0].To, d.cfg.Clock.Now())
+		if err != nil {
+			return []Outcome{{Result: Retry, Via: "allowance", Reason: "store", Err: err}}
+		}
+		if code == bot.AllowanceOpen {
+			text := d.mergedText(ps, left == 0)
+			err := d.call(ctx, func(tok string) error {
+				m := message.NewMessageManager(d.context(tok))
+				return m.Send(message.NewCustomerTextMessage(ps[0].To, text))
+			}, OpCustom)
+			if err != nil && ErrorCode(err) != 0 {
+				// The platform answered and refused: it did not count this one.
+				if gerr := d.cfg.Allowance.GiveBack(ctx, ps[0].To); gerr != nil {
+					d.log.WarnContext(ctx, "allowance: give back a refused message", "err", gerr)
+				}
+			}
+			switch {
+			case err == nil:
+				outs := make([]Outcome, len(ps))
+				for i := range outs {
+					outs[i] = Outcome{Result: Sent, Via: OpCustom, Merged: len(ps)}
+				}
+				return outs
+			case IsWindowClosed(err) || IsQuota(err):
+				// Down a rung: the platform knows better than our count.
+				d.log.WarnContext(ctx, "customer-service message refused although the allowance had one", "errcode", ErrorCode(err))
+			default:
+				outs := make([]Outcome, 0, len(ps))
+				for _, p := range ps {
+					out := d.failed(ctx, p, OpCustom, err)
+					outs = append(outs, out)
+					if out.Result == Retry {
+						break
+					}
+				}
+				return outs
+			}
 		}
 	}
+	outs := make([]Outcome, 0, len(ps))
+	for _, p := range ps {
+		out := d.template(ctx, p)
+		outs = append(outs, out)
+		if out.Result == Retry {
+			break
+		}
+	}
+	return outs
+}
 
+// mergedText is the one customer-service message that carries ps, in order. On the
+// last message the allowance leaves (last), a resident with a case in progress is
+// invited to reply.
+func (d *Deliverer) mergedText(ps []bot.Push, last bool) string {
+	texts := make([]string, 0, len(ps)+1)
+	aboutCase := false
+	for _, p := range ps {
+		texts = append(texts, p.Text)
+		aboutCase = aboutCase || (p.Important && p.Ref != "")
+	}
+	if last && aboutCase && d.cfg.KeepInTouch != "" {
+		texts = append(texts, d.cfg.KeepInTouch)
+	}
+	return strings.Join(texts, "\n\n")
+}
+
+// template sends p as its kind's template message.
+func (d *Deliverer) template(ctx context.Context, p bot.Push) Outcome {
 	tpl, ok := d.cfg.Templates[p.Kind]
 	if !ok {
 		return d.undeliverable(ctx, p, OpTemplate, ReasonNoTemplate, nil)
 	}
-	err = d.call(ctx, func(tok string) error {
+	err := d.call(ctx, func(tok string) error {
 		_, err := message.NewTemplate(d.context(tok)).Send(tpl.message(p))
 		return err
 	}, OpTemplate)

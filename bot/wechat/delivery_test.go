@@ -2,6 +2,7 @@ package wechat_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -32,12 +33,13 @@ var testTemplates = wechat.Templates{
 func (p *platform) deliverer(t *testing.T) *wechat.Deliverer {
 	t.Helper()
 	d, err := wechat.NewDeliverer(wechat.DelivererConfig{
-		AppID:     appID,
-		Token:     p.token(t, p.st),
-		Seen:      p.st,
-		Callbacks: p.st,
-		Templates: testTemplates,
-		Clock:     p.clock,
+		AppID:       appID,
+		Token:       p.token(t, p.st),
+		Allowance:   p.st,
+		Callbacks:   p.st,
+		Templates:   testTemplates,
+		Clock:       p.clock,
+		KeepInTouch: "（回复任意内容可继续收到进展）",
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -120,11 +122,63 @@ func TestDeliverFallsBackOnWindowCodes(t *testing.T) {
 		p.api.FailNext(1, sim.Fault{ErrCode: code})
 		wantOutcome(t, d.Deliver(t.Context(), reply("r"+string(rune('1'+i)), alice)), wechat.Sent, wechat.OpTemplate)
 	}
-	// The real quota too.
-	p.api.Reset()
-	p.api.SetCustomQuota(1)
-	wantOutcome(t, d.Deliver(t.Context(), reply("r3", alice)), wechat.Sent, wechat.OpCustom)
-	wantOutcome(t, d.Deliver(t.Context(), reply("r4", alice)), wechat.Sent, wechat.OpTemplate)
+}
+
+// The ladder knows the allowance before it sends: five customer-service messages
+// after a message, the last one inviting a reply, then templates, and the platform
+// never has to refuse one.
+func TestDeliverKnowsTheAllowance(t *testing.T) {
+	p := newPlatform(t, 5*time.Second)
+	d := p.deliverer(t)
+	p.wrote(t, alice, p.clock.Now())
+	for i := range 5 {
+		wantOutcome(t, d.Deliver(t.Context(), reply(fmt.Sprintf("r%d", i), alice)), wechat.Sent, wechat.OpCustom)
+	}
+	wantOutcome(t, d.Deliver(t.Context(), reply("r5", alice)), wechat.Sent, wechat.OpTemplate)
+	sent := p.api.Sent(alice)
+	for i, c := range sent[:4] {
+		if strings.Contains(string(c.Body), "回复任意内容") {
+			t.Fatalf("message %d invites a reply before the last: %s", i+1, c.Body)
+		}
+	}
+	if !strings.Contains(string(sent[4].Body), "回复任意内容") {
+		t.Fatalf("the last customer-service message does not invite a reply: %s", sent[4].Body)
+	}
+	for _, c := range p.api.Calls() {
+		if c.ErrCode == sim.ErrCustomQuota {
+			t.Fatalf("the platform refused a send: %+v", c)
+		}
+	}
+	// Replying renews it.
+	p.wrote(t, alice, p.clock.Now())
+	wantOutcome(t, d.Deliver(t.Context(), reply("r6", alice)), wechat.Sent, wechat.OpCustom)
+}
+
+// Several pushes in one customer-service message, in order; a push that is not to
+// a resident's case gets no invitation.
+func TestDeliverAllMerges(t *testing.T) {
+	p := newPlatform(t, 5*time.Second)
+	d := p.deliverer(t)
+	p.wrote(t, alice, p.clock.Now())
+	a, b := reply("m1", alice), reply("m2", alice)
+	a.Text, b.Text = "第一条：已受理。", "第二条：明天上门。"
+	outs := d.DeliverAll(t.Context(), []bot.Push{a, b})
+	if len(outs) != 2 || outs[0].Result != wechat.Sent || outs[1].Merged != 2 {
+		t.Fatalf("DeliverAll = %+v", outs)
+	}
+	sent := p.api.Sent(alice)
+	if len(sent) != 1 {
+		t.Fatalf("%d messages, want 1", len(sent))
+	}
+	var m struct {
+		Text struct {
+			Content string `json:"content"`
+		} `json:"text"`
+	}
+	_ = json.Unmarshal(sent[0].Body, &m)
+	if i, j := strings.Index(m.Text.Content, "第一条"), strings.Index(m.Text.Content, "第二条"); i < 0 || j < i {
+		t.Fatalf("merged text out of order: %q", m.Text.Content)
+	}
 }
 
 func TestDeliverUnsubscribedMakesCallback(t *testing.T) {

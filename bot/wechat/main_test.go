@@ -61,7 +61,7 @@ func (p *platform) replica(t *testing.T) *store.Store {
 func (p *platform) wrote(t *testing.T, openid string, at time.Time) {
 	t.Helper()
 	p.api.Touch(openid, at)
-	err := p.st.RecordSeen(t.Context(), openid, at)
+	err := p.st.Acted(t.Context(), openid, bot.ActionMessage, at)
 	if err != nil {
 		t.Fatal(err)
 	}

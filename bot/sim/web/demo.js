@@ -262,16 +262,16 @@ function row(mine, avatarText, parts) {
   return r;
 }
 
+// templateCard shows a template message as the phone does since 2023: the template's
+// title, then its labelled keyword fields in order (the server drops first and remark,
+// colours and emoji; the card has no raw keys to show).
 function templateCard(t) {
   const card = el("div", "card");
-  const fields = t.fields || [];
-  const first = fields.find((f) => f.key === "first");
-  card.append(el("div", "card-title", first ? first.value : "消息通知"));
-  card.append(el("div", "card-id", "模板 " + (t.id || "")));
+  card.append(el("div", "card-title", t.title || "模板消息"));
   const dl = el("dl");
-  for (const f of fields) {
-    if (f.key === "first") continue;
-    dl.append(el("dt", "", f.key === "remark" ? "备注" : f.key), el("dd", "", f.value));
+  for (const f of t.fields || []) {
+    if (f.label) dl.append(el("dt", "", f.label), el("dd", "", f.value));
+    else dl.append(el("dd", "wide", f.value));
   }
   card.append(dl);
   if (t.url) card.append(el("div", "card-link", "详情 ›"));

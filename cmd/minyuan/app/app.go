@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		}
 		a.ownRDB = true
 	}
-	a.Store = store.New(a.rdb, store.Options{Prefix: cfg.Redis.Prefix, SessionTTL: cfg.Session.Timeout + 24*time.Hour})
+	a.Store = store.New(a.rdb, store.Options{Prefix: cfg.Redis.Prefix, SessionTTL: cfg.Session.Timeout + 24*time.Hour, Clock: a.clock})
 	a.Metrics = newMetrics(cfg, cat, a.Store, a.rdb, a.clock)
 	if err := a.checkRedis(ctx); err != nil {
 		a.Close()
@@ -121,7 +121,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	a.Store.SetCategories(cfg.Categories)
-	if err := a.outbound(cfg); err != nil {
+	if err := a.outbound(cfg, cat); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -202,7 +202,7 @@ func (a *App) DailyDigest(ctx context.Context) error {
 
 // outbound builds the WeChat token shared through Redis, the delivery ladder, the
 // outbox workers and the scheduler, and registers the reminder kinds they handle.
-func (a *App) outbound(cfg configs.Config) error {
+func (a *App) outbound(cfg configs.Config, cat *bot.Catalog) error {
 	var err error
 	a.token, err = wechat.NewToken(cfg.WeChat.AppID, cfg.WeChat.AppSecret, a.Store,
 		wechat.TokenOptions{Log: a.log, Cache: a.Store.WeChatCache()})
@@ -217,18 +217,21 @@ func (a *App) outbound(cfg configs.Config) error {
 	}
 	for _, kind := range handlers.PushKinds {
 		if _, ok := templates[kind]; !ok {
-			a.log.Warn("no template message for this kind of push: it cannot reach people who have not written in 48 hours (replies to residents become call-back tasks)",
+			a.log.Warn("no template message for this kind of push: it cannot reach people whose customer-service allowance is spent (replies to residents become call-back tasks)",
 				"kind", kind, "config", "templates."+kind+".id")
 		}
 	}
-	del, err := wechat.NewDeliverer(wechat.DelivererConfig{AppID: cfg.WeChat.AppID, Token: a.token, Seen: a.Store,
-		Callbacks: a.Callbacks, Templates: templates, Clock: a.clock, Log: a.log})
+	warnTemplates(a.log, cfg.Templates)
+	del, err := wechat.NewDeliverer(wechat.DelivererConfig{AppID: cfg.WeChat.AppID, Token: a.token, Allowance: a.Store,
+		Callbacks: a.Callbacks, Templates: templates, Clock: a.clock, Log: a.log, KeepInTouch: outbox.KeepInTouch(cat)})
 	if err != nil {
 		return err
 	}
+	a.pusher = &outbox.Pusher{Queue: a.Store, Quiet: cfg.Calendar.Quiet, Clock: a.clock}
 	a.Outbox, err = outbox.New(outbox.Options{Store: a.Store, Deliverer: a.Metrics.Deliverer(del), Reminders: a.Store, Clock: a.clock,
 		Log: a.log, Workers: cfg.Outbox.Workers, MaxAttempts: cfg.Outbox.MaxAttempts,
-		BackoffBase: cfg.Outbox.BackoffBase, BackoffCap: cfg.Outbox.BackoffCap, ReclaimIdle: cfg.Outbox.ReclaimIdle})
+		BackoffBase: cfg.Outbox.BackoffBase, BackoffCap: cfg.Outbox.BackoffCap, ReclaimIdle: cfg.Outbox.ReclaimIdle,
+		Gather: cfg.Outbox.Gather, Undelivered: outbox.TellSender(cat, a.pusher, staffAlertKind)})
 	if err != nil {
 		return err
 	}
@@ -237,7 +240,6 @@ func (a *App) outbound(cfg configs.Config) error {
 	if err != nil {
 		return err
 	}
-	a.pusher = &outbox.Pusher{Queue: a.Store, Reminders: a.Store, Quiet: cfg.Calendar.Quiet, Clock: a.clock}
 	a.Scheduler.Handle(outbox.RetryKind, a.Outbox.Retry)
 	a.Scheduler.Handle(outbox.DeferredKind, a.pusher.Release)
 	return nil

@@ -111,6 +111,11 @@ func NewDemo(ctx context.Context, cfg configs.Config, opt DemoOptions) (_ *Demo,
 	}
 
 	d.API = sim.NewAPI(cfg.WeChat.AppID, cfg.WeChat.AppSecret, d.Clock)
+	for kind, t := range cfg.Templates {
+		if t.ID != "" {
+			d.API.AddTemplate(demoTemplate(kind, t.ID))
+		}
+	}
 	if d.apiL, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 		return nil, fmt.Errorf("demo: simulated wechat api: %w", err)
 	}
@@ -197,7 +202,7 @@ func fillDemoConfig(cfg *configs.Config) error {
 		if t := cfg.Templates[kind]; t.ID == "" {
 			t.ID = "demo-" + kind
 			if len(t.Fields) == 0 {
-				t.Fields = map[string]string{"first": "{text}", "keyword1": "{ref}"}
+				t.Fields = map[string]string{"keyword1": "{ref}", "keyword2": "{text}"}
 			}
 			cfg.Templates[kind] = t
 		}

@@ -112,14 +112,30 @@ func TestDemoPageInBrowser(t *testing.T) {
 	if code := apiCall(t, d, "/cgi-bin/message/custom/send", `{"touser":"`+app.DemoStaff+`","msgtype":"text","text":{"content":"新诉求 A7K3：楼道灯坏了，请接单。"}}`); code != 0 {
 		t.Fatalf("custom send: errcode %d", code)
 	}
-	if code := apiCall(t, d, "/cgi-bin/message/template/send", `{"touser":"`+app.DemoParty+`","template_id":"tpl-visit-due","url":"https://example.org/v/1",`+
-		`"data":{"first":{"value":"走访任务即将到期"},"keyword1":{"value":"困难家庭走访"},"keyword2":{"value":"明天 17:00 前"},"remark":{"value":"完成后请回复「走访完成」"}}}`); code != 0 {
+	if code := apiCall(t, d, "/cgi-bin/message/template/send", `{"touser":"`+app.DemoParty+`","template_id":"`+d.Config.Templates["ticket_alert"].ID+`","url":"https://example.org/v/1",`+
+		`"data":{"first":{"value":"走访任务即将到期"},"keyword1":{"value":"1001"},"keyword2":{"value":"明天 17:00 前走访困难家庭🔴","color":"#FF0000"},"remark":{"value":"完成后请回复「走访完成」"}}}`); code != 0 {
 		t.Fatalf("template send: errcode %d", code)
 	}
 	do("see the pushes",
 		waitFor(`!!document.querySelector('#pane-staff .entry.who-bot.kind-custom .tag.custom')`),
 		waitFor(`!!document.querySelector('#pane-party .entry.who-bot.kind-template .card')`),
 	)
+	// The card as WeChat shows it now: the template's title and labelled keywords;
+	// no first or remark, no raw keys, emoji boxed.
+	card, err := chromedp.Run(browser, chromedp.Evaluate[string](`document.querySelector('#pane-party .entry.who-bot.kind-template .card').innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"民愿待办提醒", "诉求编号", "1001", "待办事项", "明天 17:00 前走访困难家庭□"} {
+		if !strings.Contains(card, want) {
+			t.Errorf("template card %q lacks %q", card, want)
+		}
+	}
+	for _, not := range []string{"keyword", "first", "remark", "走访任务即将到期", "走访完成", "🔴"} {
+		if strings.Contains(card, not) {
+			t.Errorf("template card %q shows %q", card, not)
+		}
+	}
 	do("tap a menu button",
 		chromedp.Click(chromedp.CSS(`#pane-staff .menubar button[data-menu="更多"]`), chromedp.NodeVisible),
 		chromedp.Click(chromedp.CSS(`#pane-staff .menubar .submenu button[data-menu="待办"]`), chromedp.NodeVisible),

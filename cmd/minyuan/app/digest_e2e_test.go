@@ -36,7 +36,7 @@ func TestDailyDigest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	msgs, err := st.Read(ctx, "digest-test", 10, 0)
+	msgs, err := st.Queued(ctx, "o_wang", 10)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +48,7 @@ func TestDailyDigest(t *testing.T) {
 	if err := e.app.DailyDigest(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if msgs, err := st.Read(ctx, "digest-test", 10, 0); err != nil || len(msgs) != 1 || msgs[0].Push.To != "o_wang" {
+	if msgs, err := st.Queued(ctx, "o_wang", 10); err != nil || len(msgs) != 2 || msgs[1].Push.To != "o_wang" {
 		t.Fatalf("Wednesday's digest: %+v %v", msgs, err)
 	}
 
@@ -56,7 +56,7 @@ func TestDailyDigest(t *testing.T) {
 	if err := e.app.DailyDigest(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if msgs, err := st.Read(ctx, "digest-test", 10, 0); err != nil || len(msgs) != 0 {
+	if msgs, err := st.Queued(ctx, "o_wang", 10); err != nil || len(msgs) != 2 {
 		t.Fatalf("a digest on a Saturday: %+v %v", msgs, err)
 	}
 }

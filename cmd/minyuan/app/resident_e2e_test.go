@@ -137,27 +137,17 @@ func (e *env) stats(community string) map[string]int64 {
 	return s
 }
 
-// pushesTo reads what was queued since the last look and returns every push to
-// openid so far, oldest first.
+// pushesTo returns every push queued to openid so far, oldest first (no worker
+// sends them here).
 func (e *env) pushesTo(openid string) []bot.Push {
 	e.t.Helper()
-	for {
-		msgs, err := e.app.Store.Read(context.Background(), "e2e-resident", 100, 0)
-		if err != nil {
-			e.t.Fatal(err)
-		}
-		if len(msgs) == 0 {
-			break
-		}
-		for _, m := range msgs {
-			e.pushed = append(e.pushed, m.Push)
-		}
+	qs, err := e.app.Store.Queued(context.Background(), openid, 1000)
+	if err != nil {
+		e.t.Fatal(err)
 	}
 	var out []bot.Push
-	for _, p := range e.pushed {
-		if p.To == openid {
-			out = append(out, p)
-		}
+	for _, q := range qs {
+		out = append(out, q.Push)
 	}
 	return out
 }

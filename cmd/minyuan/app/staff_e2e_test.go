@@ -95,27 +95,16 @@ func (d *desk) timeline(no string) []bot.Event {
 	return evs
 }
 
-// pushesTo reads what was queued since the last look and returns every push to
-// openid so far.
+// pushesTo returns every push queued for openid so far (no worker sends them here).
 func (d *desk) pushesTo(openid string) []bot.Push {
 	d.t.Helper()
-	for {
-		msgs, err := d.app.Store.Read(d.ctx, "e2e-desk", 100, 0)
-		if err != nil {
-			d.t.Fatal(err)
-		}
-		if len(msgs) == 0 {
-			break
-		}
-		for _, m := range msgs {
-			d.pushed = append(d.pushed, m.Push)
-		}
+	qs, err := d.app.Store.Queued(d.ctx, openid, 1000)
+	if err != nil {
+		d.t.Fatal(err)
 	}
 	var out []bot.Push
-	for _, p := range d.pushed {
-		if p.To == openid {
-			out = append(out, p)
-		}
+	for _, q := range qs {
+		out = append(out, q.Push)
 	}
 	return out
 }
@@ -416,7 +405,7 @@ func TestDeskRelayTimesOut(t *testing.T) {
 	d.say(res, "在的")
 	d.lastPush(wang, "在的")
 	time.Sleep(500 * time.Millisecond) // Redis keeps real time
-	d.expect(res, "还在吗", "已收到") // after the relay: to the case, not the chat
+	d.expect(res, "还在吗", "已收到")        // after the relay: to the case, not the chat
 	d.expect(wang, "结束", "当前没有进行中的对话")
 }
 

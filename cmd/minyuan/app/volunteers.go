@@ -31,7 +31,7 @@ import (
 // chat and the command line uses on its own (its pushes go through the outbox).
 func NewVolunteers(cfg configs.Config, st *store.Store, pusher bot.Pusher, cat *bot.Catalog, clock bot.Clock) *bot.VolunteerService {
 	if pusher == nil {
-		pusher = &outbox.Pusher{Queue: st, Reminders: st, Quiet: cfg.Calendar.Quiet, Clock: clock}
+		pusher = &outbox.Pusher{Queue: st, Quiet: cfg.Calendar.Quiet, Clock: clock}
 	}
 	return &bot.VolunteerService{Store: st, Reminders: st, Pusher: pusher, Directory: st, Catalog: cat,
 		Communities: Communities(cfg), Config: cfg.Volunteers.Service()}
