@@ -66,6 +66,9 @@ type Desk struct {
 	RelayTimeout time.Duration `yaml:"relay_timeout"`
 	// Hours are the desk's service hours, lunch break included.
 	Hours calendar.Hours `yaml:"hours"`
+	// FollowUpWindow: a resident's free message goes to their most recent ticket
+	// while it is open, or closed no longer than this ago.
+	FollowUpWindow time.Duration `yaml:"followup_window"`
 }
 
 // Outbox is how pushes are sent.
@@ -231,6 +234,7 @@ func Default() Config {
 		Desk: Desk{
 			AutoAssignAfter: 30 * time.Minute,
 			RelayTimeout:    30 * time.Minute,
+			FollowUpWindow:  72 * time.Hour,
 			Hours:           calendar.DefaultHours(),
 		},
 		Calendar: Calendar{Quiet: calendar.DefaultQuiet()},

@@ -28,12 +28,17 @@ type Flows struct {
 	Volunteers VolunteerFlow
 	// Hotline: call-backs (回电) and linking a caller's number (hotline.go).
 	Hotline HotlineFlow
+	// FollowUp takes a resident's free text (followup.go).
+	FollowUp FollowUpFlow
 }
 
 // NewMux routes every flow. It registers routes only: the ticket service's hooks
 // are wired once, by the caller (see RelayFlow.TicketChanged).
 func NewMux(f Flows) *bot.Mux {
-	m := bot.NewMux(f.Catalog, bot.HandlerFunc(fallback))
+	if f.FollowUp.Requests == nil {
+		f.FollowUp.Requests = &f.Requests
+	}
+	m := bot.NewMux(f.Catalog, bot.HandlerFunc(f.FollowUp.fallback))
 	f.Basics.register(m)
 	f.Bind.register(m)
 	f.Profile.register(m)

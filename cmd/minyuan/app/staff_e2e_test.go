@@ -345,11 +345,11 @@ func TestDeskLiveRelay(t *testing.T) {
 	relayed := len(d.pushesTo(wang))
 	d.expect(res, "结束", "对话已结束")
 	d.lastPush(wang, "对话已结束")
-	d.expect(res, "还在吗", "没太明白")
+	d.expect(res, "还在吗", "已收到") // after the relay: to the case, not the chat
 	d.expect(wang, "结束", "当前没有进行中的对话")
 	d.expect(wang, "好的", "没太明白")
-	if n := len(d.pushesTo(wang)); n != relayed+1 {
-		t.Fatalf("pushes to staff after the end: %d", n-relayed)
+	if n := len(d.pushesTo(wang)); n != relayed+2 {
+		t.Fatalf("pushes to staff after the end: %d, want the end notice and 还在吗 on the case", n-relayed)
 	}
 
 	var relay []bot.Event
@@ -431,10 +431,11 @@ func TestDeskRelayTimesOut(t *testing.T) {
 		t.Fatalf("timeline %+v", last)
 	}
 	d.expect(wang, "详情 "+tk.No, "10 分钟无人发言，自动结束")
-	d.expect(res, "还在吗", "没太明白")
+	d.expect(res, "还在吗", "已收到") // after the relay: to the case, not the chat
+	toStaff = len(d.pushesTo(wang))
 	d.expect(wang, "结束", "当前没有进行中的对话")
 	pump() // fired once: nothing more
-	if len(d.pushesTo(wang)) != toStaff+1 {
+	if len(d.pushesTo(wang)) != toStaff {
 		t.Fatal("the time-out was told twice")
 	}
 }
