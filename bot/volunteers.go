@@ -45,6 +45,7 @@ var (
 	MsgVolNoVolunteer   = Msg("vol.no_volunteer")
 	MsgVolNeedProfile   = Msg("vol.need_profile")
 	MsgVolNotEligible   = Msg("vol.not_eligible")
+	MsgVolWhoParty      = Msg("vol.who_party") // who may sign up for a party-only activity
 	MsgVolStaffOnly     = Msg("vol.staff_only")
 	MsgVolBadCode       = Msg("vol.bad_code")
 	MsgVolCodeEarly     = Msg("vol.code_early")
@@ -453,7 +454,7 @@ func (s *VolunteerService) SignUp(ctx context.Context, actor Actor, at time.Time
 	case AudienceAll:
 	case AudienceParty:
 		if !actor.Can(RoleParty) {
-			return a, SignupResult{}, UserError(EForbidden, MsgVolNotEligible, map[string]any{"No": a.No, "Title": a.Title, "Who": "党员"})
+			return a, SignupResult{}, UserError(EForbidden, MsgVolNotEligible, map[string]any{"No": a.No, "Title": a.Title, "Who": s.Catalog.T(MsgVolWhoParty, nil)})
 		}
 	default:
 		if !v.HasSkill(a.Audience) {

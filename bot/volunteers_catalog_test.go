@@ -78,6 +78,7 @@ vol.checked_out_already: "活动 {{.No}}「{{.Title}}」的时长已经记录，
 vol.points_short: "积分不足：当前余额 {{.Balance}} 分，兑换需要 {{.Points}} 分。未扣减积分。"
 vol.no_volunteer: "没有找到志愿者{{if .No}}编号 {{.No}}{{end}}。志愿者编号可在对方「我的志愿」中看到。"
 vol.need_profile: "报名前请先登记志愿者信息：发送「志愿者登记」（只需一次）。登记后再发送「报名 {{.No}}」。"
+vol.who_party: "党员"
 vol.not_eligible: "活动 {{.No}}「{{.Title}}」仅限{{.Who}}报名，您暂不符合条件。发送「志愿活动」看看其他活动。"
 vol.staff_only: "这项操作仅限本社区工作人员。"
 vol.bad_code: "签到码「{{.Code}}」不正确。请核对组织者现场出示的 6 位数字。"

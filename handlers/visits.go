@@ -528,7 +528,7 @@ func (f *VisitFlow) fourOneReport(ctx context.Context, r *bot.Request) (bot.Repl
 	if !ok || strings.TrimSpace(text) == "" {
 		return bot.Reply{}, bot.UserError(bot.EInvalid, bot.MsgFourOneBadItem, nil)
 	}
-	e, _, err := f.Visits.ReportFourOne(ctx, member(r), r.Now, r.Update.ID, item, text)
+	e, _, err := f.Visits.ReportFourOne(ctx, member(r), r.Now, r.OnceKey(), item, text)
 	if err != nil {
 		return bot.Reply{}, err
 	}

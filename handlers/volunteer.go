@@ -470,7 +470,7 @@ func (f *VolunteerFlow) draft(a bot.Answers) (bot.Activity, int) {
 
 func (f *VolunteerFlow) submitPublish(ctx context.Context, r *bot.Request, a bot.Answers) (bot.Reply, error) {
 	d, weeks := f.draft(a)
-	as, err := f.Volunteers.Publish(ctx, staff(r), r.Now, d, weeks, r.Update.ID)
+	as, err := f.Volunteers.Publish(ctx, staff(r), r.Now, d, weeks, r.OnceKey())
 	if err != nil {
 		return bot.Reply{}, err
 	}
