@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
 
 	"minyuan/bot"
 )
@@ -15,6 +17,9 @@ import (
 var (
 	msgFollowUpReceipt = bot.Msg("followup.receipt")
 	msgFollowUpOffer   = bot.Msg("followup.offer")
+
+	wordsGreeting    = bot.Words("words.greeting")
+	wordsRequestLead = bot.Words("words.request_lead")
 )
 
 // FollowUpFlow is the resident's fallback.
@@ -25,6 +30,8 @@ type FollowUpFlow struct {
 	Within time.Duration
 	// Requests starts the request form for a message with no case to go to.
 	Requests *RequestFlow
+	// Keywords start the request form whatever case is open (desk.request_keywords).
+	Keywords []string
 }
 
 // fallback serves what nothing else took.
@@ -44,6 +51,10 @@ func (f *FollowUpFlow) fallback(ctx context.Context, r *bot.Request) (bot.Reply,
 	}
 	if text == "" && len(photos) == 0 {
 		return fallback(ctx, r)
+	}
+	if desc, ok := f.asksForRequest(r, text); ok && f.Requests != nil {
+		r.Args = desc
+		return f.Requests.requestForm().Serve(ctx, r)
 	}
 	t, ok, err := f.Tickets.OpenCase(ctx, resident(r), r.Now, f.Within)
 	if err != nil {
@@ -68,3 +79,51 @@ func (f *FollowUpFlow) fallback(ctx context.Context, r *bot.Request) (bot.Reply,
 	rep.Text = r.T(msgFollowUpOffer, nil) + "\n" + rep.Text
 	return rep, nil
 }
+
+// asksForRequest reports whether text asks for a new request with one of the
+// keywords: 「投诉」「我要投诉」「你好，我想报修」, or the keyword set apart from what
+// follows (「报修：厨房水管漏水」「投诉 楼上噪音」). Then desc is the description to
+// fill in: the whole message when it says more than the keyword, else "". A sentence
+// that only runs on from the keyword (「报修的师傅几点来？」) is not a request: it goes
+// to the resident's open case.
+func (f *FollowUpFlow) asksForRequest(r *bot.Request, text string) (desc string, ok bool) {
+	s := bot.Spoken(text)
+	if rest, ok := cutWord(s, r.Catalog.Words(wordsGreeting)); ok {
+		s = strings.TrimLeftFunc(rest, isSeparator)
+	}
+	rest, lead := cutWord(s, r.Catalog.Words(wordsRequestLead))
+	if !lead {
+		rest = s
+	}
+	for _, k := range f.Keywords {
+		after, found := strings.CutPrefix(rest, k)
+		if !found {
+			continue
+		}
+		said := strings.TrimLeftFunc(after, isSeparator)
+		switch {
+		case said == "":
+			return "", true
+		case lead || said != after:
+			return strings.TrimSpace(text), true
+		}
+	}
+	return "", false
+}
+
+// cutWord cuts the longest of words off the start of s.
+func cutWord(s string, words []string) (string, bool) {
+	best := ""
+	for _, w := range words {
+		if strings.HasPrefix(s, w) && len(w) > len(best) {
+			best = w
+		}
+	}
+	if best == "" {
+		return s, false
+	}
+	return s[len(best):], true
+}
+
+// isSeparator: what sets a word apart from what follows it (spaces, 「，」「：」...).
+func isSeparator(c rune) bool { return unicode.IsSpace(c) || unicode.IsPunct(c) }

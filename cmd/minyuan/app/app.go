@@ -149,7 +149,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Desk:     handlers.DeskFlow{Tickets: a.Tickets, Communities: communities},
 		Relay: handlers.RelayFlow{Tickets: a.Tickets, Relays: a.Store, Pusher: a.pusher, Reminders: a.Store,
 			Clock: a.clock, Catalog: cat, Timeout: cfg.Desk.RelayTimeout},
-		FollowUp: handlers.FollowUpFlow{Tickets: a.Tickets, Within: cfg.Desk.FollowUpWindow},
+		FollowUp: handlers.FollowUpFlow{Tickets: a.Tickets, Within: cfg.Desk.FollowUpWindow, Keywords: cfg.Desk.RequestKeywords},
 	}
 	// Volunteers.
 	a.Volunteers = NewVolunteers(cfg, a.Store, a.pusher, cat, a.clock)
