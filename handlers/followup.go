@@ -15,8 +15,10 @@ import (
 // in. Staff and the engine's own routes are not touched: this is the fallback.
 
 var (
-	msgFollowUpReceipt = bot.Msg("followup.receipt")
-	msgFollowUpOffer   = bot.Msg("followup.offer")
+	msgFollowUpReceipt    = bot.Msg("followup.receipt")
+	msgFollowUpOffer      = bot.Msg("followup.offer")
+	msgFollowUpOfferPhoto = bot.Msg("followup.offer_photo")
+	msgFollowUpUnheard    = bot.Msg("followup.voice_unheard")
 
 	wordsGreeting    = bot.Words("words.greeting")
 	wordsRequestLead = bot.Words("words.request_lead")
@@ -39,20 +41,21 @@ func (f *FollowUpFlow) fallback(ctx context.Context, r *bot.Request) (bot.Reply,
 	if f.Tickets == nil || r.User.Can(bot.RoleStaff) {
 		return fallback(ctx, r)
 	}
-	var text string
-	var photos []string
+	u := r.Update
+	var m bot.Said
 	switch {
-	case r.Update.Kind == bot.KindText || r.Update.Kind == bot.KindVoice:
-		text = r.Update.Text
-	case r.Update.Kind == bot.KindImage && r.Update.PicURL != "":
-		photos = []string{r.Update.PicURL}
-	default:
+	case u.Kind == bot.KindText || u.Kind == bot.KindVoice:
+		m.Text = strings.TrimSpace(u.Text)
+		if m.Text == "" && u.Kind == bot.KindVoice && u.MediaID != "" {
+			m.Voice = u.MediaID
+		}
+	case u.Kind == bot.KindImage && u.PicURL != "":
+		m.Photo, m.PhotoMedia = u.PicURL, u.MediaID
+	}
+	if m == (bot.Said{}) {
 		return fallback(ctx, r)
 	}
-	if text == "" && len(photos) == 0 {
-		return fallback(ctx, r)
-	}
-	if desc, ok := f.asksForRequest(r, text); ok && f.Requests != nil {
+	if desc, ok := f.asksForRequest(r, m.Text); ok && f.Requests != nil {
 		r.Args = desc
 		return f.Requests.requestForm().Serve(ctx, r)
 	}
@@ -61,22 +64,31 @@ func (f *FollowUpFlow) fallback(ctx context.Context, r *bot.Request) (bot.Reply,
 		return bot.Reply{}, err
 	}
 	if ok {
-		t, err = f.Tickets.FollowUp(ctx, resident(r), r.Now, t.No, text, photos)
+		t, err = f.Tickets.FollowUp(ctx, resident(r), r.Now, t.No, m)
 		if err != nil {
 			return bot.Reply{}, err
 		}
 		return r.Say(msgFollowUpReceipt, f.Tickets.View(t)), nil
 	}
-	if text == "" || f.Requests == nil {
+	if f.Requests == nil {
 		return fallback(ctx, r)
 	}
-	// No case: the request form, with what they wrote as its description.
-	r.Args = text
+	// No case: the request form, with what they sent as its description (the photo
+	// among its photos).
+	offer := msgFollowUpOffer
+	switch {
+	case m.Photo != "":
+		offer = msgFollowUpOfferPhoto
+	case m.Text == "":
+		// A voice message with no words: nothing to fill the form with.
+		return r.Say(msgFollowUpUnheard, nil), nil
+	}
+	r.Args = m.Text
 	rep, err := f.Requests.requestForm().Serve(ctx, r)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	rep.Text = r.T(msgFollowUpOffer, nil) + "\n" + rep.Text
+	rep.Text = r.T(offer, nil) + "\n" + rep.Text
 	return rep, nil
 }
 
