@@ -323,6 +323,21 @@ func (a *App) Start() {
 	}
 }
 
+// WarnEmptyRoles logs, at start-up, each escalation role nobody holds (a
+// community's secretary, the district's admin): the warnings meant for it go to the
+// community's staff until an administrator binds someone.
+func (a *App) WarnEmptyRoles(ctx context.Context, log *slog.Logger) error {
+	gaps, err := a.Tickets.EmptyRoles(ctx, bot.SystemActor)
+	if err != nil {
+		return err
+	}
+	for _, g := range gaps {
+		log.Warn("escalation role not bound: its warnings go to the community's staff; create an invite code for it",
+			"role", string(g.Role), "community", g.Community)
+	}
+	return nil
+}
+
 // Stop ends what Start began: the outbox first (deliveries under way finish), then
 // the scheduler.
 func (a *App) Stop() {
@@ -418,6 +433,9 @@ func (a *App) Serve(ctx context.Context, l net.Listener) error {
 		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
 	}
 	a.Start()
+	if err := a.WarnEmptyRoles(ctx, a.log); err != nil {
+		a.log.Warn("checking the escalation roles", "err", err)
+	}
 	stopMetrics, err := a.serveMetrics()
 	if err != nil {
 		return err

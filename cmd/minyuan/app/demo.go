@@ -33,6 +33,9 @@ const (
 	DemoResident = "oMY_demo_resident"
 	DemoStaff    = "oMY_demo_staff"
 	DemoParty    = "oMY_demo_party"
+	// DemoAdmin is the district (区级管理员): escalations and the last deadline
+	// warnings reach a person of their own on the page.
+	DemoAdmin = "oMY_demo_admin"
 )
 
 // DemoOptions are what differs between `minyuan demo` and the tests that start it.
@@ -282,6 +285,17 @@ func (d *Demo) seed(ctx context.Context, cfg configs.Config) ([]sim.Pane, []sim.
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: seed secretary: %w", err)
 	}
+	// The district admin, so that the whole escalation chain (handler, secretary,
+	// district) shows on the page.
+	adm, err := d.App.Store.CreateInvite(ctx, bot.RoleAdmin, home.Code, "孙主任", now, cfg.Invite.TTL)
+	if err == nil {
+		_, err = d.App.Store.Redeem(ctx, adm.Code, DemoAdmin, now)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: seed district admin: %w", err)
+	}
+	d.API.Subscribe(DemoAdmin)
+	d.API.Touch(DemoAdmin, now)
 	// Volunteers.
 	if err := d.seedVolunteers(ctx, cfg, home); err != nil {
 		return nil, nil, err
@@ -299,6 +313,7 @@ func (d *Demo) seed(ctx context.Context, cfg configs.Config) ([]sim.Pane, []sim.
 		{ID: "resident", Role: string(bot.RoleResident), Name: "张秀兰", OpenID: DemoResident},
 		{ID: "staff", Role: string(bot.RoleStaff), Name: "王芳", OpenID: DemoStaff, Community: home.Name, Subscribed: true},
 		{ID: "party", Role: string(bot.RoleParty), Name: "李建国", OpenID: DemoParty, Community: home.Name, Subscribed: true},
+		{ID: "district", Role: string(bot.RoleAdmin), Name: "孙主任", OpenID: DemoAdmin, Community: "区级", Subscribed: true},
 	}
 	invites := []sim.DemoInvite{{Code: spare.Code, Role: string(spare.Role), Community: other.Name, Name: spare.Name}}
 	return panes, invites, nil
