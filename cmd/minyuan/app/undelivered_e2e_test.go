@@ -138,3 +138,38 @@ func TestReplyHeldForQuietHoursSaysWhenItGoes(t *testing.T) {
 		}
 	}
 }
+
+// Messages held overnight go at the end of the quiet hours in the order they were
+// made, through the whole demo: 「已受理」 before the reply that came after it.
+// (bot/outbox's TestQuietHoursHoldPushesInOrder holds the same for the outbox alone.)
+func TestHeldOvernightKeepsOrder(t *testing.T) {
+	d := startDemo(t, app.DemoOptions{Redis: srv.Client(t)})
+	l := &lifecycle{t: t, d: d}
+	l.at(2027, 3, 3, 22, 0) // a Wednesday night, in quiet hours
+	if _, err := d.Client.Subscribe(context.Background(), app.DemoResident, "QY"); err != nil {
+		t.Fatal(err)
+	}
+	no := l.fileAndClaim(app.DemoResident, "楼道灯坏了")
+	for _, text := range []string{"电工明早八点半上门", "请家里留人"} {
+		if got := l.say(app.DemoStaff, "回复 "+no+" "+text); !strings.Contains(got, "08:00") {
+			t.Fatalf("held reply: %q", got)
+		}
+	}
+	l.quiet(app.DemoResident, 0)
+	l.at(2027, 3, 4, 8, 1)
+	l.delivered(app.DemoResident, 3)
+	var got []string
+	for _, c := range d.API.Sent(app.DemoResident) {
+		switch b := string(c.Body); {
+		case strings.Contains(b, "已受理"):
+			got = append(got, "已受理")
+		case strings.Contains(b, "电工明早八点半上门"):
+			got = append(got, "回复1")
+		case strings.Contains(b, "请家里留人"):
+			got = append(got, "回复2")
+		}
+	}
+	if strings.Join(got, " ") != "已受理 回复1 回复2" {
+		t.Fatalf("held messages arrived as %v: %s", got, bodies(d.API.Sent(app.DemoResident)))
+	}
+}
