@@ -239,7 +239,7 @@ func Default() Config {
 		},
 		Calendar: Calendar{Quiet: calendar.DefaultQuiet()},
 		Outbox: Outbox{Workers: 4, MaxAttempts: 8, BackoffBase: 5 * time.Second,
-			BackoffCap: 10 * time.Minute, ReclaimIdle: 2 * time.Minute},
+			BackoffCap: 10 * time.Minute, ReclaimIdle: 30 * time.Second},
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
 		Hotline:    DefaultHotline(),
