@@ -192,6 +192,9 @@ type Redis struct {
 	URL                string `yaml:"url"`
 	Prefix             string `yaml:"prefix"`
 	RequirePersistence bool   `yaml:"require_persistence"`
+	// MinReplicasAck is how many replicas must have a new ticket (WAIT) before its
+	// number is told; 0 tells it at once.
+	MinReplicasAck int `yaml:"min_replicas_ack"`
 }
 
 // Session is conversation state.
@@ -464,6 +467,9 @@ func (r Redis) validate() (p problems) {
 	}
 	if r.Prefix == "" {
 		p.add("redis.prefix", "required")
+	}
+	if r.MinReplicasAck < 0 {
+		p.add("redis.min_replicas_ack", "must be 0 or more")
 	}
 	return p
 }

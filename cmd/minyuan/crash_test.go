@@ -59,10 +59,21 @@ type cluster struct {
 	servers []*server
 }
 
-func newCluster(t *testing.T) *cluster {
+// newCluster starts a private redis-server with AOF for Minyuan, unless extra
+// settings name another Redis (MINYUAN_REDIS_URL).
+func newCluster(t *testing.T, extra ...string) *cluster {
 	t.Helper()
-	c := &cluster{t: t, redis: redistest.StartPrivate(t, redistest.PrivateOptions{AOF: true}),
-		prefix: redistest.Prefix(t), staff: "o_crash_staff"}
+	c := &cluster{t: t, prefix: redistest.Prefix(t), staff: "o_crash_staff"}
+	redisURL := ""
+	for _, kv := range extra {
+		if v, ok := strings.CutPrefix(kv, "MINYUAN_REDIS_URL="); ok {
+			redisURL = v
+		}
+	}
+	if redisURL == "" {
+		c.redis = redistest.StartPrivate(t, redistest.PrivateOptions{AOF: true})
+		redisURL = c.redis.URL()
+	}
 	c.api = sim.NewAPI(crashAppID, "secret", bot.SystemClock{})
 	apiSrv := httptest.NewServer(c.api)
 	t.Cleanup(apiSrv.Close)
@@ -84,14 +95,20 @@ func newCluster(t *testing.T) *cluster {
 	}
 	c.env = append(os.Environ(), mainEnv+"=1")
 	for k, v := range map[string]string{
-		"MINYUAN_REDIS_URL": c.redis.URL(), "MINYUAN_REDIS_PREFIX": c.prefix,
+		"MINYUAN_REDIS_URL": redisURL, "MINYUAN_REDIS_PREFIX": c.prefix,
 		"MINYUAN_WECHAT_TOKEN": crashToken, "MINYUAN_WECHAT_APP_ID": crashAppID, "MINYUAN_WECHAT_APP_SECRET": "secret",
 		"MINYUAN_WECHAT_MODE": "plain", "MINYUAN_WECHAT_ENCODING_AES_KEY": "", "MINYUAN_WECHAT_API_BASE_URL": apiSrv.URL,
 		"MINYUAN_LOG_LEVEL": "warn",
 	} {
 		c.env = append(c.env, k+"="+v)
 	}
-	c.st = store.New(c.redis.Client(), store.Options{Prefix: c.prefix})
+	c.env = append(c.env, extra...)
+	rdb, err := store.Connect(redisURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rdb.Close() })
+	c.st = store.New(rdb, store.Options{Prefix: c.prefix})
 	return c
 }
 
@@ -216,6 +233,16 @@ type resident struct {
 	msgID int64
 	first string // the first attempt's answer ("" when it got none)
 	told  []string
+	// busyAt is when they were first told the system was busy (zero: never).
+	busyAt time.Time
+}
+
+// hear records an answer.
+func (r *resident) hear(s string) {
+	r.told = append(r.told, s)
+	if strings.Contains(s, "系统") && r.busyAt.IsZero() {
+		r.busyAt = time.Now()
+	}
 }
 
 // confirmAll sends the residents' 确认 one every 3 ms, each to the server pick
@@ -229,7 +256,7 @@ func confirmAll(ctx context.Context, rs []*resident, pick func(i int) *sim.Clien
 			res, err := pick(i).Send(ctx, sim.Message{From: r.from, Type: "text", Content: "确认", MsgID: r.msgID})
 			if err == nil {
 				r.first = res.Text
-				r.told = append(r.told, res.Text)
+				r.hear(res.Text)
 			}
 		})
 	}
@@ -251,16 +278,16 @@ func settle(ctx context.Context, t *testing.T, rs []*resident, cl *sim.Client) {
 					break
 				}
 				if res, err := cl.Send(ctx, sim.Message{From: r.from, Type: "text", Content: "确认", MsgID: r.msgID}); err == nil {
-					r.told = append(r.told, res.Text)
+					r.hear(res.Text)
 				}
 			}
-			for range 3 {
+			for range 10 {
 				if len(r.told) > 0 && ticketNo.MatchString(r.told[len(r.told)-1]) {
 					return
 				}
-				time.Sleep(300 * time.Millisecond)
+				time.Sleep(500 * time.Millisecond)
 				if reply, err := cl.Text(ctx, r.from, "确认"); err == nil {
-					r.told = append(r.told, reply)
+					r.hear(reply)
 				}
 			}
 		})
