@@ -233,8 +233,9 @@ type resident struct {
 	msgID int64
 	first string // the first attempt's answer ("" when it got none)
 	told  []string
-	// busyAt is when they were first told the system was busy (zero: never).
-	busyAt time.Time
+	// busyAt is when they were first told the system was busy (zero: never), and
+	// notRecordedAt when they were first told their message was not recorded.
+	busyAt, notRecordedAt time.Time
 }
 
 // hear records an answer.
@@ -242,6 +243,9 @@ func (r *resident) hear(s string) {
 	r.told = append(r.told, s)
 	if strings.Contains(s, "系统") && r.busyAt.IsZero() {
 		r.busyAt = time.Now()
+	}
+	if strings.Contains(s, "没有被记录") && r.notRecordedAt.IsZero() {
+		r.notRecordedAt = time.Now()
 	}
 }
 

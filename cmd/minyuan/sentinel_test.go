@@ -118,9 +118,9 @@ func failover(t *testing.T, ack int) {
 
 	<-restarted
 	settle(context.Background(), t, rs, cl)
-	lost, falseBusy := c.failoverFigures(rs)
-	t.Logf("min_replicas_ack=%d: answered normally again %v after the kill; of 40 confirmations in flight, %d acknowledged tickets lost, %d told the system was busy although their ticket existed",
-		ack, recovered.Round(10*time.Millisecond), lost, falseBusy)
+	lost, falseBusy, untrue := c.failoverFigures(rs)
+	t.Logf("min_replicas_ack=%d: answered normally again %v after the kill; of 40 confirmations in flight, %d acknowledged tickets lost, %d told the system was busy (「可能没有办完」) although their ticket existed, %d told it was not recorded although it was",
+		ack, recovered.Round(10*time.Millisecond), lost, falseBusy, untrue)
 	if ack > 0 {
 		c.check(rs, cl)
 		if lost > 0 {
@@ -135,7 +135,10 @@ func failover(t *testing.T, ack int) {
 // failoverFigures counts the residents told a ticket number that no longer names
 // their ticket (lost), and those told the system was busy when their ticket had
 // already been made (their next 确认 then answered its number).
-func (c *cluster) failoverFigures(rs []*resident) (lost, falseBusy int) {
+//
+// untrue counts those told their message was not recorded when their ticket
+// existed: that must never happen.
+func (c *cluster) failoverFigures(rs []*resident) (lost, falseBusy, untrue int) {
 	ctx := context.Background()
 	owner := map[string]string{}
 	created := map[string]time.Time{}
@@ -154,8 +157,12 @@ func (c *cluster) failoverFigures(rs []*resident) (lost, falseBusy int) {
 		if at, ok := created[r.from]; ok && !r.busyAt.IsZero() && at.Before(r.busyAt) {
 			falseBusy++
 		}
+		if at, ok := created[r.from]; ok && !r.notRecordedAt.IsZero() && at.Before(r.notRecordedAt) {
+			untrue++
+			c.t.Errorf("%s was told their message was not recorded, but their ticket was made before: %q", r.from, r.told)
+		}
 	}
-	return lost, falseBusy
+	return lost, falseBusy, untrue
 }
 
 // startSentinel starts a sentinel watching the primary as "mymaster" and returns
