@@ -117,6 +117,7 @@ func DefaultMenu() []MenuButton {
 		}},
 		{Name: "更多", Sub: []MenuButton{
 			{Name: "我的诉求", Key: "MY_TICKETS"},
+			{Name: "转人工", Key: "HANDOFF"},
 			{Name: "我的资料", Key: "PROFILE"},
 			{Name: "待办", Key: "DESK_TODO"},
 			{Name: "帮助", Key: "HELP"},

@@ -79,6 +79,7 @@ type App struct {
 	// Hotline bridge (hotline.go).
 	Callbacks *bot.CallbackService
 	Hotline   *bot.HotlineService
+	Handoff   *bot.HandoffService
 	api       *httpapi.API
 }
 
