@@ -257,14 +257,28 @@ func (s *HandoffService) Accept(ctx context.Context, a Actor, at time.Time, subj
 	if err := s.Reminders.Cancel(ctx, HandoffNextID(h.OpenID, h.Started, h.Index)); err != nil {
 		return nil, nil, err
 	}
+	var t *Ticket
+	if s.Tickets != nil {
+		if t, err = s.file(ctx, a, at, h, subject); err != nil {
+			return nil, nil, err
+		}
+		h.Ticket = t.No
+	}
+	h.State, h.Staff = HandoffAccepted, a.ID
+	return h, t, s.Store.SaveHandoff(ctx, h, s.ttl(h))
+}
+
+// file files the ticket of accepted request h, signed for by a (idempotent on h).
+func (s *HandoffService) file(ctx context.Context, a Actor, at time.Time, h *Handoff, subject string) (*Ticket, error) {
 	desc := strings.TrimSpace(h.Text)
 	if desc == "" {
 		desc = subject
 	}
 	var p Profile
 	if s.Profiles != nil {
+		var err error
 		if p, err = s.Profiles.Profile(ctx, h.OpenID); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
 	t, err := s.Tickets.Intake(ctx, a, at, NewTicket{
@@ -272,15 +286,14 @@ func (s *HandoffService) Accept(ctx context.Context, a Actor, at time.Time, subj
 		Name: p.Name, Phone: p.Phone,
 	}, fmt.Sprintf("handoff:%s:%d", Recipient(h.OpenID), h.Started.UnixMilli()))
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if t.Handler == "" || (t.Handler == a.ID && t.Claimed.IsZero()) {
 		if t, err = s.Tickets.Claim(ctx, a, at, t.No); err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 	}
-	h.State, h.Staff, h.Ticket = HandoffAccepted, a.ID, t.No
-	return h, t, s.Store.SaveHandoff(ctx, h, s.ttl(h))
+	return t, nil
 }
 
 // Note keeps what a waiting resident types for whoever accepts (and for the
