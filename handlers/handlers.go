@@ -32,6 +32,8 @@ type Flows struct {
 	Handoff HandoffFlow
 	// FollowUp takes a resident's free text (followup.go).
 	FollowUp FollowUpFlow
+	// Stats answers 统计 (stats.go).
+	Stats StatsFlow
 }
 
 // NewMux routes every flow. It registers routes only: the ticket service's hooks
@@ -52,6 +54,7 @@ func NewMux(f Flows) *bot.Mux {
 	// Volunteers.
 	f.Volunteers.register(m)
 	f.Hotline.register(m)
+	f.Stats.register(m)
 	f.Handoff.Relay, f.Handoff.Requests = &f.Relay, &f.Requests
 	f.Handoff.register(m)
 	// What is not a command the sender may run goes to the other side of a live
