@@ -34,6 +34,73 @@ var ratingNames = map[Rating]MsgKey{
 	RatingUnsatisfied: msgRatingUnsatis,
 }
 
+// Words of the timeline: every event kind, deadline stage and level has its words in
+// the catalogue (timeline_catalog_test.go walks the constants), so nobody reads a
+// stored code.
+var (
+	eventWords = map[EventKind]MsgKey{
+		EventCreated:      Msg("timeline.kind.created"),
+		EventClaimed:      Msg("timeline.kind.claimed"),
+		EventAssigned:     Msg("timeline.kind.assigned"),
+		EventReply:        Msg("timeline.kind.reply"),
+		EventRelay:        Msg("timeline.kind.relay"),
+		EventRelayStarted: Msg("timeline.kind.relay_started"),
+		EventRelayEnded:   Msg("timeline.kind.relay_ended"),
+		EventRelayTimeout: Msg("timeline.kind.relay_timeout"),
+		EventNote:         Msg("timeline.kind.note"),
+		EventAdded:        Msg("timeline.kind.added"),
+		EventReassigned:   Msg("timeline.kind.reassigned"),
+		EventEscalated:    Msg("timeline.kind.escalated"),
+		EventClosed:       Msg("timeline.kind.closed"),
+		EventRated:        Msg("timeline.kind.rated"),
+		EventReopened:     Msg("timeline.kind.reopened"),
+		EventWarned:       Msg("timeline.kind.warned"),
+	}
+	msgEventOther = Msg("timeline.kind.other")
+	stageWords    = map[string]MsgKey{
+		StageSign:    Msg("deadline.stage.sign"),
+		StageResolve: Msg("deadline.stage.resolve"),
+	}
+	levelWords = map[string]MsgKey{
+		LevelYellow:    Msg("deadline.level.yellow"),
+		LevelRed:       Msg("deadline.level.red"),
+		LevelSecretary: Msg("deadline.level.secretary"),
+		LevelDistrict:  Msg("deadline.level.district"),
+	}
+	msgDeadlineLabel = Msg("deadline.label")
+)
+
+// EventWords is the catalogue key of what an event kind did; false for a kind
+// this build does not know.
+func EventWords(k EventKind) (MsgKey, bool) { key, ok := eventWords[k]; return key, ok }
+
+// DeadlineWords names a deadline reminder (a stage and a level) in words, e.g.
+// 办结时限·报区级; ok is false when either is unknown.
+func DeadlineWords(c *Catalog, stage, level string) (string, bool) {
+	s, ok1 := stageWords[stage]
+	l, ok2 := levelWords[level]
+	if !ok1 || !ok2 {
+		return "", false
+	}
+	return c.T(msgDeadlineLabel, map[string]string{"Stage": c.T(s, nil), "Level": c.T(l, nil)}), true
+}
+
+// EventWhat says what a timeline event did, in words: 回复：……, 督办提醒（办结时限·超期）.
+// The event's text is shown as given (callers clip it for lists).
+func EventWhat(c *Catalog, ev Event) string {
+	text := ev.Text
+	if ev.Kind == EventWarned {
+		stage, level, _ := strings.Cut(ev.Text, ":")
+		text, _ = DeadlineWords(c, stage, level)
+	}
+	data := map[string]any{"Text": text, "Name": ev.Name}
+	key, ok := eventWords[ev.Kind]
+	if !ok {
+		key = msgEventOther
+	}
+	return c.T(key, data)
+}
+
 // RatingName is the catalogue key of a rating's name.
 func RatingName(r Rating) MsgKey { return ratingNames[r] }
 
@@ -152,17 +219,74 @@ func (s *TicketService) handlerOrDesk(ctx context.Context, t *Ticket) ([]Grant, 
 	return s.onDutyFirst(ctx, t.Community)
 }
 
+// escalationTo is who hears of an escalation to role (the community's secretaries,
+// the district's admins): its holders, or, when nobody holds it, the community's
+// staff, so that an escalation always reaches a person. fellBack says which.
+func (s *TicketService) escalationTo(ctx context.Context, role Role, community string) (to []Grant, fellBack bool, err error) {
+	in := community
+	if role == RoleAdmin {
+		in = ""
+	}
+	if to, err = s.Directory.Holders(ctx, role, in); err != nil || len(to) > 0 {
+		return to, false, err
+	}
+	to, err = s.Directory.Holders(ctx, RoleStaff, community)
+	return to, true, err
+}
+
 // secretaryAndHandler are who hear of a resident's dissatisfaction: the community's
-// secretaries and the ticket's handler, each once.
-func (s *TicketService) secretaryAndHandler(ctx context.Context, t *Ticket) ([]Grant, error) {
-	to, err := s.Directory.Holders(ctx, RoleSecretary, t.Community)
+// secretaries (or its staff when it has none, see escalationTo) and the ticket's
+// handler, each once. secretaries is how many secretaries are among them.
+func (s *TicketService) secretaryAndHandler(ctx context.Context, t *Ticket) (to []Grant, secretaries int, err error) {
+	to, fellBack, err := s.escalationTo(ctx, RoleSecretary, t.Community)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !fellBack {
+		secretaries = len(to)
+	}
+	if t.Handler == "" || slices.ContainsFunc(to, func(g Grant) bool { return g.OpenID == t.Handler }) {
+		return to, secretaries, nil
+	}
+	return append(to, Grant{OpenID: t.Handler, Name: t.HandlerName, Community: t.Community}), secretaries, nil
+}
+
+// RoleGap is an escalation role nobody holds: the secretary of a community, or the
+// district's admin (Community ""). Escalations meant for it go to the community's
+// staff until someone is bound.
+type RoleGap struct {
+	Role      Role
+	Community string
+}
+
+// EmptyRoles lists the escalation roles nobody holds, in the communities a works in
+// (every community for an admin or the system): what an administrator must bind.
+func (s *TicketService) EmptyRoles(ctx context.Context, a Actor) ([]RoleGap, error) {
+	codes, every := a.Communities(RoleStaff)
+	if every || a.Kind == ActorSystem {
+		codes = codes[:0]
+		for _, c := range s.Communities {
+			codes = append(codes, c.Code)
+		}
+	}
+	var gaps []RoleGap
+	admins, err := s.Directory.Holders(ctx, RoleAdmin, "")
 	if err != nil {
 		return nil, err
 	}
-	if t.Handler == "" || slices.ContainsFunc(to, func(g Grant) bool { return g.OpenID == t.Handler }) {
-		return to, nil
+	if len(admins) == 0 {
+		gaps = append(gaps, RoleGap{Role: RoleAdmin})
 	}
-	return append(to, Grant{OpenID: t.Handler, Name: t.HandlerName, Community: t.Community}), nil
+	for _, code := range codes {
+		secs, err := s.Directory.Holders(ctx, RoleSecretary, code)
+		if err != nil {
+			return nil, err
+		}
+		if len(secs) == 0 {
+			gaps = append(gaps, RoleGap{Role: RoleSecretary, Community: code})
+		}
+	}
+	return gaps, nil
 }
 
 // tellStaff pushes an alert about t (as it stands after event) to each of to.

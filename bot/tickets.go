@@ -544,11 +544,12 @@ func (s *TicketService) Note(ctx context.Context, a Actor, at time.Time, no, tex
 }
 
 // Escalate (问题追踪): the community cannot solve it; the district admins (but the
-// actor) are told. told is how many.
-func (s *TicketService) Escalate(ctx context.Context, a Actor, at time.Time, no, reason string) (t *Ticket, told int, err error) {
+// actor) are told, how many is told. With no admin bound at all, the community's
+// other staff are told instead (desk is how many), so that it reaches a person.
+func (s *TicketService) Escalate(ctx context.Context, a Actor, at time.Time, no, reason string) (t *Ticket, told, desk int, err error) {
 	reason = strings.TrimSpace(reason)
 	if reason == "" {
-		return nil, 0, UserError(EInvalid, msgUsageEscalate, nil)
+		return nil, 0, 0, UserError(EInvalid, msgUsageEscalate, nil)
 	}
 	var name string
 	before, t, err := s.update(ctx, a, at, no, EventEscalated, mayWork, func(t *Ticket) ([]Event, error) {
@@ -560,17 +561,22 @@ func (s *TicketService) Escalate(ctx context.Context, a Actor, at time.Time, no,
 		return []Event{s.event(a, at, t, EventEscalated, reason)}, nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	admins, err := s.Directory.Holders(ctx, RoleAdmin, "")
+	to, fellBack, err := s.escalationTo(ctx, RoleAdmin, t.Community)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	admins = slices.DeleteFunc(admins, func(g Grant) bool { return g.OpenID == a.ID })
-	if err := s.tellStaff(ctx, t, admins, EventEscalated, msgPushEscalated, map[string]any{"By": name, "Reason": reason}); err != nil {
-		return nil, 0, err
+	to = slices.DeleteFunc(to, func(g Grant) bool { return g.OpenID == a.ID })
+	if err := s.tellStaff(ctx, t, to, EventEscalated, msgPushEscalated, map[string]any{"By": name, "Reason": reason, "FallBack": fellBack}); err != nil {
+		return nil, 0, 0, err
 	}
-	return t, len(admins), s.changed(ctx, TicketChange{Before: before, After: t, Event: EventEscalated, Actor: a, At: at})
+	if fellBack {
+		desk = len(to)
+	} else {
+		told = len(to)
+	}
+	return t, told, desk, s.changed(ctx, TicketChange{Before: before, After: t, Event: EventEscalated, Actor: a, At: at})
 }
 
 // Close closes a ticket with a result; its reminders go, the resident gets the
@@ -640,6 +646,9 @@ type RateResult struct {
 	Ticket *Ticket
 	// Reopened: the first 不满意 reopened the ticket rather than stay a rating.
 	Reopened bool
+	// Secretaries is how many of the community's secretaries were told of a 不满意
+	// (0 when none is bound: its staff were told instead).
+	Secretaries int
 }
 
 // Rate records the resident's rating of their closed ticket. The first 不满意 does
@@ -685,11 +694,12 @@ func (s *TicketService) Rate(ctx context.Context, a Actor, at time.Time, no stri
 	if rating != RatingUnsatisfied {
 		return res, s.changed(ctx, TicketChange{Before: before, After: t, Event: EventRated, Actor: a, At: at})
 	}
-	to, err := s.secretaryAndHandler(ctx, t)
+	to, secs, err := s.secretaryAndHandler(ctx, t)
 	if err != nil {
 		return RateResult{}, err
 	}
-	extra := map[string]any{"Reason": reason}
+	res.Secretaries = secs
+	extra := map[string]any{"Reason": reason, "FallBack": secs == 0}
 	kind, key := EventRated, msgPushUnsatisfied
 	if reopened {
 		if err := s.scheduleDeadlines(ctx, t, at); err != nil {
@@ -735,11 +745,11 @@ func (s *TicketService) Reopen(ctx context.Context, a Actor, at time.Time, no, r
 	if err := s.scheduleDeadlines(ctx, t, at); err != nil {
 		return nil, err
 	}
-	to, err := s.secretaryAndHandler(ctx, t)
+	to, secs, err := s.secretaryAndHandler(ctx, t)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.tellStaff(ctx, t, to, EventReopened, msgPushReopened, map[string]any{"Reason": reason}); err != nil {
+	if err := s.tellStaff(ctx, t, to, EventReopened, msgPushReopened, map[string]any{"Reason": reason, "FallBack": secs == 0}); err != nil {
 		return nil, err
 	}
 	return t, s.changed(ctx, TicketChange{Before: before, After: t, Event: EventReopened, Actor: a, At: at})
@@ -764,12 +774,13 @@ func (s *TicketService) Warn(ctx context.Context, a Actor, at time.Time, p Deadl
 	}
 	var to []Grant
 	var key MsgKey
+	var fellBack bool
 	switch {
 	case p.Level == LevelSecretary:
-		to, err = s.Directory.Holders(ctx, RoleSecretary, t.Community)
+		to, fellBack, err = s.escalationTo(ctx, RoleSecretary, t.Community)
 		key = msgWarnSecretary
 	case p.Level == LevelDistrict:
-		to, err = s.Directory.Holders(ctx, RoleAdmin, "")
+		to, fellBack, err = s.escalationTo(ctx, RoleAdmin, t.Community)
 		key = msgWarnDistrict
 	case p.Stage == StageSign:
 		to, err = s.onDutyFirst(ctx, t.Community)
@@ -793,7 +804,7 @@ func (s *TicketService) Warn(ctx context.Context, a Actor, at time.Time, p Deadl
 	if err != nil {
 		return err
 	}
-	if err := s.tellStaff(ctx, t, to, EventWarned, key, nil); err != nil {
+	if err := s.tellStaff(ctx, t, to, EventWarned, key, map[string]any{"FallBack": fellBack}); err != nil {
 		return err
 	}
 	return s.changed(ctx, TicketChange{Before: before, After: t, Event: EventWarned, Actor: a, At: at})

@@ -307,7 +307,7 @@ func TestWhoMayActOnATicket(t *testing.T) {
 		"claim":    func() error { _, err := e.svc.Claim(e.ctx, r, e.at, tk.No); return err }(),
 		"reply":    func() error { _, err := e.svc.Reply(e.ctx, r, e.at, tk.No, "好"); return err }(),
 		"close":    func() error { _, err := e.svc.Close(e.ctx, r, e.at, tk.No, "好了"); return err }(),
-		"escalate": func() error { _, _, err := e.svc.Escalate(e.ctx, r, e.at, tk.No, "急"); return err }(),
+		"escalate": func() error { _, _, _, err := e.svc.Escalate(e.ctx, r, e.at, tk.No, "急"); return err }(),
 		"move":     func() error { _, err := e.svc.MoveTo(e.ctx, r, e.at, tk.No, hx); return err }(),
 	} {
 		if bot.ErrorCode(err) != bot.ENotFound {
@@ -414,13 +414,13 @@ func TestReplyNoteEscalate(t *testing.T) {
 		t.Fatalf("staff timeline %+v", evs)
 	}
 
-	_, told, err := e.svc.Escalate(e.ctx, e.staff(wang), e.at, tk.No, "需区里协调")
+	_, told, _, err := e.svc.Escalate(e.ctx, e.staff(wang), e.at, tk.No, "需区里协调")
 	if err != nil || told != 1 || !e.load(tk.No).Escalated {
 		t.Fatalf("escalate: %v told %d", err, told)
 	}
 	e.told(admin, 1, "问题追踪 "+tk.No, "需区里协调", "王芳")
 	// An admin escalating does not tell themselves.
-	if _, told, err = e.svc.Escalate(e.ctx, e.staff(admin), e.at, tk.No, "再报"); err != nil || told != 0 {
+	if _, told, _, err = e.svc.Escalate(e.ctx, e.staff(admin), e.at, tk.No, "再报"); err != nil || told != 0 {
 		t.Fatalf("admin escalate: %v told %d", err, told)
 	}
 	e.told(admin, 1)
@@ -469,7 +469,7 @@ func TestCloseRateReopen(t *testing.T) {
 	}
 	_, err = e.svc.Close(e.ctx, e.staff(wang), e.at, tk.No, "再次")
 	e.refused(err, bot.EConflict, "已办结")
-	_, _, err = e.svc.Escalate(e.ctx, e.staff(wang), e.at, tk.No, "再次")
+	_, _, _, err = e.svc.Escalate(e.ctx, e.staff(wang), e.at, tk.No, "再次")
 	e.refused(err, bot.EConflict, "已办结")
 	_, err = e.svc.AddInfo(e.ctx, e.resident(res), e.at, tk.No, "还有", nil)
 	e.refused(err, bot.EConflict, "")

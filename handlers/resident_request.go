@@ -406,13 +406,16 @@ func (f *RequestFlow) rate(ctx context.Context, r *bot.Request, no string, ratin
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	switch {
-	case rating != bot.RatingUnsatisfied:
+	if rating != bot.RatingUnsatisfied {
 		return r.Say(msgRateThanks, map[string]string{"No": no, "Rating": r.T(bot.RatingName(rating), nil)}), nil
-	case res.Reopened:
-		return r.Say(msgRateReopened, f.Tickets.View(res.Ticket)), nil
 	}
-	return r.Say(msgRateFlagged, f.Tickets.View(res.Ticket)), nil
+	// The resident is told who heard of it: the secretary only when one was told.
+	v := f.Tickets.View(res.Ticket)
+	v["Secretaries"] = res.Secretaries
+	if res.Reopened {
+		return r.Say(msgRateReopened, v), nil
+	}
+	return r.Say(msgRateFlagged, v), nil
 }
 
 // trimLead drops the spaces and punctuation people put after a number or a word

@@ -114,6 +114,11 @@ func (f *DeskFlow) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, er
 			return bot.Reply{}, err
 		}
 	}
+	gaps, err := f.roleGaps(ctx, r, communities > 1)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	calls = append(calls, gaps...)
 	if len(open) == 0 {
 		if len(calls) > 0 {
 			return bot.Text(strings.Join(append([]string{r.T(msgQueueEmpty, flags)}, calls...), "\n")), nil
@@ -136,6 +141,33 @@ func (f *DeskFlow) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, er
 	lines = append(lines, calls...)
 	lines = append(lines, r.T(msgQueueFoot, flags))
 	return bot.Text(strings.Join(lines, "\n")), nil
+}
+
+var (
+	msgGapSecretary = bot.Msg("desk.gap.secretary")
+	msgGapAdmin     = bot.Msg("desk.gap.admin")
+)
+
+// roleGaps warns, under 待办, of the escalation roles nobody holds in the sender's
+// communities: their warnings go to the desk until an administrator binds someone.
+func (f *DeskFlow) roleGaps(ctx context.Context, r *bot.Request, named bool) ([]string, error) {
+	gaps, err := f.Tickets.EmptyRoles(ctx, staff(r))
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, g := range gaps {
+		if g.Role == bot.RoleAdmin {
+			out = append(out, r.T(msgGapAdmin, nil))
+			continue
+		}
+		name := ""
+		if c, _ := f.Communities.byCode(g.Community); named {
+			name = c.Name
+		}
+		out = append(out, r.T(msgGapSecretary, map[string]string{"Community": name}))
+	}
+	return out, nil
 }
 
 // 接单 <no>: sign for a ticket (签收), also one assigned to the sender.
@@ -224,11 +256,11 @@ func (f *DeskFlow) deskEscalate(ctx context.Context, r *bot.Request) (bot.Reply,
 	if !ok || reason == "" {
 		return r.Say(msgUsageEscalate, nil), nil
 	}
-	_, told, err := f.Tickets.Escalate(ctx, staff(r), r.Now, no, reason)
+	_, told, desk, err := f.Tickets.Escalate(ctx, staff(r), r.Now, no, reason)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgEscalated, map[string]any{"No": no, "Admins": told}), nil
+	return r.Say(msgEscalated, map[string]any{"No": no, "Admins": told, "Desk": desk}), nil
 }
 
 // 办结 <no> <result>: close with a result; the resident gets it and is asked to
@@ -267,28 +299,9 @@ func (f *DeskFlow) deskDetail(ctx context.Context, r *bot.Request) (bot.Reply, e
 }
 
 var (
-	msgTimelineLine   = bot.Msg("timeline.line")
-	msgActorSystem    = bot.Msg("timeline.actor.system")
-	msgActorResident  = bot.Msg("timeline.actor.resident")
-	msgTimelineOther  = bot.Msg("timeline.kind.other")
-	timelineKindNames = map[bot.EventKind]bot.MsgKey{
-		bot.EventCreated:      bot.Msg("timeline.kind.created"),
-		bot.EventClaimed:      bot.Msg("timeline.kind.claimed"),
-		bot.EventAssigned:     bot.Msg("timeline.kind.assigned"),
-		bot.EventReply:        bot.Msg("timeline.kind.reply"),
-		bot.EventRelay:        bot.Msg("timeline.kind.relay"),
-		bot.EventRelayStarted: bot.Msg("timeline.kind.relay_started"),
-		bot.EventRelayEnded:   bot.Msg("timeline.kind.relay_ended"),
-		bot.EventRelayTimeout: bot.Msg("timeline.kind.relay_timeout"),
-		bot.EventNote:         bot.Msg("timeline.kind.note"),
-		bot.EventAdded:        bot.Msg("timeline.kind.added"),
-		bot.EventReassigned:   bot.Msg("timeline.kind.reassigned"),
-		bot.EventEscalated:    bot.Msg("timeline.kind.escalated"),
-		bot.EventClosed:       bot.Msg("timeline.kind.closed"),
-		bot.EventRated:        bot.Msg("timeline.kind.rated"),
-		bot.EventReopened:     bot.Msg("timeline.kind.reopened"),
-		bot.EventWarned:       bot.Msg("timeline.kind.warned"),
-	}
+	msgTimelineLine  = bot.Msg("timeline.line")
+	msgActorSystem   = bot.Msg("timeline.actor.system")
+	msgActorResident = bot.Msg("timeline.actor.resident")
 )
 
 // timelineLine renders one event for staff: 11-20 09:30 王芳 回复：……
@@ -302,15 +315,13 @@ func timelineLine(r *bot.Request, t *bot.Ticket, ev bot.Event) string {
 	case who == "":
 		who = ev.Actor
 	}
-	data := map[string]any{"Kind": ev.Kind, "Text": excerpt(ev.Text, shortRunes*2), "Name": ev.Name}
-	key, ok := timelineKindNames[ev.Kind]
-	if !ok {
-		key = msgTimelineOther
+	if ev.Kind != bot.EventWarned {
+		ev.Text = excerpt(ev.Text, shortRunes*2)
 	}
 	return r.T(msgTimelineLine, map[string]any{
 		"At":      ev.At.In(calendar.Location()).Format("01-02 15:04"),
 		"Who":     who,
-		"What":    r.T(key, data),
+		"What":    bot.EventWhat(r.Catalog, ev),
 		"Private": ev.Private,
 	})
 }

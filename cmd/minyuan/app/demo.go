@@ -33,6 +33,9 @@ const (
 	DemoResident = "oMY_demo_resident"
 	DemoStaff    = "oMY_demo_staff"
 	DemoParty    = "oMY_demo_party"
+	// DemoAdmin is the district (区级管理员): escalations and the last deadline
+	// warnings reach a person of their own on the page.
+	DemoAdmin = "oMY_demo_admin"
 )
 
 // DemoOptions are what differs between `minyuan demo` and the tests that start it.
@@ -282,9 +285,25 @@ func (d *Demo) seed(ctx context.Context, cfg configs.Config) ([]sim.Pane, []sim.
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: seed secretary: %w", err)
 	}
+	// The district admin, so that the whole escalation chain (handler, secretary,
+	// district) shows on the page.
+	adm, err := d.App.Store.CreateInvite(ctx, bot.RoleAdmin, home.Code, "孙主任", now, cfg.Invite.TTL)
+	if err == nil {
+		_, err = d.App.Store.Redeem(ctx, adm.Code, DemoAdmin, now)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("demo: seed district admin: %w", err)
+	}
+	d.API.Subscribe(DemoAdmin)
+	d.API.Touch(DemoAdmin, now)
 	// Volunteers.
 	if err := d.seedVolunteers(ctx, cfg, home); err != nil {
 		return nil, nil, err
+	}
+	// Last month's figures, so that 统计 上月 has something to show (the counters
+	// a month of requests would have left; no ticket stands behind them).
+	if err := d.App.Store.AddStats(ctx, home.Code, now.AddDate(0, -1, 0), demoLastMonth(cfg)); err != nil {
+		return nil, nil, fmt.Errorf("demo: seed figures: %w", err)
 	}
 	spare, err := d.App.Store.CreateInvite(ctx, bot.RoleParty, other.Code, "张秀兰", now, cfg.Invite.TTL)
 	if err != nil {
@@ -294,6 +313,7 @@ func (d *Demo) seed(ctx context.Context, cfg configs.Config) ([]sim.Pane, []sim.
 		{ID: "resident", Role: string(bot.RoleResident), Name: "张秀兰", OpenID: DemoResident},
 		{ID: "staff", Role: string(bot.RoleStaff), Name: "王芳", OpenID: DemoStaff, Community: home.Name, Subscribed: true},
 		{ID: "party", Role: string(bot.RoleParty), Name: "李建国", OpenID: DemoParty, Community: home.Name, Subscribed: true},
+		{ID: "district", Role: string(bot.RoleAdmin), Name: "孙主任", OpenID: DemoAdmin, Community: "区级", Subscribed: true},
 	}
 	invites := []sim.DemoInvite{{Code: spare.Code, Role: string(spare.Role), Community: other.Name, Name: spare.Name}}
 	return panes, invites, nil
@@ -385,4 +405,28 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%x", b)
+}
+
+// demoLastMonth is a plausible month of one community's counters.
+func demoLastMonth(cfg configs.Config) map[bot.Counter]int64 {
+	d := map[bot.Counter]int64{
+		bot.CounterReceived: 26, bot.CounterSource("wechat"): 21, bot.CounterSource("hotline"): 5,
+		bot.CounterSigned: 25, bot.CounterSignedInTime: 23, bot.CounterResponded: 25,
+		bot.CounterClosed: 22, bot.CounterClosedInTime: 20, bot.CounterRated: 18,
+		bot.CounterRating(bot.RatingSatisfied): 14, bot.CounterRating(bot.RatingBasic): 3, bot.CounterRating(bot.RatingUnsatisfied): 1,
+		bot.CounterReopened: 1, bot.CounterDisputes: 6, bot.CounterHardships: 5, bot.CounterJobs: 2,
+	}
+	left := int64(26)
+	for i, c := range cfg.Categories {
+		n := min(left, int64(8-i*2))
+		if n <= 0 || i == len(cfg.Categories)-1 {
+			n = left
+		}
+		d[bot.CounterCategory(c.Code)] = n
+		left -= n
+		if left == 0 {
+			break
+		}
+	}
+	return d
 }

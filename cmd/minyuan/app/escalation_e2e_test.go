@@ -1,0 +1,131 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"minyuan/bot"
+)
+
+// codeRe finds a stored code shown to people: a run of ASCII letters.
+var codeRe = regexp.MustCompile(`[A-Za-z_]{2,}`)
+
+// pump fires the reminders due by the env's clock.
+func (e *env) pump() {
+	e.t.Helper()
+	if _, err := e.app.Scheduler.PumpOnce(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+// pushedTexts is every push text queued to openid so far, joined.
+func (e *env) pushedTexts(openid string) string {
+	e.t.Helper()
+	var b strings.Builder
+	for _, p := range e.pushesTo(openid) {
+		b.WriteString(p.Text)
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+// With no secretary and no district admin bound, the escalations still reach a
+// person (the community's staff, told why), 详情 names every warning in words, 待办
+// says which role is empty, and the resident's 不满意 is told only what happened.
+func TestEscalationsReachStaffWhenNobodyHoldsTheRole(t *testing.T) {
+	e := newResidentEnv(t) // Wednesday 25 Nov 10:00
+	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
+	e.knownResident("o_res", "QY", "13800138000")
+	no := e.fileRequest("o_res", "4", "小区垃圾站臭味很大") // 环境卫生: 5 working days
+	if got := e.say("o_staff", "接单 "+no); !strings.Contains(got, "已接单") {
+		t.Fatalf("claim: %q", got)
+	}
+
+	// Past the deadline by two working days: red, the secretary's and the
+	// district's warnings all fire.
+	e.clock.Set(time.Date(2026, 12, 4, 18, 0, 0, 0, wed.Location()))
+	e.pump()
+	pushed := e.pushedTexts("o_staff")
+	for _, want := range []string{"督办·社区书记", "本社区尚未绑定社区书记，此督办提醒发给社区工作人员", "督办·区级", "尚未绑定区级管理员，此督办提醒发给社区工作人员"} {
+		if !strings.Contains(pushed, want) {
+			t.Fatalf("staff pushes lack %q:\n%s", want, pushed)
+		}
+	}
+
+	detail := e.say("o_staff", "详情 "+no)
+	for _, want := range []string{"督办提醒（办结时限·超期提醒）", "督办提醒（办结时限·报社区书记督办）", "督办提醒（办结时限·报区级督办）"} {
+		if !strings.Contains(detail, want) {
+			t.Fatalf("详情 lacks %q:\n%s", want, detail)
+		}
+	}
+	if latin := codeRe.FindString(detail); latin != "" {
+		t.Fatalf("详情 shows the code %q:\n%s", latin, detail)
+	}
+
+	todo := e.say("o_staff", "待办")
+	if !containsAll(todo, "本社区未绑定社区书记|未绑定区级管理员") {
+		t.Fatalf("待办 does not warn of the empty roles:\n%s", todo)
+	}
+
+	// Closed, then 不满意: reopened; no secretary was told, so the resident is not
+	// told one was; the staff hear it, told why it is them.
+	if got := e.say("o_staff", "办结 "+no+" 已清运"); !strings.Contains(got, "已办结") {
+		t.Fatalf("close: %q", got)
+	}
+	got := e.say("o_res", "不满意 还是很臭")
+	if !strings.Contains(got, "已重新办理") || strings.Contains(got, "社区书记") {
+		t.Fatalf("不满意 without a secretary: %q", got)
+	}
+	if last := e.pushesTo("o_staff"); !strings.Contains(last[len(last)-1].Text, "本社区尚未绑定社区书记") {
+		t.Fatalf("reopen alert: %q", last[len(last)-1].Text)
+	}
+
+	// With a secretary bound, the second 不满意 says so, and the secretary hears it.
+	e.bindAs("o_sec", bot.RoleSecretary, "QY", "张书记")
+	if todo := e.say("o_staff", "待办"); strings.Contains(todo, "未绑定社区书记") {
+		t.Fatalf("待办 still warns of the secretary:\n%s", todo)
+	}
+	e.say("o_staff", "办结 "+no+" 已每日清运")
+	if got := e.say("o_res", "不满意 还有味道"); !strings.Contains(got, "已报社区书记关注") {
+		t.Fatalf("second 不满意: %q", got)
+	}
+	if sec := e.pushedTexts("o_sec"); !strings.Contains(sec, "再次不满意 "+no) {
+		t.Fatalf("secretary pushes:\n%s", sec)
+	}
+}
+
+// 上报 with no district admin bound reaches the community's other staff, and says so.
+func TestEscalateWithoutAdminTellsColleagues(t *testing.T) {
+	e := newResidentEnv(t)
+	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
+	e.bindAs("o_li", bot.RoleStaff, "QY", "李明")
+	e.knownResident("o_res", "QY", "13800138000")
+	no := e.fileRequest("o_res", "4", "垃圾站")
+	got := e.say("o_staff", "上报 "+no+" 涉及多个部门")
+	if !containsAll(got, "没有绑定的区级管理员|已转告本社区 1 位同事") {
+		t.Fatalf("上报: %q", got)
+	}
+	if li := e.pushedTexts("o_li"); !containsAll(li, "问题追踪 "+no+"|此上报转给本社区工作人员") {
+		t.Fatalf("colleague pushes:\n%s", li)
+	}
+}
+
+// At start-up each role nobody holds is logged, for the administrator.
+func TestStartUpWarnsOfEmptyRoles(t *testing.T) {
+	var buf bytes.Buffer
+	e := newResidentEnv(t)
+	e.bindAs("o_sec", bot.RoleSecretary, "QY", "张书记")
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	if err := e.app.WarnEmptyRoles(context.Background(), log); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	if !strings.Contains(out, "role=admin") || !strings.Contains(out, "role=secretary community=HX") || strings.Contains(out, "community=QY") {
+		t.Fatalf("start-up log:\n%s", out)
+	}
+}
