@@ -81,3 +81,7 @@ func ActivityReminderID(no, slot string) string { return "a:" + no + ":" + slot 
 func CheckCodePushID(no, code, to string) string {
 	return "a:" + no + ":qr:" + code + ":" + Recipient(to)
 }
+
+// MonthlyReportPushID is the id of the push of month's figures ("2026-11") to a
+// district admin: one a month, however often the row fires.
+func MonthlyReportPushID(month, to string) string { return "report:" + month + ":" + Recipient(to) }

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -69,6 +70,9 @@ type Desk struct {
 	// FollowUpWindow: a resident's free message goes to their most recent ticket
 	// while it is open, or closed no longer than this ago.
 	FollowUpWindow time.Duration `yaml:"followup_window"`
+	// RequestKeywords start the request form directly when a resident's message
+	// opens with one (「投诉」「我要投诉」「报修：水管漏了」), whatever case is open.
+	RequestKeywords []string `yaml:"request_keywords"`
 }
 
 // Outbox is how pushes are sent.
@@ -235,6 +239,7 @@ func Default() Config {
 			AutoAssignAfter: 30 * time.Minute,
 			RelayTimeout:    30 * time.Minute,
 			FollowUpWindow:  72 * time.Hour,
+			RequestKeywords: DefaultRequestKeywords(),
 			Hours:           calendar.DefaultHours(),
 		},
 		Calendar: Calendar{Quiet: calendar.DefaultQuiet()},
@@ -496,7 +501,22 @@ func (l Log) validate() (p problems) {
 	return p
 }
 
+// DefaultRequestKeywords are the words residents open a new request with.
+func DefaultRequestKeywords() []string {
+	return []string{"投诉", "报修", "求助", "维修", "举报"}
+}
+
 func (d Desk) validate() (p problems) {
+	seen := map[string]bool{}
+	for _, k := range d.RequestKeywords {
+		switch {
+		case strings.TrimSpace(k) == "" || strings.ContainsFunc(k, unicode.IsSpace):
+			p.add("desk.request_keywords", "%q: a keyword is one word, without spaces", k)
+		case seen[k]:
+			p.add("desk.request_keywords", "%q is listed twice", k)
+		}
+		seen[k] = true
+	}
 	if d.AutoAssignAfter <= 0 {
 		p.add("desk.auto_assign_after", "must be positive")
 	}

@@ -30,6 +30,8 @@ type Flows struct {
 	Hotline HotlineFlow
 	// FollowUp takes a resident's free text (followup.go).
 	FollowUp FollowUpFlow
+	// Stats answers 统计 (stats.go).
+	Stats StatsFlow
 }
 
 // NewMux routes every flow. It registers routes only: the ticket service's hooks
@@ -50,6 +52,7 @@ func NewMux(f Flows) *bot.Mux {
 	// Volunteers.
 	f.Volunteers.register(m)
 	f.Hotline.register(m)
+	f.Stats.register(m)
 	return m
 }
 

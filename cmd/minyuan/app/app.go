@@ -25,6 +25,7 @@ import (
 	"minyuan/bot/httpapi"
 	"minyuan/bot/metrics"
 	"minyuan/bot/outbox"
+	"minyuan/bot/report"
 	"minyuan/bot/schedule"
 	"minyuan/bot/wechat"
 	"minyuan/configs"
@@ -66,6 +67,8 @@ type App struct {
 	Visits *bot.VisitService
 	// Volunteers holds the rules of volunteering (志愿服务).
 	Volunteers *bot.VolunteerService
+	// Stats answers 统计 and pushes the monthly figures (bot/report).
+	Stats *report.Service
 
 	// Outbound: pushes wait in the outbox (or, in quiet hours, in the due set) and the
 	// workers send them; the scheduler fires reminders.
@@ -149,7 +152,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Desk:     handlers.DeskFlow{Tickets: a.Tickets, Communities: communities},
 		Relay: handlers.RelayFlow{Tickets: a.Tickets, Relays: a.Store, Pusher: a.pusher, Reminders: a.Store,
 			Clock: a.clock, Catalog: cat, Timeout: cfg.Desk.RelayTimeout},
-		FollowUp: handlers.FollowUpFlow{Tickets: a.Tickets, Within: cfg.Desk.FollowUpWindow},
+		FollowUp: handlers.FollowUpFlow{Tickets: a.Tickets, Within: cfg.Desk.FollowUpWindow, Keywords: cfg.Desk.RequestKeywords},
 	}
 	// Volunteers.
 	a.Volunteers = NewVolunteers(cfg, a.Store, a.pusher, cat, a.clock)
@@ -166,6 +169,17 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	}
 	a.newVisits(cfg, cal, cat)
 	if err := a.Visits.ScheduleNovember(ctx, a.clock.Now()); err != nil {
+		a.Close()
+		return nil, err
+	}
+	// 统计 in chat, and last month's figures to the district admins.
+	a.Stats = &report.Service{Source: a.Store, Communities: Communities(cfg), Categories: cfg.Categories,
+		Catalog: cat, Calendar: cal, Directory: a.Store, Pusher: a.pusher, Reminders: a.Store}
+	a.Flows.Stats = handlers.StatsFlow{Stats: a.Stats}
+	a.Scheduler.Handle(report.MonthlyReminderKind, func(ctx context.Context, r bot.Reminder) error {
+		return a.Stats.FireMonthly(ctx, a.clock.Now(), r)
+	})
+	if err := a.Stats.ScheduleMonthly(ctx, a.clock.Now()); err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -300,6 +300,11 @@ func (d *Demo) seed(ctx context.Context, cfg configs.Config) ([]sim.Pane, []sim.
 	if err := d.seedVolunteers(ctx, cfg, home); err != nil {
 		return nil, nil, err
 	}
+	// Last month's figures, so that 统计 上月 has something to show (the counters
+	// a month of requests would have left; no ticket stands behind them).
+	if err := d.App.Store.AddStats(ctx, home.Code, now.AddDate(0, -1, 0), demoLastMonth(cfg)); err != nil {
+		return nil, nil, fmt.Errorf("demo: seed figures: %w", err)
+	}
 	spare, err := d.App.Store.CreateInvite(ctx, bot.RoleParty, other.Code, "张秀兰", now, cfg.Invite.TTL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("demo: seed invite: %w", err)
@@ -400,4 +405,28 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return fmt.Sprintf("%x", b)
+}
+
+// demoLastMonth is a plausible month of one community's counters.
+func demoLastMonth(cfg configs.Config) map[bot.Counter]int64 {
+	d := map[bot.Counter]int64{
+		bot.CounterReceived: 26, bot.CounterSource("wechat"): 21, bot.CounterSource("hotline"): 5,
+		bot.CounterSigned: 25, bot.CounterSignedInTime: 23, bot.CounterResponded: 25,
+		bot.CounterClosed: 22, bot.CounterClosedInTime: 20, bot.CounterRated: 18,
+		bot.CounterRating(bot.RatingSatisfied): 14, bot.CounterRating(bot.RatingBasic): 3, bot.CounterRating(bot.RatingUnsatisfied): 1,
+		bot.CounterReopened: 1, bot.CounterDisputes: 6, bot.CounterHardships: 5, bot.CounterJobs: 2,
+	}
+	left := int64(26)
+	for i, c := range cfg.Categories {
+		n := min(left, int64(8-i*2))
+		if n <= 0 || i == len(cfg.Categories)-1 {
+			n = left
+		}
+		d[bot.CounterCategory(c.Code)] = n
+		left -= n
+		if left == 0 {
+			break
+		}
+	}
+	return d
 }

@@ -144,6 +144,14 @@ func TestRequestLifecycleThroughTheSimulator(t *testing.T) {
 	}
 	// The secretary is staff too, and had the new-ticket alert.
 	seen := map[string]int{app.DemoStaff: staffSeen, "o_secretary": len(d.API.Sent("o_secretary"))}
+	// 4 January, 09:00, the year's first working day: the district admin is sent
+	// December's figures (bot/report), and nobody else is.
+	l.at(2027, 1, 4, 9, 5)
+	if c := l.delivered("o_district", 1); !strings.Contains(callText(c), "2026年12月工作统计") {
+		t.Fatalf("the district's monthly figures: %s", c.Body)
+	}
+	seen["o_district"] = 1
+	l.quiet(app.DemoStaff, staffSeen)
 	for _, s := range steps {
 		l.at(2027, 1, s.day, 17, 20)
 		l.quiet(s.to, seen[s.to]) // not before the deadline hour
