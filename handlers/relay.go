@@ -68,8 +68,8 @@ func (f *RelayFlow) register(m *bot.Mux) {
 	m.Command(wordsDeskRelay, bot.RoleStaff, bot.HandlerFunc(f.deskRelay))
 	// Either side of a relay ends it.
 	m.Command(wordsRelayEnd, bot.RoleResident, bot.HandlerFunc(f.endRelay))
-	// What is not a command the sender may run goes to the other side of a relay.
-	m.Through(f.relayed)
+	// What is not a command the sender may run goes to the other side of a relay
+	// (NewMux passes it through f.relayed).
 }
 
 // pushRelay tells peer about ticket t (as it stands after event): a resident as an
@@ -110,6 +110,13 @@ func (f *RelayFlow) deskRelay(ctx context.Context, r *bot.Request) (bot.Reply, e
 	if t.OpenID == "" {
 		return r.Say(msgRelayOffline, f.Tickets.StaffView(t, nil)), nil
 	}
+	return f.open(ctx, r, a, t)
+}
+
+// open starts a live relay between the sender (staff actor a) and ticket t's
+// resident: 对话 <no>, or an accepted 转人工.
+func (f *RelayFlow) open(ctx context.Context, r *bot.Request, a bot.Actor, t *bot.Ticket) (bot.Reply, error) {
+	no := t.No
 	me := r.Update.From
 	if rl, ok, err := f.Relays.Relay(ctx, t.OpenID); err != nil {
 		return bot.Reply{}, err
@@ -130,7 +137,8 @@ func (f *RelayFlow) deskRelay(ctx context.Context, r *bot.Request) (bot.Reply, e
 	if err := f.armTimeout(ctx, no, t.OpenID, me, r.Now); err != nil {
 		return bot.Reply{}, err
 	}
-	if t, err = f.Tickets.Record(ctx, a, r.Now, no, bot.EventRelayStarted, ""); err != nil {
+	t, err := f.Tickets.Record(ctx, a, r.Now, no, bot.EventRelayStarted, "")
+	if err != nil {
 		return bot.Reply{}, err
 	}
 	view := f.Tickets.StaffView(t, map[string]any{"Staff": staffName(r.User, t.Community), "Minutes": int(f.Timeout.Minutes())})

@@ -82,6 +82,7 @@ type App struct {
 	// Hotline bridge (hotline.go).
 	Callbacks *bot.CallbackService
 	Hotline   *bot.HotlineService
+	Handoff   *bot.HandoffService
 	api       *httpapi.API
 }
 
@@ -136,6 +137,9 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Tickets: a.Store, Reminders: a.Store, Pusher: a.pusher, Directory: a.Store,
 		Calendar: cal, Catalog: cat, Categories: cfg.Categories, Communities: Communities(cfg),
 		AutoAssignAfter: cfg.Desk.AutoAssignAfter,
+	}
+	if n := cfg.Redis.MinReplicasAck; n > 0 {
+		a.Tickets.Replicated = func(ctx context.Context) error { return a.Store.Replicated(ctx, n, time.Second) }
 	}
 	if err := a.hotline(ctx, cfg); err != nil {
 		a.Close()
