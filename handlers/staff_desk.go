@@ -287,7 +287,7 @@ func (f *DeskFlow) deskDetail(ctx context.Context, r *bot.Request) (bot.Reply, e
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	lines := []string{r.T(msgDetail, f.Tickets.StaffView(t, nil))}
+	lines := []string{r.T(msgDetail, f.Tickets.HandlerView(staff(r), t, nil))}
 	if n := len(evs) - detailEvents; n > 0 {
 		lines = append(lines, r.T(msgDetailMore, map[string]int{"N": n}))
 		evs = evs[n:]
