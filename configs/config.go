@@ -197,6 +197,9 @@ type Redis struct {
 	URL                string `yaml:"url"`
 	Prefix             string `yaml:"prefix"`
 	RequirePersistence bool   `yaml:"require_persistence"`
+	// MinReplicasAck is how many replicas must have a new ticket (WAIT) before its
+	// number is told; 0 tells it at once.
+	MinReplicasAck int `yaml:"min_replicas_ack"`
 }
 
 // Session is conversation state.
@@ -245,7 +248,7 @@ func Default() Config {
 		},
 		Calendar: Calendar{Quiet: calendar.DefaultQuiet()},
 		Outbox: Outbox{Workers: 4, MaxAttempts: 8, BackoffBase: 5 * time.Second,
-			BackoffCap: 10 * time.Minute, ReclaimIdle: 2 * time.Minute},
+			BackoffCap: 10 * time.Minute, ReclaimIdle: 30 * time.Second},
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
 		Hotline:    DefaultHotline(),
@@ -470,6 +473,9 @@ func (r Redis) validate() (p problems) {
 	}
 	if r.Prefix == "" {
 		p.add("redis.prefix", "required")
+	}
+	if r.MinReplicasAck < 0 {
+		p.add("redis.min_replicas_ack", "must be 0 or more")
 	}
 	return p
 }

@@ -138,6 +138,9 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Calendar: cal, Catalog: cat, Categories: cfg.Categories, Communities: Communities(cfg),
 		AutoAssignAfter: cfg.Desk.AutoAssignAfter,
 	}
+	if n := cfg.Redis.MinReplicasAck; n > 0 {
+		a.Tickets.Replicated = func(ctx context.Context) error { return a.Store.Replicated(ctx, n, time.Second) }
+	}
 	if err := a.hotline(ctx, cfg); err != nil {
 		a.Close()
 		return nil, err
