@@ -371,15 +371,27 @@ func (s *TicketService) tellStaff(ctx context.Context, t *Ticket, to []Grant, ev
 }
 
 // tellResident pushes text to the resident who brought t; a push that cannot reach
-// them in WeChat becomes a call-back task. A ticket with no resident in WeChat (a
-// caller) is told nothing here: its handler phones.
-func (s *TicketService) tellResident(ctx context.Context, t *Ticket, event EventKind, text string) error {
+// them in WeChat becomes a call-back task, and the staff member whose message it is
+// (a) is told at once. A ticket with no resident in WeChat (a caller) is told
+// nothing here: its handler phones. It returns when the push goes out: zero for at
+// once, or the end of the quiet hours that hold it.
+func (s *TicketService) tellResident(ctx context.Context, a Actor, t *Ticket, event EventKind, text string) (time.Time, error) {
 	if t.OpenID == "" {
-		return nil
+		return time.Time{}, nil
 	}
-	return s.Pusher.Push(ctx, Push{
+	p := Push{
 		ID: TicketPushID(t.No, t.Version, event, t.OpenID), To: t.OpenID, Kind: PushTicketUpdate, Text: text,
 		Fields:    map[string]string{"no": t.No, "text": text},
 		Important: true, Ref: t.No, Community: t.Community,
-	})
+	}
+	if a.Kind == ActorStaff || a.Kind == ActorHotline {
+		p.Sender = a.ID
+	}
+	var held time.Time
+	if h, ok := s.Pusher.(Holder); ok {
+		if at, ok := h.HeldUntil(p); ok {
+			held = at
+		}
+	}
+	return held, s.Pusher.Push(ctx, p)
 }
