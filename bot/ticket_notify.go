@@ -150,24 +150,49 @@ func (s *TicketService) View(t *Ticket) map[string]any {
 // msgConfidential stands for the contents of a confidential call (hotline.go).
 var msgConfidential = Msg("ticket.confidential")
 
+// msgErased stands for the contents of a ticket whose personal data was erased.
+var msgErased = Msg("ticket.erased")
+
 // description is what views show of t's description: a confidential call's only
 // to its handler (see the desk's 详情), never in pushes or lists.
 func (s *TicketService) description(t *Ticket) string {
+	if !t.Erased.IsZero() {
+		return s.Catalog.T(msgErased, nil)
+	}
 	if t.Confidential {
 		return s.Catalog.T(msgConfidential, nil)
 	}
 	return t.Description
 }
 
-// StaffView is a ticket as staff see it: with the phone in full, since they may
-// have to call; extra adds to it.
-func (s *TicketService) StaffView(t *Ticket, extra map[string]any) map[string]any {
+// StaffView is a ticket as viewer sees it at the desk: the phone in full
+// (PhoneFull) only for its handler and the community's secretary, who may have to
+// call; everyone else, an admin included, sees it masked. extra adds to it.
+func (s *TicketService) StaffView(viewer Actor, t *Ticket, extra map[string]any) map[string]any {
 	v := s.View(t)
-	v["PhoneFull"] = t.Phone
+	v["PhoneFull"] = v["Phone"]
+	if SeesPhone(viewer, t) {
+		v["PhoneFull"] = t.Phone
+	}
 	for k, x := range extra {
 		v[k] = x
 	}
 	return v
+}
+
+// SeesPhone reports whether viewer may read t's phone number in full: its handler
+// and the secretaries of its community (also the system, e.g. the register export,
+// which masks on its own).
+func SeesPhone(viewer Actor, t *Ticket) bool {
+	if viewer.Kind == ActorSystem || (t.Handler != "" && viewer.ID == t.Handler) {
+		return true
+	}
+	for _, g := range viewer.Grants {
+		if g.Role == RoleSecretary && g.Community == t.Community {
+			return true
+		}
+	}
+	return false
 }
 
 // StaffOf lists the staff (and secretaries) of a community, each once, secretaries
@@ -291,7 +316,8 @@ func (s *TicketService) EmptyRoles(ctx context.Context, a Actor) ([]RoleGap, err
 
 // tellStaff pushes an alert about t (as it stands after event) to each of to.
 func (s *TicketService) tellStaff(ctx context.Context, t *Ticket, to []Grant, event EventKind, key MsgKey, extra map[string]any) error {
-	view := s.StaffView(t, extra)
+	// One text for every recipient: the phone is masked (a push names no number).
+	view := s.StaffView(Actor{Kind: ActorStaff}, t, extra)
 	text := s.Catalog.T(key, view)
 	for _, g := range to {
 		err := s.Pusher.Push(ctx, Push{

@@ -29,6 +29,8 @@ type TicketService struct {
 	// AutoAssignAfter is how long a new ticket waits to be claimed before the
 	// round-robin assigns it.
 	AutoAssignAfter time.Duration
+	// Audit records who read a ticket's details (Detail); nil records nothing.
+	Audit AuditLog
 
 	hooks []func(context.Context, TicketChange) error
 }
@@ -417,7 +419,7 @@ func (s *TicketService) Reply(ctx context.Context, a Actor, at time.Time, no, te
 	if err != nil {
 		return nil, err
 	}
-	view := s.StaffView(t, map[string]any{"Staff": a.NameIn(t.Community), "Text": text})
+	view := s.StaffView(a, t, map[string]any{"Staff": a.NameIn(t.Community), "Text": text})
 	if err := s.tellResident(ctx, t, EventReply, s.Catalog.T(msgPushReply, view)); err != nil {
 		return nil, err
 	}

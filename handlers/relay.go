@@ -105,7 +105,7 @@ func (f *RelayFlow) deskRelay(ctx context.Context, r *bot.Request) (bot.Reply, e
 		return bot.Reply{}, bot.TicketClosed(no)
 	}
 	if t.OpenID == "" {
-		return r.Say(msgRelayOffline, f.Tickets.StaffView(t, nil)), nil
+		return r.Say(msgRelayOffline, f.Tickets.StaffView(staff(r), t, nil)), nil
 	}
 	me := r.Update.From
 	if rl, ok, err := f.Relays.Relay(ctx, t.OpenID); err != nil {
@@ -130,7 +130,7 @@ func (f *RelayFlow) deskRelay(ctx context.Context, r *bot.Request) (bot.Reply, e
 	if t, err = f.Tickets.Record(ctx, a, r.Now, no, bot.EventRelayStarted, ""); err != nil {
 		return bot.Reply{}, err
 	}
-	view := f.Tickets.StaffView(t, map[string]any{"Staff": staffName(r.User, t.Community), "Minutes": int(f.Timeout.Minutes())})
+	view := f.Tickets.StaffView(staff(r), t, map[string]any{"Staff": staffName(r.User, t.Community), "Minutes": int(f.Timeout.Minutes())})
 	text := r.T(msgPushRelayStarted, view)
 	if err := f.pushRelay(ctx, t, bot.EventRelayStarted, t.OpenID, text, text); err != nil {
 		return bot.Reply{}, err
@@ -185,7 +185,7 @@ func (f *RelayFlow) relayed(ctx context.Context, r *bot.Request) (rep bot.Reply,
 	}
 	var push string
 	if a.Kind == bot.ActorResident {
-		push = r.T(msgPushFromResident, f.Tickets.StaffView(t, map[string]any{"Text": text}))
+		push = r.T(msgPushFromResident, f.Tickets.StaffView(staff(r), t, map[string]any{"Text": text}))
 	} else {
 		push = r.T(msgPushFromStaff, map[string]string{"No": t.No, "Staff": staffName(r.User, t.Community), "Text": text})
 	}
