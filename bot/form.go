@@ -75,7 +75,8 @@ type Field struct {
 	Photos bool
 	// FromArgs fields take the text after the word that started the form
 	// (「我要反映 楼道灯坏了」): it is checked like a typed answer, and the
-	// question is passed by while it holds an answer.
+	// question is passed by while it holds an answer. A Photos field that is
+	// FromArgs also keeps the photo that started the form.
 	FromArgs bool
 }
 
@@ -119,6 +120,15 @@ func (f *Form) Serve(ctx context.Context, r *Request) (Reply, error) {
 				s.Data[fd.Key] = v
 			}
 			break
+		}
+	}
+	if r.Update.Kind == KindImage && r.Update.PicURL != "" {
+		// A form started by a photo (offered for it) keeps it, like the text.
+		for _, fd := range f.Fields {
+			if fd.FromArgs && fd.Photos {
+				s.Data[photosKey(fd.Key)] = r.Update.PicURL
+				break
+			}
 		}
 	}
 	return f.advance(ctx, r, note)

@@ -35,7 +35,8 @@ type Handoff struct {
 	State      HandoffState `json:"state"`
 	Started    time.Time    `json:"started"`
 	Asked      time.Time    `json:"asked"`
-	Staff      string       `json:"staff,omitempty"` // who accepted
+	Staff      string       `json:"staff,omitempty"`  // who accepted
+	Ticket     string       `json:"ticket,omitempty"` // the ticket the relay is kept on
 }
 
 // Asking is the staff member asked now.
@@ -108,6 +109,12 @@ type HandoffService struct {
 	Notify    HandoffNotifier
 	// AcceptWithin is how long each person asked has to accept.
 	AcceptWithin time.Duration
+	// Tickets files the ticket an accepted request's conversation is kept on, in
+	// Category.
+	Tickets  *TicketService
+	Category string
+	// Profiles give the ticket the resident's name and phone.
+	Profiles Profiles
 }
 
 func (s *HandoffService) within() time.Duration {
@@ -225,31 +232,89 @@ func (s *HandoffService) Next(ctx context.Context, at time.Time, r Reminder) err
 }
 
 // Accept takes the request staff was asked to accept (or one they were asked
-// before, still waiting). The caller opens the relay.
-func (s *HandoffService) Accept(ctx context.Context, a Actor, at time.Time) (*Handoff, error) {
+// before, still waiting). The conversation is kept on a new ticket of the
+// resident's (what they typed, or subject when they typed nothing), filed and
+// signed for by a; the caller opens the relay on it.
+func (s *HandoffService) Accept(ctx context.Context, a Actor, at time.Time, subject string) (*Handoff, *Ticket, error) {
 	resident, ok, err := s.Store.OfferedTo(ctx, a.ID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !ok {
-		return nil, Errorf(ENotFound, "handoff: nothing offered to %s", Recipient(a.ID))
+		return nil, nil, Errorf(ENotFound, "handoff: nothing offered to %s", Recipient(a.ID))
 	}
 	h, ok, err := s.Store.Handoff(ctx, resident)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if !ok || h.State != HandoffWaiting {
-		return nil, Errorf(EConflict, "handoff: no longer waiting")
+		return nil, nil, Errorf(EConflict, "handoff: no longer waiting")
 	}
 	pos := slices.IndexFunc(h.Candidates, func(g Grant) bool { return g.OpenID == a.ID })
 	if pos < 0 || pos > h.Index || !a.CanIn(RoleStaff, h.Community) {
-		return nil, Errorf(ENotFound, "handoff: not offered to %s", Recipient(a.ID))
+		return nil, nil, Errorf(ENotFound, "handoff: not offered to %s", Recipient(a.ID))
 	}
 	if err := s.Reminders.Cancel(ctx, HandoffNextID(h.OpenID, h.Started, h.Index)); err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	var t *Ticket
+	if s.Tickets != nil {
+		if t, err = s.file(ctx, a, at, h, subject); err != nil {
+			return nil, nil, err
+		}
+		h.Ticket = t.No
 	}
 	h.State, h.Staff = HandoffAccepted, a.ID
-	return h, s.Store.SaveHandoff(ctx, h, s.ttl(h))
+	return h, t, s.Store.SaveHandoff(ctx, h, s.ttl(h))
+}
+
+// file files the ticket of accepted request h, signed for by a (idempotent on h).
+func (s *HandoffService) file(ctx context.Context, a Actor, at time.Time, h *Handoff, subject string) (*Ticket, error) {
+	desc := strings.TrimSpace(h.Text)
+	if desc == "" {
+		desc = subject
+	}
+	var p Profile
+	if s.Profiles != nil {
+		var err error
+		if p, err = s.Profiles.Profile(ctx, h.OpenID); err != nil {
+			return nil, err
+		}
+	}
+	t, err := s.Tickets.Intake(ctx, a, at, NewTicket{
+		Community: h.Community, Category: s.Category, Description: desc, Source: "wechat", OpenID: h.OpenID,
+		Name: p.Name, Phone: p.Phone,
+	}, fmt.Sprintf("handoff:%s:%d", Recipient(h.OpenID), h.Started.UnixMilli()))
+	if err != nil {
+		return nil, err
+	}
+	if t.Handler == "" || (t.Handler == a.ID && t.Claimed.IsZero()) {
+		if t, err = s.Tickets.Claim(ctx, a, at, t.No); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// Note keeps what a waiting resident types for whoever accepts (and for the
+// request they may leave instead); ok is false when nothing waits.
+func (s *HandoffService) Note(ctx context.Context, resident, text string) (ok bool, err error) {
+	h, ok, err := s.Store.Handoff(ctx, resident)
+	if err != nil || !ok || h.State != HandoffWaiting {
+		return false, err
+	}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return true, nil
+	}
+	joined := text
+	if h.Text != "" {
+		joined = h.Text + "\n" + text
+	}
+	if len([]rune(joined)) <= MaxTicketText {
+		h.Text = joined
+	}
+	return true, s.Store.SaveHandoff(ctx, h, s.ttl(h))
 }
 
 // Pending is the resident's request, if any (to leave it as a request, or see that

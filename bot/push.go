@@ -20,6 +20,9 @@ type Push struct {
 	// Image, when set, is a media id (see Media) sent as an image message while the
 	// 48-hour window is open; Text and Fields still make the template when it is not.
 	Image string `json:"image,omitempty"`
+	// Voice, likewise, is the media id of a voice message sent on as it is (a
+	// resident's voice message that had no words recognised).
+	Voice string `json:"voice,omitempty"`
 	// Fields are what a template's field texts may name ({name}), used when no
 	// customer-service message can go.
 	Fields map[string]string `json:"fields,omitempty"`

@@ -31,6 +31,10 @@ type TicketService struct {
 	AutoAssignAfter time.Duration
 	// Audit records who read a ticket's details (Detail); nil records nothing.
 	Audit AuditLog
+	// Replicated, when set, returns once what has been written so far is on enough
+	// Redis replicas (redis.min_replicas_ack), or an unavailable error: a new ticket's
+	// number is told only once a failover cannot lose it. Nil: told at once.
+	Replicated func(ctx context.Context) error
 
 	hooks []func(context.Context, TicketChange) error
 }
@@ -346,7 +350,17 @@ func (s *TicketService) Intake(ctx context.Context, a Actor, at time.Time, n New
 	if err := s.tellStaff(ctx, &created, staff, EventCreated, msgPushNew, nil); err != nil {
 		return nil, err
 	}
-	return t, s.changed(ctx, TicketChange{After: t, Event: EventCreated, Actor: a, At: at})
+	if err := s.changed(ctx, TicketChange{After: t, Event: EventCreated, Actor: a, At: at}); err != nil {
+		return nil, err
+	}
+	if s.Replicated != nil {
+		// Not replicated in time: the caller hears "busy", and the same key given
+		// again finds this ticket and waits again.
+		if err := s.Replicated(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
 }
 
 // update changes ticket no for a, when maySee/mayWork holds inside the atomic

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 
@@ -72,6 +73,9 @@ type Desk struct {
 	// FollowUpWindow: a resident's free message goes to their most recent ticket
 	// while it is open, or closed no longer than this ago.
 	FollowUpWindow time.Duration `yaml:"followup_window"`
+	// RequestKeywords start the request form directly when a resident's message
+	// opens with one (「投诉」「我要投诉」「报修：水管漏了」), whatever case is open.
+	RequestKeywords []string `yaml:"request_keywords"`
 }
 
 // Outbox is how pushes are sent.
@@ -120,6 +124,7 @@ func DefaultMenu() []MenuButton {
 		}},
 		{Name: "更多", Sub: []MenuButton{
 			{Name: "我的诉求", Key: "MY_TICKETS"},
+			{Name: "转人工", Key: "HANDOFF"},
 			{Name: "我的资料", Key: "PROFILE"},
 			{Name: "待办", Key: "DESK_TODO"},
 			{Name: "帮助", Key: "HELP"},
@@ -195,6 +200,9 @@ type Redis struct {
 	URL                string `yaml:"url"`
 	Prefix             string `yaml:"prefix"`
 	RequirePersistence bool   `yaml:"require_persistence"`
+	// MinReplicasAck is how many replicas must have a new ticket (WAIT) before its
+	// number is told; 0 tells it at once.
+	MinReplicasAck int `yaml:"min_replicas_ack"`
 }
 
 // Session is conversation state.
@@ -238,11 +246,12 @@ func Default() Config {
 			AutoAssignAfter: 30 * time.Minute,
 			RelayTimeout:    30 * time.Minute,
 			FollowUpWindow:  72 * time.Hour,
+			RequestKeywords: DefaultRequestKeywords(),
 			Hours:           calendar.DefaultHours(),
 		},
 		Calendar: Calendar{Quiet: calendar.DefaultQuiet()},
 		Outbox: Outbox{Workers: 4, MaxAttempts: 8, BackoffBase: 5 * time.Second,
-			BackoffCap: 10 * time.Minute, ReclaimIdle: 2 * time.Minute},
+			BackoffCap: 10 * time.Minute, ReclaimIdle: 30 * time.Second},
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
 		Hotline:    DefaultHotline(),
@@ -472,6 +481,9 @@ func (r Redis) validate() (p problems) {
 	if r.Prefix == "" {
 		p.add("redis.prefix", "required")
 	}
+	if r.MinReplicasAck < 0 {
+		p.add("redis.min_replicas_ack", "must be 0 or more")
+	}
 	return p
 }
 
@@ -503,7 +515,22 @@ func (l Log) validate() (p problems) {
 	return p
 }
 
+// DefaultRequestKeywords are the words residents open a new request with.
+func DefaultRequestKeywords() []string {
+	return []string{"投诉", "报修", "求助", "维修", "举报"}
+}
+
 func (d Desk) validate() (p problems) {
+	seen := map[string]bool{}
+	for _, k := range d.RequestKeywords {
+		switch {
+		case strings.TrimSpace(k) == "" || strings.ContainsFunc(k, unicode.IsSpace):
+			p.add("desk.request_keywords", "%q: a keyword is one word, without spaces", k)
+		case seen[k]:
+			p.add("desk.request_keywords", "%q is listed twice", k)
+		}
+		seen[k] = true
+	}
 	if d.AutoAssignAfter <= 0 {
 		p.add("desk.auto_assign_after", "must be positive")
 	}

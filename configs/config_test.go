@@ -72,6 +72,8 @@ func TestValidateNamesTheBadKey(t *testing.T) {
 			c.Communities = append(c.Communities, configs.Community{Code: "A", Name: "乙"})
 		}},
 		{"log.level", func(c *configs.Config) { c.Log.Level = "loud" }},
+		{"desk.request_keywords", func(c *configs.Config) { c.Desk.RequestKeywords = []string{"投诉", "投诉"} }},
+		{"desk.request_keywords", func(c *configs.Config) { c.Desk.RequestKeywords = []string{"我要 投诉"} }},
 	}
 	for _, tc := range cases {
 		c := base()

@@ -2,7 +2,9 @@ package handlers
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode"
 
 	"minyuan/bot"
 )
@@ -13,8 +15,13 @@ import (
 // in. Staff and the engine's own routes are not touched: this is the fallback.
 
 var (
-	msgFollowUpReceipt = bot.Msg("followup.receipt")
-	msgFollowUpOffer   = bot.Msg("followup.offer")
+	msgFollowUpReceipt    = bot.Msg("followup.receipt")
+	msgFollowUpOffer      = bot.Msg("followup.offer")
+	msgFollowUpOfferPhoto = bot.Msg("followup.offer_photo")
+	msgFollowUpUnheard    = bot.Msg("followup.voice_unheard")
+
+	wordsGreeting    = bot.Words("words.greeting")
+	wordsRequestLead = bot.Words("words.request_lead")
 )
 
 // FollowUpFlow is the resident's fallback.
@@ -25,6 +32,8 @@ type FollowUpFlow struct {
 	Within time.Duration
 	// Requests starts the request form for a message with no case to go to.
 	Requests *RequestFlow
+	// Keywords start the request form whatever case is open (desk.request_keywords).
+	Keywords []string
 }
 
 // fallback serves what nothing else took.
@@ -32,39 +41,101 @@ func (f *FollowUpFlow) fallback(ctx context.Context, r *bot.Request) (bot.Reply,
 	if f.Tickets == nil || r.User.Can(bot.RoleStaff) {
 		return fallback(ctx, r)
 	}
-	var text string
-	var photos []string
+	u := r.Update
+	var m bot.Said
 	switch {
-	case r.Update.Kind == bot.KindText || r.Update.Kind == bot.KindVoice:
-		text = r.Update.Text
-	case r.Update.Kind == bot.KindImage && r.Update.PicURL != "":
-		photos = []string{r.Update.PicURL}
-	default:
+	case u.Kind == bot.KindText || u.Kind == bot.KindVoice:
+		m.Text = strings.TrimSpace(u.Text)
+		if m.Text == "" && u.Kind == bot.KindVoice && u.MediaID != "" {
+			m.Voice = u.MediaID
+		}
+	case u.Kind == bot.KindImage && u.PicURL != "":
+		m.Photo, m.PhotoMedia = u.PicURL, u.MediaID
+	}
+	if m == (bot.Said{}) {
 		return fallback(ctx, r)
 	}
-	if text == "" && len(photos) == 0 {
-		return fallback(ctx, r)
+	if desc, ok := f.asksForRequest(r, m.Text); ok && f.Requests != nil {
+		r.Args = desc
+		return f.Requests.requestForm().Serve(ctx, r)
 	}
 	t, ok, err := f.Tickets.OpenCase(ctx, resident(r), r.Now, f.Within)
 	if err != nil {
 		return bot.Reply{}, err
 	}
 	if ok {
-		t, err = f.Tickets.FollowUp(ctx, resident(r), r.Now, t.No, text, photos)
+		t, err = f.Tickets.FollowUp(ctx, resident(r), r.Now, t.No, m)
 		if err != nil {
 			return bot.Reply{}, err
 		}
 		return r.Say(msgFollowUpReceipt, f.Tickets.View(t)), nil
 	}
-	if text == "" || f.Requests == nil {
+	if f.Requests == nil {
 		return fallback(ctx, r)
 	}
-	// No case: the request form, with what they wrote as its description.
-	r.Args = text
+	// No case: the request form, with what they sent as its description (the photo
+	// among its photos).
+	offer := msgFollowUpOffer
+	switch {
+	case m.Photo != "":
+		offer = msgFollowUpOfferPhoto
+	case m.Text == "":
+		// A voice message with no words: nothing to fill the form with.
+		return r.Say(msgFollowUpUnheard, nil), nil
+	}
+	r.Args = m.Text
 	rep, err := f.Requests.requestForm().Serve(ctx, r)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	rep.Text = r.T(msgFollowUpOffer, nil) + "\n" + rep.Text
+	rep.Text = r.T(offer, nil) + "\n" + rep.Text
 	return rep, nil
 }
+
+// asksForRequest reports whether text asks for a new request with one of the
+// keywords: 「投诉」「我要投诉」「你好，我想报修」, or the keyword set apart from what
+// follows (「报修：厨房水管漏水」「投诉 楼上噪音」). Then desc is the description to
+// fill in: the whole message when it says more than the keyword, else "". A sentence
+// that only runs on from the keyword (「报修的师傅几点来？」) is not a request: it goes
+// to the resident's open case.
+func (f *FollowUpFlow) asksForRequest(r *bot.Request, text string) (desc string, ok bool) {
+	s := bot.Spoken(text)
+	if rest, ok := cutWord(s, r.Catalog.Words(wordsGreeting)); ok {
+		s = strings.TrimLeftFunc(rest, isSeparator)
+	}
+	rest, lead := cutWord(s, r.Catalog.Words(wordsRequestLead))
+	if !lead {
+		rest = s
+	}
+	for _, k := range f.Keywords {
+		after, found := strings.CutPrefix(rest, k)
+		if !found {
+			continue
+		}
+		said := strings.TrimLeftFunc(after, isSeparator)
+		switch {
+		case said == "":
+			return "", true
+		case lead || said != after:
+			return strings.TrimSpace(text), true
+		}
+	}
+	return "", false
+}
+
+// cutWord cuts the longest of words off the start of s.
+func cutWord(s string, words []string) (string, bool) {
+	best := ""
+	for _, w := range words {
+		if strings.HasPrefix(s, w) && len(w) > len(best) {
+			best = w
+		}
+	}
+	if best == "" {
+		return s, false
+	}
+	return s[len(best):], true
+}
+
+// isSeparator: what sets a word apart from what follows it (spaces, 「，」「：」...).
+func isSeparator(c rune) bool { return unicode.IsSpace(c) || unicode.IsPunct(c) }

@@ -28,6 +28,8 @@ type Flows struct {
 	Volunteers VolunteerFlow
 	// Hotline: call-backs (回电) and linking a caller's number (hotline.go).
 	Hotline HotlineFlow
+	// Handoff: 转人工 (handoff.go).
+	Handoff HandoffFlow
 	// FollowUp takes a resident's free text (followup.go).
 	FollowUp FollowUpFlow
 	// Stats answers 统计 (stats.go).
@@ -53,6 +55,16 @@ func NewMux(f Flows) *bot.Mux {
 	f.Volunteers.register(m)
 	f.Hotline.register(m)
 	f.Stats.register(m)
+	f.Handoff.Relay, f.Handoff.Requests = &f.Relay, &f.Requests
+	f.Handoff.register(m)
+	// What is not a command the sender may run goes to the other side of a live
+	// relay, or waits with a 转人工 for whoever accepts.
+	m.Through(func(ctx context.Context, r *bot.Request) (bot.Reply, bool, error) {
+		if rep, ok, err := f.Relay.relayed(ctx, r); ok || err != nil {
+			return rep, ok, err
+		}
+		return f.Handoff.waiting(ctx, r)
+	})
 	return m
 }
 

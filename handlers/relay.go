@@ -27,7 +27,8 @@ var (
 	msgRelayEnded       = bot.Msg("desk.relay.ended")
 	msgRelayNone        = bot.Msg("desk.relay.none")
 	msgRelayUnsupported = bot.Msg("relay.unsupported")
-	msgRelayImage       = bot.Msg("relay.image")
+	msgRelayImage       = bot.Msg("relay.image") // the timeline line of a photo
+	msgRelayPhoto       = bot.Msg("relay.photo") // a photo, as the peer reads of it
 	msgPushRelayStarted = bot.Msg("push.relay.started")
 	msgPushRelayEnded   = bot.Msg("push.relay.ended")
 	msgPushFromResident = bot.Msg("push.relay.from_resident")
@@ -67,19 +68,21 @@ func (f *RelayFlow) register(m *bot.Mux) {
 	m.Command(wordsDeskRelay, bot.RoleStaff, bot.HandlerFunc(f.deskRelay))
 	// Either side of a relay ends it.
 	m.Command(wordsRelayEnd, bot.RoleResident, bot.HandlerFunc(f.endRelay))
-	// What is not a command the sender may run goes to the other side of a relay.
-	m.Through(f.relayed)
+	// What is not a command the sender may run goes to the other side of a relay
+	// (NewMux passes it through f.relayed).
 }
 
 // pushRelay tells peer about ticket t (as it stands after event): a resident as an
 // update (important ones become a call-back task if WeChat cannot reach them),
 // staff as an alert.
 func (f *RelayFlow) pushRelay(ctx context.Context, t *bot.Ticket, event bot.EventKind, peer, text, body string) error {
-	return f.pushRelayAs(ctx, t, event, peer, text, body, event != bot.EventRelayEnded && event != bot.EventRelayTimeout)
+	return f.pushRelayAs(ctx, t, event, peer, text, body, "", event != bot.EventRelayEnded && event != bot.EventRelayTimeout)
 }
 
-func (f *RelayFlow) pushRelayAs(ctx context.Context, t *bot.Ticket, event bot.EventKind, peer, text, body string, important bool) error {
-	p := bot.Push{ID: bot.TicketPushID(t.No, t.Version, event, peer), To: peer, Text: text,
+// pushRelayAs is pushRelay with a photo: image, when set, is its media id, and the
+// photo itself is sent (text only makes the template, when the window is closed).
+func (f *RelayFlow) pushRelayAs(ctx context.Context, t *bot.Ticket, event bot.EventKind, peer, text, body, image string, important bool) error {
+	p := bot.Push{ID: bot.TicketPushID(t.No, t.Version, event, peer), To: peer, Text: text, Image: image,
 		Fields: map[string]string{"no": t.No, "text": body}, Ref: t.No, Community: t.Community}
 	if peer == t.OpenID {
 		p.Kind, p.Important = bot.PushTicketUpdate, important
@@ -107,6 +110,13 @@ func (f *RelayFlow) deskRelay(ctx context.Context, r *bot.Request) (bot.Reply, e
 	if t.OpenID == "" {
 		return r.Say(msgRelayOffline, f.Tickets.StaffView(staff(r), t, nil)), nil
 	}
+	return f.open(ctx, r, a, t)
+}
+
+// open starts a live relay between the sender (staff actor a) and ticket t's
+// resident: 对话 <no>, or an accepted 转人工.
+func (f *RelayFlow) open(ctx context.Context, r *bot.Request, a bot.Actor, t *bot.Ticket) (bot.Reply, error) {
+	no := t.No
 	me := r.Update.From
 	if rl, ok, err := f.Relays.Relay(ctx, t.OpenID); err != nil {
 		return bot.Reply{}, err
@@ -127,7 +137,8 @@ func (f *RelayFlow) deskRelay(ctx context.Context, r *bot.Request) (bot.Reply, e
 	if err := f.armTimeout(ctx, no, t.OpenID, me, r.Now); err != nil {
 		return bot.Reply{}, err
 	}
-	if t, err = f.Tickets.Record(ctx, a, r.Now, no, bot.EventRelayStarted, ""); err != nil {
+	t, err := f.Tickets.Record(ctx, a, r.Now, no, bot.EventRelayStarted, "")
+	if err != nil {
 		return bot.Reply{}, err
 	}
 	view := f.Tickets.StaffView(staff(r), t, map[string]any{"Staff": staffName(r.User, t.Community), "Minutes": int(f.Timeout.Minutes())})
@@ -172,10 +183,13 @@ func (f *RelayFlow) relayed(ctx context.Context, r *bot.Request) (rep bot.Reply,
 		_, _, err := f.Relays.EndRelay(ctx, u.From)
 		return bot.Reply{}, false, err
 	}
+	// said is what the peer reads; the timeline keeps a photo's address too.
 	text := strings.TrimSpace(u.Text)
+	said, image := text, ""
 	switch {
 	case u.Kind == bot.KindImage && u.PicURL != "":
 		text = r.T(msgRelayImage, map[string]string{"URL": u.PicURL})
+		said, image = r.T(msgRelayPhoto, nil), u.MediaID
 	case (u.Kind == bot.KindText || u.Kind == bot.KindVoice) && text != "":
 	default:
 		return r.Say(msgRelayUnsupported, nil), true, nil
@@ -185,11 +199,12 @@ func (f *RelayFlow) relayed(ctx context.Context, r *bot.Request) (rep bot.Reply,
 	}
 	var push string
 	if a.Kind == bot.ActorResident {
-		push = r.T(msgPushFromResident, f.Tickets.StaffView(staff(r), t, map[string]any{"Text": text}))
+		push = r.T(msgPushFromResident, f.Tickets.StaffView(staff(r), t, map[string]any{"Text": said}))
 	} else {
-		push = r.T(msgPushFromStaff, map[string]string{"No": t.No, "Staff": staffName(r.User, t.Community), "Text": text})
+		push = r.T(msgPushFromStaff, map[string]string{"No": t.No, "Staff": staffName(r.User, t.Community), "Text": said})
 	}
-	if err := f.pushRelay(ctx, t, bot.EventRelay, rl.Peer, push, text); err != nil {
+	// The photo itself goes (its media id); the words make the template.
+	if err := f.pushRelayAs(ctx, t, bot.EventRelay, rl.Peer, push, said, image, true); err != nil {
 		return bot.Reply{}, true, err
 	}
 	if err := f.Relays.TouchRelay(ctx, u.From, rl.Peer, relayKeep); err != nil {

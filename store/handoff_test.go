@@ -73,7 +73,7 @@ func TestHandoffGoesToDutyThenNextThenNobody(t *testing.T) {
 		t.Fatal("asking twice started a second round")
 	}
 	// Somebody not asked yet cannot take it.
-	if _, err := svc.Accept(ctx, sec, at); bot.ErrorCode(err) != bot.ENotFound {
+	if _, _, err := svc.Accept(ctx, sec, at, ""); bot.ErrorCode(err) != bot.ENotFound {
 		t.Fatalf("not asked yet: %v", err)
 	}
 	next := func(i int, when time.Time) {
@@ -95,7 +95,7 @@ func TestHandoffGoesToDutyThenNextThenNobody(t *testing.T) {
 		t.Fatalf("asked %v, want on duty first, then the others by name", n.offers)
 	}
 	// The first one asked may still take it while it waits.
-	h, err := svc.Accept(ctx, wang, at.Add(7*time.Minute))
+	h, _, err := svc.Accept(ctx, wang, at.Add(7*time.Minute), "")
 	if err != nil || h.State != bot.HandoffAccepted || h.Text != "我家漏水了" {
 		t.Fatalf("accept: %+v %v", h, err)
 	}
@@ -118,7 +118,7 @@ func TestHandoffGoesToDutyThenNextThenNobody(t *testing.T) {
 	if n.unanswered != 1 || h.State != bot.HandoffNobody || h.Text != "想咨询低保" {
 		t.Fatalf("nobody accepted: told %d, %+v", n.unanswered, h)
 	}
-	if _, err := svc.Accept(ctx, wang, at.Add(time.Hour)); err == nil {
+	if _, _, err := svc.Accept(ctx, wang, at.Add(time.Hour), ""); err == nil {
 		t.Fatal("a request nobody took was accepted after all")
 	}
 }

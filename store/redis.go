@@ -287,3 +287,32 @@ func (s *Store) CheckPersistence(ctx context.Context) (Persistence, error) {
 	p.OK = !p.Unknown && len(p.Problems) == 0
 	return p, nil
 }
+
+// Replicated returns once n replicas have every write made so far, or an unavailable
+// error after timeout (or the context's deadline, if sooner). WAIT counts the
+// writes of its own connection, so a small write goes first on the same one:
+// replication is one ordered stream, and a replica that has it has everything
+// written before it, by any connection.
+func (s *Store) Replicated(ctx context.Context, n int, timeout time.Duration) error {
+	if dl, ok := ctx.Deadline(); ok {
+		if left := time.Until(dl) - 50*time.Millisecond; left < timeout {
+			timeout = left
+		}
+	}
+	if timeout < time.Millisecond {
+		return bot.Errorf(bot.EUnavailable, "store: no time left to wait for %d replicas", n)
+	}
+	var wait *redis.Cmd
+	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		p.Set(ctx, s.k.prefix+"replicated", time.Now().UnixMilli(), time.Minute)
+		wait = p.Do(ctx, "WAIT", n, timeout.Milliseconds())
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: wait for replicas: %w", err)
+	}
+	if got, _ := wait.Int64(); got < int64(n) {
+		return bot.Errorf(bot.EUnavailable, "store: %d of %d replicas acknowledged within %v", got, n, timeout)
+	}
+	return nil
+}

@@ -101,6 +101,9 @@ type Call struct {
 	Status int `json:"status"`
 	// Injected is true when a Fault decided the answer.
 	Injected bool `json:"injected,omitempty"`
+	// Duplicate is true for a template message whose client_msg_id the platform had
+	// already sent to this openid within ten minutes: answered as sent, not shown.
+	Duplicate bool `json:"duplicate,omitempty"`
 }
 
 // OK reports whether the call succeeded.
@@ -172,6 +175,9 @@ type API struct {
 	tickets   map[string]qrTicket
 	msgID     int64
 	media     map[string][]byte // uploaded media by media_id (media.go)
+	// clientMsgs are the template messages sent with a client_msg_id, by openid
+	// and id: the platform sends each once within ten minutes.
+	clientMsgs map[string]sentOnce
 }
 
 // NewAPI makes a platform that knows one account. A nil clock is the system clock.
@@ -456,7 +462,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case KindCustom:
 			answer = a.sendCustom(call.OpenID, body, now)
 		case KindTemplate:
-			answer = a.sendTemplate(call.OpenID, body)
+			answer, call.Duplicate = a.sendTemplate(call.OpenID, body, now)
 		case KindUserInfo:
 			answer = a.userInfo(call.OpenID)
 		case KindMenuCreate:
@@ -650,26 +656,47 @@ func (a *API) sendCustom(openid string, body []byte, now time.Time) map[string]a
 }
 
 // sendTemplate needs no window, only a follower and a template. The caller holds a.mu.
-func (a *API) sendTemplate(openid string, body []byte) map[string]any {
+// sendTemplate sends a template message; like the platform, it sends one message
+// per openid and client_msg_id within ten minutes, answering a repeat with the first
+// one's msgid (dup).
+func (a *API) sendTemplate(openid string, body []byte, now time.Time) (answer map[string]any, dup bool) {
 	var msg struct {
-		TemplateID string `json:"template_id"`
+		TemplateID  string `json:"template_id"`
+		ClientMsgID string `json:"client_msg_id"`
 	}
 	if len(body) == 0 {
-		return errAnswer(44002)
+		return errAnswer(44002), false
 	}
 	if err := json.Unmarshal(body, &msg); err != nil {
-		return errAnswer(47001)
+		return errAnswer(47001), false
 	}
 	if code := a.reachable(openid); code != 0 {
-		return errAnswer(code)
+		return errAnswer(code), false
 	}
 	if msg.TemplateID == "" || !a.knownTemplate(msg.TemplateID) {
-		return errAnswer(ErrInvalidTemplate)
+		return errAnswer(ErrInvalidTemplate), false
+	}
+	answer = errAnswer(0)
+	key := openid + "\x00" + msg.ClientMsgID
+	if prev, ok := a.clientMsgs[key]; ok && msg.ClientMsgID != "" && now.Sub(prev.at) < 10*time.Minute {
+		answer["msgid"] = prev.msgID
+		return answer, true
 	}
 	a.msgID++
-	answer := errAnswer(0)
+	if msg.ClientMsgID != "" {
+		if a.clientMsgs == nil {
+			a.clientMsgs = map[string]sentOnce{}
+		}
+		a.clientMsgs[key] = sentOnce{msgID: a.msgID, at: now}
+	}
 	answer["msgid"] = a.msgID
-	return answer
+	return answer, false
+}
+
+// sentOnce is a template message sent with a client_msg_id.
+type sentOnce struct {
+	msgID int64
+	at    time.Time
 }
 
 // reachable tells a follower (0) from an unfollower (43004) and from an openid the

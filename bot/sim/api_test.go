@@ -807,3 +807,42 @@ func TestWire(t *testing.T) {
 		t.Fatalf("Sent(alice) has %d calls, want %d", n, workers)
 	}
 }
+
+// The platform sends one template message per openid and client_msg_id within ten
+// minutes: a push resent after its sender died between the send and the record of
+// it reaches the phone once.
+func TestTemplateClientMsgIDSentOnce(t *testing.T) {
+	e := setup(t, 0)
+	e.follower(alice)
+	e.follower(bob)
+	oa := e.account(false)
+	send := func(to, id string) int64 {
+		t.Helper()
+		msgID, err := oa.GetTemplate().Send(&message.TemplateMessage{ToUser: to, TemplateID: "tpl-ticket-update",
+			ClientMsgID: id, Data: map[string]*message.TemplateDataItem{"first": {Value: "您的诉求有新进展"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return msgID
+	}
+	first := send(alice, "c1")
+	if again := send(alice, "c1"); again != first {
+		t.Fatalf("a repeated client_msg_id got msgid %d, want the first one's %d", again, first)
+	}
+	if other := send(bob, "c1"); other == first {
+		t.Fatal("another openid's message with the same client_msg_id was taken for a repeat")
+	}
+	e.clock.Advance(11 * time.Minute)
+	if later := send(alice, "c1"); later == first {
+		t.Fatal("after ten minutes the same client_msg_id is a new message")
+	}
+	var dups int
+	for _, c := range e.api.Sent(alice) {
+		if c.Duplicate {
+			dups++
+		}
+	}
+	if dups != 1 {
+		t.Fatalf("%d calls marked duplicate, want 1", dups)
+	}
+}

@@ -237,7 +237,7 @@ func (d *Deliverer) Deliver(ctx context.Context, p bot.Push) Outcome {
 func (d *Deliverer) Mergeable(ps []bot.Push) bool {
 	n := 0
 	for i, p := range ps {
-		if p.Text == "" || p.Image != "" || (i > 0 && p.To != ps[0].To) {
+		if p.Text == "" || p.Image != "" || p.Voice != "" || (i > 0 && p.To != ps[0].To) {
 			return false
 		}
 		n += utf8.RuneCountInString(p.Text) + 2
@@ -265,7 +265,7 @@ func (d *Deliverer) DeliverAll(ctx context.Context, ps []bot.Push) []Outcome {
 		}
 		return outs
 	}
-	if ps[0].Text != "" || ps[0].Image != "" {
+	if ps[0].Text != "" || ps[0].Image != "" || ps[0].Voice != "" {
 		left, code, err := d.cfg.Allowance.TakeCustom(ctx, ps[0].To, d.cfg.Clock.Now())
 		if err != nil {
 			return []Outcome{{Result: Retry, Via: "allowance", Reason: "store", Err: err}}
@@ -276,6 +276,9 @@ func (d *Deliverer) DeliverAll(ctx context.Context, ps []bot.Push) []Outcome {
 				m := message.NewMessageManager(d.context(tok))
 				if len(ps) == 1 && ps[0].Image != "" {
 					return m.Send(message.NewCustomerImgMessage(ps[0].To, ps[0].Image))
+				}
+				if len(ps) == 1 && ps[0].Voice != "" {
+					return m.Send(message.NewCustomerVoiceMessage(ps[0].To, ps[0].Voice))
 				}
 				return m.Send(message.NewCustomerTextMessage(ps[0].To, text))
 			}, OpCustom)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"strings"
 	"testing"
 
@@ -15,7 +16,15 @@ import (
 
 var srv *redistest.Server
 
-func TestMain(m *testing.M) { redistest.Main(m, &srv) }
+// TestMain runs the tests, or, with MINYUAN_TEST_MAIN=1, is the minyuan command
+// itself: the fault tests start `minyuan serve` as this binary (crash_test.go).
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main()
+		os.Exit(0)
+	}
+	redistest.Main(m, &srv)
+}
 
 // run parses args as the command line does and runs the command, with the sample
 // config and the test's Redis given through the environment.

@@ -243,7 +243,9 @@ function renderEntry(e, state) {
   const parts = [];
   if (e.kind === "custom") {
     parts.push(el("div", "tag custom", "客服消息"));
-    parts.push(el("div", "bubble", e.msgtype === "text" || !e.msgtype ? e.text : `[${e.msgtype}]`));
+    if (e.msgtype === "image") parts.push(el("div", "image-ph", "[图片]"));
+    else if (e.msgtype === "voice") parts.push(el("div", "bubble voice", "[语音]"));
+    else parts.push(el("div", "bubble", e.msgtype === "text" || !e.msgtype ? e.text : `[${e.msgtype}]`));
   } else if (e.kind === "template") {
     parts.push(el("div", "tag template", "模板消息"));
     parts.push(templateCard(e.template || { fields: [] }));

@@ -84,6 +84,7 @@ type App struct {
 	// Hotline bridge (hotline.go).
 	Callbacks *bot.CallbackService
 	Hotline   *bot.HotlineService
+	Handoff   *bot.HandoffService
 	api       *httpapi.API
 }
 
@@ -148,6 +149,9 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Calendar: cal, Catalog: cat, Categories: cfg.Categories, Communities: Communities(cfg),
 		AutoAssignAfter: cfg.Desk.AutoAssignAfter, Audit: a.Store,
 	}
+	if n := cfg.Redis.MinReplicasAck; n > 0 {
+		a.Tickets.Replicated = func(ctx context.Context) error { return a.Store.Replicated(ctx, n, time.Second) }
+	}
 	if err := a.hotline(ctx, cfg); err != nil {
 		a.Close()
 		return nil, err
@@ -163,7 +167,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		Desk:     handlers.DeskFlow{Tickets: a.Tickets, Communities: communities},
 		Relay: handlers.RelayFlow{Tickets: a.Tickets, Relays: a.Store, Pusher: a.pusher, Reminders: a.Store,
 			Clock: a.clock, Catalog: cat, Timeout: cfg.Desk.RelayTimeout},
-		FollowUp: handlers.FollowUpFlow{Tickets: a.Tickets, Within: cfg.Desk.FollowUpWindow},
+		FollowUp: handlers.FollowUpFlow{Tickets: a.Tickets, Within: cfg.Desk.FollowUpWindow, Keywords: cfg.Desk.RequestKeywords},
 	}
 	// Volunteers.
 	a.Volunteers = NewVolunteers(cfg, a.Store, a.pusher, cat, a.clock)

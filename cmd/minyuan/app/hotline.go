@@ -3,8 +3,10 @@ package app
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"minyuan/bot"
+	"minyuan/bot/calendar"
 	"minyuan/bot/httpapi"
 	"minyuan/configs"
 	"minyuan/handlers"
@@ -67,7 +69,43 @@ func (a *App) hotlineFlows(cat *bot.Catalog) {
 	a.Hotline.Notify = &a.Flows.Hotline
 	a.Flows.Desk.Callbacks = a.Flows.Hotline.CallbackLines
 	a.Tickets.OnChange(a.replyByPhone)
+	a.handoff(cat)
 }
+
+// handoff wires 转人工: the service (service hours from the calendar, the desk's
+// staff and roster, the ticket a conversation is kept on) and its chat side.
+func (a *App) handoff(cat *bot.Catalog) {
+	cfg := a.cfg
+	category := ""
+	for _, want := range []string{"inquiry", "other"} {
+		for _, c := range cfg.Categories {
+			if c.Code == want && category == "" {
+				category = c.Code
+			}
+		}
+	}
+	if category == "" && len(cfg.Categories) > 0 {
+		category = cfg.Categories[0].Code
+	}
+	a.Handoff = &bot.HandoffService{
+		Store: a.Store, Hours: deskHours{a.Calendar}, Directory: a.Store, Reminders: a.Store,
+		AcceptWithin: cfg.Hotline.AcceptWithin, Tickets: a.Tickets, Category: category, Profiles: a.Store,
+	}
+	a.Flows.Handoff = handlers.HandoffFlow{
+		Handoff: a.Handoff, Profiles: a.Store, Pusher: a.pusher, Catalog: cat,
+		Communities: handlers.Communities(Communities(cfg)), Community: a.Callbacks.Community, Number: cfg.Hotline.Number,
+	}
+	a.Handoff.Notify = &a.Flows.Handoff
+	a.Scheduler.Handle(bot.HandoffNextKind, func(ctx context.Context, r bot.Reminder) error {
+		return a.Handoff.Next(ctx, a.clock.Now(), r)
+	})
+}
+
+// deskHours are the desk's service hours on the working-day calendar.
+type deskHours struct{ cal *calendar.Calendar }
+
+func (h deskHours) IsOpen(t time.Time) bool        { return h.cal.IsOpen(t, h.cal.Hours()) }
+func (h deskHours) NextOpen(t time.Time) time.Time { return h.cal.NextOpen(t, h.cal.Hours()) }
 
 // replyByPhone: a reply on a ticket whose resident is not in WeChat (a call from a
 // number nobody has linked) becomes a call-back task with the reply to read out.

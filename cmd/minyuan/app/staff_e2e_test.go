@@ -329,7 +329,13 @@ func TestDeskLiveRelay(t *testing.T) {
 	if got := d.sendImage(res, "http://mmbiz.qpic.cn/flood.jpg"); got != "" {
 		t.Fatalf("a relayed image was answered: %q", got)
 	}
-	d.lastPush(wang, "http://mmbiz.qpic.cn/flood.jpg")
+	// The photo itself goes across (its media id), not a link to it.
+	if p := d.lastPush(wang, "［照片］"); p.Image != "media_1" || strings.Contains(p.Text, "http://") {
+		t.Fatalf("relayed photo: %+v", p)
+	}
+	if evs := d.timeline(no); !strings.Contains(evs[len(evs)-1].Text, "http://mmbiz.qpic.cn/flood.jpg") {
+		t.Fatalf("the timeline keeps the photo's address: %+v", evs[len(evs)-1])
+	}
 	// A resident's sentence that starts with a desk word is conversation, not a
 	// refused command; 帮助 still answers.
 	d.say(res, "回复一下，谢谢您")
