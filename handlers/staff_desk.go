@@ -127,7 +127,7 @@ func (f *DeskFlow) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, er
 	}
 	lines := []string{r.T(msgQueueHead, map[string]any{"All": all, "Count": len(open)})}
 	for _, t := range open[:min(len(open), deskListLimit)] {
-		v := f.Tickets.View(t)
+		v := f.Tickets.ViewAt(t, r.Now)
 		v["Colour"] = r.T(colourNames[f.Tickets.Colour(t, r.Now)], nil)
 		v["Short"] = excerpt(fmt.Sprint(v["Description"]), shortRunes) // a confidential call's is hidden
 		if communities == 1 {
@@ -287,7 +287,7 @@ func (f *DeskFlow) deskDetail(ctx context.Context, r *bot.Request) (bot.Reply, e
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	lines := []string{r.T(msgDetail, f.Tickets.StaffView(staff(r), t, nil))}
+	lines := []string{r.T(msgDetail, f.Tickets.StaffView(staff(r), t, map[string]any{"Status": f.Tickets.StatusWords(t, r.Now)}))}
 	if n := len(evs) - detailEvents; n > 0 {
 		lines = append(lines, r.T(msgDetailMore, map[string]int{"N": n}))
 		evs = evs[n:]
