@@ -229,10 +229,16 @@ func (s *TicketService) description(t *Ticket) string {
 	return t.Description
 }
 
-// StaffView is a ticket as viewer sees it at the desk: the phone in full
+// StaffView is a ticket as staff see it in a push or a text many read: the phone
+// masked (PhoneFull too). extra adds to it.
+func (s *TicketService) StaffView(t *Ticket, extra map[string]any) map[string]any {
+	return s.StaffViewFor(Actor{Kind: ActorStaff}, t, extra)
+}
+
+// StaffViewFor is a ticket as viewer sees it at the desk: the phone in full
 // (PhoneFull) only for its handler and the community's secretary, who may have to
 // call; everyone else, an admin included, sees it masked. extra adds to it.
-func (s *TicketService) StaffView(viewer Actor, t *Ticket, extra map[string]any) map[string]any {
+func (s *TicketService) StaffViewFor(viewer Actor, t *Ticket, extra map[string]any) map[string]any {
 	v := s.View(t)
 	v["PhoneFull"] = v["Phone"]
 	if SeesPhone(viewer, t) {
@@ -381,7 +387,7 @@ func (s *TicketService) EmptyRoles(ctx context.Context, a Actor) ([]RoleGap, err
 // tellStaff pushes an alert about t (as it stands after event) to each of to.
 func (s *TicketService) tellStaff(ctx context.Context, t *Ticket, to []Grant, event EventKind, key MsgKey, extra map[string]any) error {
 	// One text for every recipient: the phone is masked (a push names no number).
-	view := s.StaffView(Actor{Kind: ActorStaff}, t, extra)
+	view := s.StaffView(t, extra)
 	text := s.Catalog.T(key, view)
 	for _, g := range to {
 		err := s.Pusher.Push(ctx, Push{
@@ -397,15 +403,27 @@ func (s *TicketService) tellStaff(ctx context.Context, t *Ticket, to []Grant, ev
 }
 
 // tellResident pushes text to the resident who brought t; a push that cannot reach
-// them in WeChat becomes a call-back task. A ticket with no resident in WeChat (a
-// caller) is told nothing here: its handler phones.
-func (s *TicketService) tellResident(ctx context.Context, t *Ticket, event EventKind, text string) error {
+// them in WeChat becomes a call-back task, and the staff member whose message it is
+// (a) is told at once. A ticket with no resident in WeChat (a caller) is told
+// nothing here: its handler phones. It returns when the push goes out: zero for at
+// once, or the end of the quiet hours that hold it.
+func (s *TicketService) tellResident(ctx context.Context, a Actor, t *Ticket, event EventKind, text string) (time.Time, error) {
 	if t.OpenID == "" {
-		return nil
+		return time.Time{}, nil
 	}
-	return s.Pusher.Push(ctx, Push{
+	p := Push{
 		ID: TicketPushID(t.No, t.Version, event, t.OpenID), To: t.OpenID, Kind: PushTicketUpdate, Text: text,
 		Fields:    map[string]string{"no": t.No, "text": text},
 		Important: true, Ref: t.No, Community: t.Community,
-	})
+	}
+	if a.Kind == ActorStaff || a.Kind == ActorHotline {
+		p.Sender = a.ID
+	}
+	var held time.Time
+	if h, ok := s.Pusher.(Holder); ok {
+		if at, ok := h.HeldUntil(p); ok {
+			held = at
+		}
+	}
+	return held, s.Pusher.Push(ctx, p)
 }

@@ -77,6 +77,8 @@ type DeskFlow struct {
 	Communities Communities
 	// Callbacks lists the open call-back tasks (回电) under 待办 (hotline.go).
 	Callbacks func(ctx context.Context, r *bot.Request) ([]string, error)
+	// TicketCallbacks lists a ticket's open call-back tasks under 详情 (hotline.go).
+	TicketCallbacks func(ctx context.Context, r *bot.Request, t *bot.Ticket) ([]string, error)
 }
 
 func (f *DeskFlow) register(m *bot.Mux) {
@@ -180,7 +182,7 @@ func (f *DeskFlow) deskClaim(ctx context.Context, r *bot.Request) (bot.Reply, er
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgClaimed, f.Tickets.StaffView(staff(r), t, nil)), nil
+	return r.Say(msgClaimed, f.Tickets.StaffViewFor(staff(r), t, nil)), nil
 }
 
 // 回复 <no> <text>: a message to the resident, down the delivery ladder.
@@ -189,11 +191,15 @@ func (f *DeskFlow) deskReply(ctx context.Context, r *bot.Request) (bot.Reply, er
 	if !ok || text == "" {
 		return r.Say(msgUsageReply, nil), nil
 	}
-	t, err := f.Tickets.Reply(ctx, staff(r), r.Now, no, text)
+	t, held, err := f.Tickets.Reply(ctx, staff(r), r.Now, no, text)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	view := f.Tickets.StaffView(staff(r), t, map[string]any{"Staff": staffName(r.User, t.Community), "Text": text})
+	view := f.Tickets.StaffViewFor(staff(r), t, map[string]any{"Staff": staffName(r.User, t.Community), "Text": text})
+	view["Held"] = ""
+	if !held.IsZero() {
+		view["Held"] = bot.When(r.Catalog, held)
+	}
 	if t.OpenID == "" {
 		return r.Say(msgRepliedByCall, view), nil
 	}
@@ -274,7 +280,7 @@ func (f *DeskFlow) deskClose(ctx context.Context, r *bot.Request) (bot.Reply, er
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgClosedOK, f.Tickets.StaffView(staff(r), t, nil)), nil
+	return r.Say(msgClosedOK, f.Tickets.StaffViewFor(staff(r), t, nil)), nil
 }
 
 // 详情 <no>: the ticket and its latest timeline, private notes included.
@@ -287,13 +293,21 @@ func (f *DeskFlow) deskDetail(ctx context.Context, r *bot.Request) (bot.Reply, e
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	lines := []string{r.T(msgDetail, f.Tickets.StaffView(staff(r), t, map[string]any{"Status": f.Tickets.StatusWords(t, r.Now)}))}
+	lines := []string{r.T(msgDetail, f.Tickets.StaffViewFor(staff(r), t, map[string]any{"Status": f.Tickets.StatusWords(t, r.Now)}))}
 	if n := len(evs) - detailEvents; n > 0 {
 		lines = append(lines, r.T(msgDetailMore, map[string]int{"N": n}))
 		evs = evs[n:]
 	}
 	for _, ev := range evs {
 		lines = append(lines, timelineLine(r, t, ev))
+	}
+	if f.TicketCallbacks != nil {
+		// The calls still owed on it, with the number: what staff came here for.
+		calls, err := f.TicketCallbacks(ctx, r, t)
+		if err != nil {
+			return bot.Reply{}, err
+		}
+		lines = append(lines, calls...)
 	}
 	return bot.Text(strings.Join(lines, "\n")), nil
 }

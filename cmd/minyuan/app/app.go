@@ -159,7 +159,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	communities := handlers.Communities(Communities(cfg))
 	a.Flows = handlers.Flows{
 		Catalog:  cat,
-		Basics:   handlers.BasicsFlow{Profiles: a.Store, Communities: communities},
+		Basics:   handlers.BasicsFlow{Profiles: a.Store, Communities: communities, Callbacks: a.Callbacks},
 		Bind:     handlers.BindFlow{Roles: a.Store, Communities: communities},
 		Profile:  handlers.ProfileFlow{Profiles: a.Store, Communities: communities},
 		Duty:     handlers.DutyFlow{Duty: a.Store, Communities: communities},

@@ -209,7 +209,7 @@ func fillDemoConfig(cfg *configs.Config) error {
 		if t := cfg.Templates[kind]; t.ID == "" {
 			t.ID = "demo-" + kind
 			if len(t.Fields) == 0 {
-				t.Fields = map[string]string{"keyword1": "{ref}", "keyword2": "{text}"}
+				t.Fields = demoTemplateFields(kind)
 			}
 			cfg.Templates[kind] = t
 		}

@@ -57,11 +57,21 @@ var demoTemplates = map[string]struct {
 	"ticket_alert":  {"民愿待办提醒", []string{"诉求编号", "待办事项"}},
 }
 
+// demoTemplateFields fills the demo's template of a kind of push: the ticket kinds
+// name the ticket number ({ref}) and the text; the others only the text, since their
+// ref is an internal key ("visit:101"), not something to show people.
+func demoTemplateFields(kind string) map[string]string {
+	if _, ok := demoTemplates[kind]; ok {
+		return map[string]string{"keyword1": "{ref}", "keyword2": "{text}"}
+	}
+	return map[string]string{"keyword1": "{text}"}
+}
+
 // demoTemplate is the simulator's template for a kind of push.
 func demoTemplate(kind, id string) sim.Template {
 	d, ok := demoTemplates[kind]
 	if !ok {
-		d.title, d.labels = "社区服务提醒", []string{"事项编号", "内容"}
+		d.title, d.labels = "社区服务提醒", []string{"内容"}
 	}
 	t := sim.Template{ID: id, Title: d.title}
 	for i, l := range d.labels {
