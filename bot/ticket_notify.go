@@ -265,6 +265,16 @@ func SeesPhone(viewer Actor, t *Ticket) bool {
 	return false
 }
 
+// HandlerView is StaffViewFor staff member a: a confidential call's contents are
+// shown only when a handles it.
+func (s *TicketService) HandlerView(a Actor, t *Ticket, extra map[string]any) map[string]any {
+	v := s.StaffViewFor(a, t, extra)
+	if t.Confidential && t.Handler != "" && t.Handler == a.ID && t.Erased.IsZero() {
+		v["Description"] = t.Description
+	}
+	return v
+}
+
 // StaffOf lists the staff (and secretaries) of a community, each once, secretaries
 // first.
 func (s *TicketService) StaffOf(ctx context.Context, community string) ([]Grant, error) {
