@@ -170,7 +170,9 @@ func NewDemo(ctx context.Context, cfg configs.Config, opt DemoOptions) (_ *Demo,
 	if err != nil {
 		return nil, err
 	}
-	d.dailyFrom = d.Clock.Now()
+	d.dailyMu.Lock()
+	d.dailyFrom = d.Clock.Now() // from now on the daily jobs follow the demo clock
+	d.dailyMu.Unlock()
 	hotline, err := d.hotlinePanel(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -429,8 +431,8 @@ func (d *Demo) daily(ctx context.Context) {
 	d.dailyMu.Lock()
 	defer d.dailyMu.Unlock()
 	now := d.Clock.Now()
-	if !now.After(d.dailyFrom) {
-		return
+	if d.dailyFrom.IsZero() || !now.After(d.dailyFrom) {
+		return // the App is not built yet, or the clock has not moved
 	}
 	at := lastDaily(now, DigestAt)
 	if at.After(d.dailyFrom) {
