@@ -74,12 +74,14 @@ func (p *roomPage) until(what, cond string) {
 	p.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
-		if p.eval(`String(!!(`+cond+`))`) == "true" {
+		// A page that is reloading has no body yet, or no context at all: not yet.
+		v, err := chromedp.Run(p.browser, chromedp.Evaluate[string](`(() => { try { return String(!!(`+cond+`)); } catch (e) { return "false"; } })()`))
+		if err == nil && v == "true" {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	p.t.Fatalf("never: %s", what)
+	p.t.Fatalf("never: %s; the staff pane shows %q", what, p.eval(`document.querySelector('#pane-staff') ? document.querySelector('#pane-staff').innerText : ''`))
 }
 
 // waitText waits until a bot line after the first from in pane contains want.
@@ -230,6 +232,15 @@ func TestDemoVolunteerSignUpAndQRInBrowser(t *testing.T) {
 	if code == nil {
 		t.Fatalf("签到码: %q", p.eval(`document.querySelector('#pane-staff').innerText`))
 	}
+	defer func() {
+		if t.Failed() {
+			for _, c := range d.API.Calls() {
+				if c.OpenID == app.DemoStaff {
+					t.Logf("call %s %s %d %s", c.Time, c.Kind, c.ErrCode, c.Body)
+				}
+			}
+		}
+	}()
 	p.until("the QR code shown as a picture",
 		`[...document.querySelectorAll('#pane-staff .entry.who-bot')].slice(`+strconv.Itoa(staff)+`).some(e => { const i = e.querySelector('img.pic'); return i && i.complete && i.naturalWidth >= 100; })`)
 	p.say("resident", "签到 "+code[1], "签到")
