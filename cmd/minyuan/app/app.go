@@ -43,7 +43,14 @@ type Options struct {
 	// InMemory says that Redis knowingly keeps nothing (the demo's in-process one):
 	// the persistence check, and its warning, are skipped.
 	InMemory bool
+	// ClockDaily: the daily jobs (the morning digest) follow the injected clock and
+	// are run by the caller (the demo, when its clock passes DigestAt), not by the
+	// wall clock.
+	ClockDaily bool
 }
+
+// DigestAt is when the morning digest goes out, Beijing time.
+const DigestAt = 8*time.Hour + 30*time.Minute
 
 // App is a running Minyuan.
 type App struct {
@@ -69,6 +76,8 @@ type App struct {
 	Volunteers *bot.VolunteerService
 	// Stats answers 统计 and pushes the monthly figures (bot/report).
 	Stats *report.Service
+	// Privacy erases personal data (forget, the retention).
+	Privacy *bot.PrivacyService
 
 	// Outbound: pushes wait in the outbox (or, in quiet hours, in the due set) and the
 	// workers send them; the scheduler fires reminders.
@@ -122,6 +131,15 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 
+	// People appear in the logs by a keyed hash of their openid, never the openid.
+	names, err := Names(ctx, cfg, a.Store)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.log = slog.New(names.Handler(a.log.Handler()))
+	store.LogTo(a.log)
+
 	cal, err := newCalendar(cfg, a.log)
 	if err != nil {
 		a.Close()
@@ -136,7 +154,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	a.Tickets = &bot.TicketService{
 		Tickets: a.Store, Reminders: a.Store, Pusher: a.pusher, Directory: a.Store,
 		Calendar: cal, Catalog: cat, Categories: cfg.Categories, Communities: Communities(cfg),
-		AutoAssignAfter: cfg.Desk.AutoAssignAfter,
+		AutoAssignAfter: cfg.Desk.AutoAssignAfter, Audit: a.Store,
 	}
 	if n := cfg.Redis.MinReplicasAck; n > 0 {
 		a.Tickets.Replicated = func(ctx context.Context) error { return a.Store.Replicated(ctx, n, time.Second) }
@@ -187,11 +205,23 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
-	// Every morning, on the leader only: each desk's open requests.
-	digest := gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(8, 30, 0)))
-	if err := a.Scheduler.Every("daily-digest", digest, a.DailyDigest); err != nil {
+	// Data protection: every night, on the leader, the retention.
+	if a.Privacy, err = NewPrivacy(ctx, cfg, a.Store, nil); err != nil {
 		a.Close()
 		return nil, err
+	}
+	expire := gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(3, 30, 0)))
+	if err := a.Scheduler.Every("privacy-expire", expire, a.expireDaily); err != nil {
+		a.Close()
+		return nil, err
+	}
+	// Every morning, on the leader only: each desk's open requests.
+	if !opt.ClockDaily {
+		digest := gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(uint(DigestAt/time.Hour), uint(DigestAt%time.Hour/time.Minute), 0)))
+		if err := a.Scheduler.Every("daily-digest", digest, a.DailyDigest); err != nil {
+			a.Close()
+			return nil, err
+		}
 	}
 	a.Engine = &bot.Engine{
 		Mux:            handlers.NewMux(a.Flows),
