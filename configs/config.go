@@ -15,6 +15,7 @@ import (
 	"os"
 	"reflect"
 	"strconv"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -43,11 +44,15 @@ type Config struct {
 	Desk     Desk    `yaml:"desk"`
 	Outbox   Outbox  `yaml:"outbox"`
 	// Templates by kind of push; an entry with an empty id means "no template".
-	Templates   map[string]Template `yaml:"templates"`
-	Calendar    Calendar            `yaml:"calendar"`
-	Menu        []MenuButton        `yaml:"menu"`
-	Communities []Community         `yaml:"communities"`
-	Categories  []bot.Category      `yaml:"categories"`
+	Templates map[string]Template `yaml:"templates"`
+	Calendar  Calendar            `yaml:"calendar"`
+	Menu      []MenuButton        `yaml:"menu"`
+	// RoleMenus are personalised menus (个性化菜单) by role: WeChat shows one to the
+	// users Minyuan has tagged with that role instead of Menu. Later roles in
+	// RoleMenuOrder win for someone who holds several.
+	RoleMenus   map[bot.Role][]MenuButton `yaml:"role_menus"`
+	Communities []Community               `yaml:"communities"`
+	Categories  []bot.Category            `yaml:"categories"`
 	// Operations (issue 14).
 	Metrics Metrics `yaml:"metrics"`
 	// Hotline bridge (hotline.go).
@@ -107,25 +112,46 @@ type MenuButton struct {
 	Sub  []MenuButton `yaml:"sub,omitempty"`
 }
 
-// DefaultMenu is the custom menu `minyuan menu create` sets. The keys are routed in
-// handlers/; one menu serves everyone, and staff items refuse residents politely.
+// DefaultMenu is the custom menu `minyuan menu create` sets: what residents see. The
+// keys are routed in handlers/.
 func DefaultMenu() []MenuButton {
 	return []MenuButton{
 		{Name: "反映诉求", Key: "REQUEST"},
-		// Volunteers.
-		{Name: "志愿服务", Sub: []MenuButton{
-			{Name: "志愿活动", Key: "VOL_LIST"},
-			{Name: "我的报名", Key: "VOL_MINE"},
-			{Name: "我的时长", Key: "VOL_HOURS"},
-			{Name: "我的志愿", Key: "VOL_PROFILE"},
-		}},
+		volunteerMenu(),
 		{Name: "更多", Sub: []MenuButton{
 			{Name: "我的诉求", Key: "MY_TICKETS"},
 			{Name: "转人工", Key: "HANDOFF"},
 			{Name: "我的资料", Key: "PROFILE"},
-			{Name: "待办", Key: "DESK_TODO"},
 			{Name: "帮助", Key: "HELP"},
 		}},
+	}
+}
+
+func volunteerMenu() MenuButton {
+	return MenuButton{Name: "志愿服务", Sub: []MenuButton{
+		{Name: "志愿活动", Key: "VOL_LIST"},
+		{Name: "我的报名", Key: "VOL_MINE"},
+		{Name: "我的时长", Key: "VOL_HOURS"},
+		{Name: "我的志愿", Key: "VOL_PROFILE"},
+	}}
+}
+
+// RoleMenuOrder is the order personalised menus are created in: WeChat shows the
+// newest one that matches, so someone who is both a party member and staff sees the
+// staff menu.
+var RoleMenuOrder = []bot.Role{bot.RoleParty, bot.RoleSecretary, bot.RoleHotline, bot.RoleStaff, bot.RoleAdmin}
+
+// DefaultRoleMenus are the personalised menus of staff and party members.
+func DefaultRoleMenus() map[bot.Role][]MenuButton {
+	more := MenuButton{Name: "更多", Sub: []MenuButton{
+		{Name: "反映诉求", Key: "REQUEST"},
+		{Name: "我的诉求", Key: "MY_TICKETS"},
+		{Name: "我的资料", Key: "PROFILE"},
+		{Name: "帮助", Key: "HELP"},
+	}}
+	return map[bot.Role][]MenuButton{
+		bot.RoleStaff: {{Name: "待办", Key: "DESK_TODO"}, volunteerMenu(), more},
+		bot.RoleParty: {{Name: "我的任务", Key: "VISIT_MINE"}, volunteerMenu(), more},
 	}
 }
 
@@ -251,6 +277,7 @@ func Default() Config {
 			BackoffCap: 10 * time.Minute, ReclaimIdle: 30 * time.Second},
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
+		RoleMenus:  DefaultRoleMenus(),
 		Hotline:    DefaultHotline(),
 		Visits:     DefaultVisits(),
 		// Volunteers.
@@ -396,7 +423,7 @@ func (c *Config) Validate() error {
 		c.Desk.validate(),
 		c.Calendar.validate(),
 		c.Outbox.validate(),
-		validateMenu(c.Menu),
+		validateMenu(c.Menu, c.RoleMenus),
 		validateCategories(c.Categories),
 		c.visitsProblems(),
 		validateCommunities(c.Communities),
@@ -553,9 +580,16 @@ func (o Outbox) validate() (p problems) {
 	return p
 }
 
-func validateMenu(menu []MenuButton) (p problems) {
+func validateMenu(menu []MenuButton, byRole map[bot.Role][]MenuButton) (p problems) {
 	if err := validMenu(menu, true); err != nil {
 		p.add("menu", "%v", err)
+	}
+	for role, m := range byRole {
+		if !slices.Contains(RoleMenuOrder, role) {
+			p.add("role_menus."+string(role), "not a role with a menu of its own (one of %v)", RoleMenuOrder)
+		} else if err := validMenu(m, true); err != nil {
+			p.add("role_menus."+string(role), "%v", err)
+		}
 	}
 	return p
 }

@@ -33,8 +33,26 @@ type Pane struct {
 	// Subscribed is whether the person follows the account when the demo starts.
 	Subscribed bool `json:"subscribed"`
 	// Menu is shown while the account has not created a custom menu of its own
-	// through the API; once it has, every pane shows that one, as on a phone.
+	// through the API; once it has, each pane shows the one its person sees (the
+	// default menu, or a personalised menu matching one of their tags).
 	Menu []MenuButton `json:"menu,omitempty"`
+}
+
+// menus is what the page needs to draw the menus: the account's default menu and,
+// by pane, the menu each person sees.
+type menus struct {
+	Menu  []MenuButton            `json:"menu"`
+	Panes map[string][]MenuButton `json:"panes"`
+}
+
+func (d *Demo) menus() menus {
+	m := menus{Menu: accountMenu(d.api.Menu()), Panes: map[string][]MenuButton{}}
+	for _, p := range d.panes {
+		if b := accountMenu(d.api.MenuFor(p.OpenID)); b != nil {
+			m.Panes[p.ID] = b
+		}
+	}
+	return m
 }
 
 // MenuButton is a custom-menu button. With Key it sends a CLICK event, with URL a VIEW
@@ -247,8 +265,8 @@ func (d *Demo) watch(calls <-chan Call) {
 			e := d.pushEntry(c)
 			e.Pane = d.panes[i].ID
 			d.record(e)
-		case KindMenuCreate:
-			d.publish("menu", "", accountMenu(d.api.Menu()))
+		case KindMenuCreate, KindMenuAddCond, KindMenuDelCond, KindTagging, KindUntagging:
+			d.publish("menu", "", d.menus())
 		}
 	}
 }
@@ -366,15 +384,17 @@ func sseFrame(event, id string, v any) ([]byte, error) {
 }
 
 type stateAnswer struct {
-	Now     time.Time    `json:"now"`
-	Offset  int64        `json:"offset_ms"` // how far the demo clock is ahead
-	Mode    Mode         `json:"mode"`
-	Panes   []Pane       `json:"panes"` // Subscribed as of now
-	Menu    []MenuButton `json:"menu"`  // the account's own menu; null while it has none
-	Invites []DemoInvite `json:"invites"`
-	Entries []Entry      `json:"entries"`
-	Calls   []Call       `json:"calls"`
-	Seq     int64        `json:"seq"`
+	Now    time.Time    `json:"now"`
+	Offset int64        `json:"offset_ms"` // how far the demo clock is ahead
+	Mode   Mode         `json:"mode"`
+	Panes  []Pane       `json:"panes"` // Subscribed as of now
+	Menu   []MenuButton `json:"menu"`  // the account's own menu; null while it has none
+	// PaneMenus is the menu each pane's person sees, by pane id.
+	PaneMenus map[string][]MenuButton `json:"pane_menus"`
+	Invites   []DemoInvite            `json:"invites"`
+	Entries   []Entry                 `json:"entries"`
+	Calls     []Call                  `json:"calls"`
+	Seq       int64                   `json:"seq"`
 }
 
 func (d *Demo) serveState(w http.ResponseWriter, _ *http.Request) {
@@ -384,13 +404,15 @@ func (d *Demo) serveState(w http.ResponseWriter, _ *http.Request) {
 	if mode == "" {
 		mode = ModePlain
 	}
+	m := d.menus()
 	a := stateAnswer{
-		Now:     d.clock.Now(),
-		Offset:  d.clock.Offset().Milliseconds(),
-		Mode:    mode,
-		Menu:    accountMenu(d.api.Menu()),
-		Invites: d.invites,
-		Calls:   calls,
+		Menu:      m.Menu,
+		PaneMenus: m.Panes,
+		Now:       d.clock.Now(),
+		Offset:    d.clock.Offset().Milliseconds(),
+		Mode:      mode,
+		Invites:   d.invites,
+		Calls:     calls,
 	}
 	d.mu.Lock()
 	for i, p := range d.panes {
