@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -28,7 +30,13 @@ const (
 	CallbackReached     CallbackResult = "reached"
 	CallbackNoAnswer    CallbackResult = "no_answer"
 	CallbackWrongNumber CallbackResult = "wrong_number"
+	// CallbackResent: no call was needed, the resident followed again and the
+	// message went to them in WeChat.
+	CallbackResent CallbackResult = "resent"
 )
+
+// pushCallbackPrefix starts the ID of a task the delivery ladder made of a push.
+const pushCallbackPrefix = "push:"
 
 // CallbackStatus is whether the task still waits.
 type CallbackStatus string
@@ -126,8 +134,12 @@ type CallbackService struct {
 	Store     CallbackStore
 	Reminders Reminders
 	Notify    CallbackNotifier
-	// Profiles fills in the phone of a resident the delivery ladder could not reach.
+	// Profiles fills in the phone of a resident the delivery ladder could not reach;
+	// Tickets, when the profile has none, the phone given on the ticket.
 	Profiles Profiles
+	Tickets  Tickets
+	// Pusher sends a resident's undelivered messages again when they follow again.
+	Pusher Pusher
 	Clock    Clock
 	// Retry is when a call that did not get through is tried again (default 2h).
 	Retry time.Duration
@@ -173,6 +185,15 @@ func (s *CallbackService) Create(ctx context.Context, at time.Time, c Callback) 
 			return nil, false, err
 		}
 		c.Phone = p.Phone
+	}
+	if c.Phone == "" && c.Ref != "" && s.Tickets != nil {
+		t, err := s.Tickets.Ticket(ctx, c.Ref)
+		if err != nil && ErrorCode(err) != ENotFound {
+			return nil, false, err
+		}
+		if t != nil {
+			c.Phone = t.Phone
+		}
 	}
 	if c.Created.IsZero() {
 		c.Created = at
@@ -323,4 +344,45 @@ func (s *CallbackService) Close(ctx context.Context, at time.Time, no string, re
 		return s.Reminders.Cancel(ctx, CallbackDueID(c.No, len(c.Attempts)))
 	}
 	return nil
+}
+
+// Followed sends a resident who follows again what could not reach them while they
+// did not (the tasks the delivery ladder made of their undelivered messages, in the
+// order they were made), and closes those tasks: the desk need not phone. Should a
+// message fail again, the ladder makes a new task of it. communities are where to
+// look for the resident's tasks.
+func (s *CallbackService) Followed(ctx context.Context, at time.Time, openid string, communities []string) (int, error) {
+	if s.Pusher == nil || openid == "" {
+		return 0, nil
+	}
+	var mine []*Callback
+	for _, code := range communities {
+		cs, err := s.Store.OpenCallbacks(ctx, code)
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range cs {
+			if c.OpenID == openid && strings.HasPrefix(c.ID, pushCallbackPrefix) && c.Text != "" {
+				mine = append(mine, c)
+			}
+		}
+	}
+	slices.SortStableFunc(mine, func(a, b *Callback) int { return a.Created.Compare(b.Created) })
+	for _, c := range mine {
+		err := s.Pusher.Push(ctx, Push{
+			// Once per task, however often the follow is handled.
+			ID: "resent:" + c.No, To: openid, Kind: PushTicketUpdate, Text: c.Text,
+			Fields:    map[string]string{"no": c.Ref, "text": c.Text},
+			Important: true, Ref: c.Ref, Community: c.Community,
+			// They have just followed: they are at their phone, whatever the hour.
+			Urgent: true,
+		})
+		if err != nil {
+			return 0, err
+		}
+		if err := s.Close(ctx, at, c.No, CallbackResent); err != nil {
+			return 0, err
+		}
+	}
+	return len(mine), nil
 }

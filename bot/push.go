@@ -44,6 +44,12 @@ type Pusher interface {
 	Push(ctx context.Context, p Push) error
 }
 
+// Holder is a Pusher that holds pushes back in quiet hours (outbox.Pusher): it says
+// whether p, pushed now, waits, and until when, so that whoever sent it is told.
+type Holder interface {
+	HeldUntil(p Push) (time.Time, bool)
+}
+
 // Reminder is a row in the due set: something to do at a time. Kinds are handled by
 // handlers registered with the scheduler (a push, an escalation, a push retry, ...).
 type Reminder struct {

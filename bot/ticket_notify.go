@@ -22,10 +22,65 @@ var (
 	msgRatingUnsatis   = Msg("rating.unsatisfied")
 )
 
-var statusNames = map[Status]MsgKey{
-	StatusNew:     msgStatusNew,
-	StatusClaimed: msgStatusClaimed,
-	StatusClosed:  msgStatusClosed,
+// The states of a ticket, in the one vocabulary everyone reads (提交, 派单,
+// 签收/受理, 办理中, 逾期, 办结, 已评价): a ticket the round-robin assigned is
+// 已派单·待签收 until its handler signs for it, not 办理中.
+var (
+	msgStatusAssigned = Msg("ticket.status.assigned")
+	msgStatusRated    = Msg("ticket.status.rated")
+	msgStatusOverdue  = Msg("ticket.status.overdue") // a state, overdue
+	msgOverdueNote    = Msg("ticket.overdue.note")   // what happens next, to the resident
+)
+
+// StatusWords names where t stands at now; a zero now leaves lateness out (pushes
+// are read later than they are made).
+func (s *TicketService) StatusWords(t *Ticket, now time.Time) string {
+	var key MsgKey
+	switch {
+	case t.Status == StatusClosed && t.Rating != "":
+		key = msgStatusRated
+	case t.Status == StatusClosed:
+		key = msgStatusClosed
+	case t.Handler == "":
+		key = msgStatusNew
+	case t.Claimed.IsZero():
+		key = msgStatusAssigned
+	default:
+		key = msgStatusClaimed
+	}
+	words := s.Catalog.T(key, nil)
+	if !now.IsZero() && t.Open() && s.Colour(t, now) == ColourRed {
+		words = s.Catalog.T(msgStatusOverdue, map[string]string{"Status": words})
+	}
+	return words
+}
+
+// ViewAt is View as of now: the state with its lateness, and, for an overdue
+// ticket, Overdue and the note that tells the resident which deadline passed and
+// what happens next (the reminders scheduleDeadlines set: the community's
+// supervision the next working day, the district's the day after).
+func (s *TicketService) ViewAt(t *Ticket, now time.Time) map[string]any {
+	v := s.View(t)
+	v["Status"] = s.StatusWords(t, now)
+	v["Overdue"], v["OverdueNote"] = false, ""
+	if !t.Open() || s.Colour(t, now) != ColourRed {
+		return v
+	}
+	unsigned := t.Claimed.IsZero() && now.After(t.SignBy) && !now.After(t.DueBy)
+	deadline := t.DueBy
+	if unsigned {
+		deadline = t.SignBy
+	}
+	community := s.Calendar.AddWorkingDays(deadline, 1)
+	district := s.Calendar.AddWorkingDays(t.DueBy, 2)
+	v["Overdue"] = true
+	v["OverdueNote"] = s.Catalog.T(msgOverdueNote, map[string]any{
+		"Unsigned": unsigned, "Deadline": When(s.Catalog, deadline),
+		"Community": !now.Before(community), "CommunityAt": When(s.Catalog, community),
+		"District": !unsigned && !now.Before(district), "DistrictAt": When(s.Catalog, district),
+		"No": t.No,
+	})
+	return v
 }
 
 var ratingNames = map[Rating]MsgKey{
@@ -116,6 +171,14 @@ func When(c *Catalog, t time.Time) string {
 	return c.T(msgWhen, map[string]any{"Month": int(t.Month()), "Day": t.Day(), "Weekday": wd, "Clock": t.Format("15:04")})
 }
 
+// whenSet is When, or "" for a moment not yet reached (a zero time).
+func whenSet(c *Catalog, t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return When(c, t)
+}
+
 // MaskPhone hides the middle of a phone number: 138****5678.
 func MaskPhone(p string) string {
 	if len(p) < 7 {
@@ -134,13 +197,14 @@ func (s *TicketService) View(t *Ticket) map[string]any {
 		"Community":   com.Name,
 		"Description": s.description(t),
 		"Photos":      len(t.Photos),
-		"Status":      s.Catalog.T(statusNames[t.Status], nil),
+		"Status":      s.StatusWords(t, time.Time{}),
 		"Handler":     t.HandlerName,
 		"Phone":       MaskPhone(t.Phone),
 		"Name":        t.Name,
 		"Created":     When(s.Catalog, t.Created),
 		"SignBy":      When(s.Catalog, t.SignBy),
 		"DueBy":       When(s.Catalog, t.DueBy),
+		"ClaimedAt":   whenSet(s.Catalog, t.Claimed),
 		"Result":      t.Result,
 		"Flagged":     t.Flagged,
 		"Escalated":   t.Escalated,
@@ -307,15 +371,27 @@ func (s *TicketService) tellStaff(ctx context.Context, t *Ticket, to []Grant, ev
 }
 
 // tellResident pushes text to the resident who brought t; a push that cannot reach
-// them in WeChat becomes a call-back task. A ticket with no resident in WeChat (a
-// caller) is told nothing here: its handler phones.
-func (s *TicketService) tellResident(ctx context.Context, t *Ticket, event EventKind, text string) error {
+// them in WeChat becomes a call-back task, and the staff member whose message it is
+// (a) is told at once. A ticket with no resident in WeChat (a caller) is told
+// nothing here: its handler phones. It returns when the push goes out: zero for at
+// once, or the end of the quiet hours that hold it.
+func (s *TicketService) tellResident(ctx context.Context, a Actor, t *Ticket, event EventKind, text string) (time.Time, error) {
 	if t.OpenID == "" {
-		return nil
+		return time.Time{}, nil
 	}
-	return s.Pusher.Push(ctx, Push{
+	p := Push{
 		ID: TicketPushID(t.No, t.Version, event, t.OpenID), To: t.OpenID, Kind: PushTicketUpdate, Text: text,
 		Fields:    map[string]string{"no": t.No, "text": text},
 		Important: true, Ref: t.No, Community: t.Community,
-	})
+	}
+	if a.Kind == ActorStaff || a.Kind == ActorHotline {
+		p.Sender = a.ID
+	}
+	var held time.Time
+	if h, ok := s.Pusher.(Holder); ok {
+		if at, ok := h.HeldUntil(p); ok {
+			held = at
+		}
+	}
+	return held, s.Pusher.Push(ctx, p)
 }

@@ -408,7 +408,7 @@ func (s *TicketService) Claim(ctx context.Context, a Actor, at time.Time, no str
 	if err != nil {
 		return nil, err
 	}
-	if err := s.tellResident(ctx, t, EventClaimed, s.Catalog.T(msgPushClaimed, s.View(t))); err != nil {
+	if _, err := s.tellResident(ctx, a, t, EventClaimed, s.Catalog.T(msgPushClaimed, s.View(t))); err != nil {
 		return nil, err
 	}
 	return t, s.changed(ctx, TicketChange{Before: before, After: t, Event: EventClaimed, Actor: a, At: at})
@@ -416,11 +416,13 @@ func (s *TicketService) Claim(ctx context.Context, a Actor, at time.Time, no str
 
 // Reply sends text to the resident (down the delivery ladder: a customer-service
 // message, a template, a call-back task) and records it. A ticket from a caller
-// with no WeChat is replied to by phone: the reply is only recorded.
-func (s *TicketService) Reply(ctx context.Context, a Actor, at time.Time, no, text string) (*Ticket, error) {
+// with no WeChat is replied to by phone: the reply is only recorded. held is when
+// the reply goes out when quiet hours hold it back (zero: at once), for the staff
+// member to be told; should it not reach the resident, they are told then.
+func (s *TicketService) Reply(ctx context.Context, a Actor, at time.Time, no, text string) (t *Ticket, held time.Time, err error) {
 	text = strings.TrimSpace(text)
 	if text == "" || len([]rune(text)) > MaxTicketText {
-		return nil, UserError(EInvalid, msgUsageReply, nil)
+		return nil, time.Time{}, UserError(EInvalid, msgUsageReply, nil)
 	}
 	before, t, err := s.update(ctx, a, at, no, EventReply, mayWork, func(t *Ticket) ([]Event, error) {
 		if t.Responded.IsZero() {
@@ -429,13 +431,13 @@ func (s *TicketService) Reply(ctx context.Context, a Actor, at time.Time, no, te
 		return []Event{s.event(a, at, t, EventReply, text)}, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, time.Time{}, err
 	}
 	view := s.StaffView(t, map[string]any{"Staff": a.NameIn(t.Community), "Text": text})
-	if err := s.tellResident(ctx, t, EventReply, s.Catalog.T(msgPushReply, view)); err != nil {
-		return nil, err
+	if held, err = s.tellResident(ctx, a, t, EventReply, s.Catalog.T(msgPushReply, view)); err != nil {
+		return nil, time.Time{}, err
 	}
-	return t, s.changed(ctx, TicketChange{Before: before, After: t, Event: EventReply, Actor: a, At: at})
+	return t, held, s.changed(ctx, TicketChange{Before: before, After: t, Event: EventReply, Actor: a, At: at})
 }
 
 // Record adds a timeline event of a live relay (started, a message, ended) by a:
@@ -495,7 +497,7 @@ func (s *TicketService) MoveTo(ctx context.Context, a Actor, at time.Time, no, c
 	if err := s.tellStaff(ctx, t, desk, EventReassigned, msgPushReassignedDesk, map[string]any{"From": fromC.Name, "By": name}); err != nil {
 		return nil, err
 	}
-	if err := s.tellResident(ctx, t, EventReassigned, s.Catalog.T(msgPushMoved, s.View(t))); err != nil {
+	if _, err := s.tellResident(ctx, a, t, EventReassigned, s.Catalog.T(msgPushMoved, s.View(t))); err != nil {
 		return nil, err
 	}
 	return t, s.changed(ctx, TicketChange{Before: before, After: t, Event: EventReassigned, Actor: a, At: at})
@@ -607,7 +609,7 @@ func (s *TicketService) Close(ctx context.Context, a Actor, at time.Time, no, re
 	if err := s.cancelDeadlines(ctx, no); err != nil {
 		return nil, err
 	}
-	if err := s.tellResident(ctx, t, EventClosed, s.Catalog.T(msgPushClosed, s.View(t))); err != nil {
+	if _, err := s.tellResident(ctx, a, t, EventClosed, s.Catalog.T(msgPushClosed, s.View(t))); err != nil {
 		return nil, err
 	}
 	return t, s.changed(ctx, TicketChange{Before: before, After: t, Event: EventClosed, Actor: a, At: at})

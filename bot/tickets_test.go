@@ -305,7 +305,7 @@ func TestWhoMayActOnATicket(t *testing.T) {
 	r := e.resident(res)
 	for name, err := range map[string]error{
 		"claim":    func() error { _, err := e.svc.Claim(e.ctx, r, e.at, tk.No); return err }(),
-		"reply":    func() error { _, err := e.svc.Reply(e.ctx, r, e.at, tk.No, "好"); return err }(),
+		"reply":    func() error { _, _, err := e.svc.Reply(e.ctx, r, e.at, tk.No, "好"); return err }(),
 		"close":    func() error { _, err := e.svc.Close(e.ctx, r, e.at, tk.No, "好了"); return err }(),
 		"escalate": func() error { _, _, _, err := e.svc.Escalate(e.ctx, r, e.at, tk.No, "急"); return err }(),
 		"move":     func() error { _, err := e.svc.MoveTo(e.ctx, r, e.at, tk.No, hx); return err }(),
@@ -380,7 +380,7 @@ func TestReplyNoteEscalate(t *testing.T) {
 	e := newSvc(t)
 	tk := e.file(qy, "sanitation", "垃圾站臭")
 	e.at = e.at.Add(time.Hour)
-	got, err := e.svc.Reply(e.ctx, e.staff(wang), e.at, tk.No, "明天清运")
+	got, _, err := e.svc.Reply(e.ctx, e.staff(wang), e.at, tk.No, "明天清运")
 	if err != nil || !got.Responded.Equal(e.at) {
 		t.Fatalf("reply: %v %+v", err, got)
 	}
@@ -390,11 +390,11 @@ func TestReplyNoteEscalate(t *testing.T) {
 	}
 	first := e.at
 	e.at = e.at.Add(time.Minute)
-	if got, err = e.svc.Reply(e.ctx, e.staff(li), e.at, tk.No, "请家里留人"); err != nil || !got.Responded.Equal(first) {
+	if got, _, err = e.svc.Reply(e.ctx, e.staff(li), e.at, tk.No, "请家里留人"); err != nil || !got.Responded.Equal(first) {
 		t.Fatalf("second reply: %v %+v", err, got)
 	}
 	e.told(res, 2, "李明", "请家里留人")
-	_, err = e.svc.Reply(e.ctx, e.staff(wang), e.at, tk.No, "  ")
+	_, _, err = e.svc.Reply(e.ctx, e.staff(wang), e.at, tk.No, "  ")
 	e.refused(err, bot.EInvalid, "回复")
 
 	if _, err := e.svc.Note(e.ctx, e.staff(li), e.at, tk.No, "电话打不通"); err != nil {

@@ -43,6 +43,9 @@ var helpByRole = []struct {
 type BasicsFlow struct {
 	Profiles    bot.Profiles
 	Communities Communities
+	// Callbacks, when set, sends someone who follows again what could not reach
+	// them meanwhile.
+	Callbacks *bot.CallbackService
 }
 
 func (f *BasicsFlow) register(m *bot.Mux) {
@@ -73,6 +76,15 @@ func holds(u *bot.User, role bot.Role) bool { return u.Can(role) }
 // welcome greets a new follower. A follow (or a scan) through a community's QR code,
 // whose scene is the community code, also remembers that community for them.
 func (f *BasicsFlow) welcome(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	if r.Update.Event == bot.EventSubscribe && f.Callbacks != nil {
+		codes := make([]string, len(f.Communities))
+		for i, c := range f.Communities {
+			codes[i] = c.Code
+		}
+		if _, err := f.Callbacks.Followed(ctx, r.Now, r.Update.From, codes); err != nil {
+			return bot.Reply{}, err
+		}
+	}
 	c, ok := f.Communities.byCode(r.Update.EventKey)
 	if !ok {
 		if r.Update.Event == bot.EventScan {

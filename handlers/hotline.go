@@ -262,6 +262,27 @@ func (f *HotlineFlow) CallbackLines(ctx context.Context, r *bot.Request) ([]stri
 	return lines, nil
 }
 
+// TicketCallbackLines are the open tasks about ticket t as 详情 lists them, with
+// the number to call (nothing when there are none).
+func (f *HotlineFlow) TicketCallbackLines(ctx context.Context, r *bot.Request, t *bot.Ticket) ([]string, error) {
+	if f.Callbacks == nil {
+		return nil, nil
+	}
+	cbs, err := f.Callbacks.Open(ctx, staff(r), []string{t.Community})
+	if err != nil {
+		return nil, err
+	}
+	cbs = slices.DeleteFunc(cbs, func(c *bot.Callback) bool { return c.Ref != t.No })
+	if len(cbs) == 0 {
+		return nil, nil
+	}
+	lines := []string{r.T(msgCallbackHead, map[string]int{"Count": len(cbs)})}
+	for _, c := range cbs[:min(len(cbs), callbackListLimit)] {
+		lines = append(lines, r.T(msgCallbackLine, f.view(c)))
+	}
+	return lines, nil
+}
+
 // 关联来电: link the number in the resident's profile to their WeChat, by a code
 // the desk reads to that phone.
 func (f *HotlineFlow) linkCalls(ctx context.Context, r *bot.Request) (bot.Reply, error) {

@@ -76,16 +76,18 @@ func (f *RelayFlow) register(m *bot.Mux) {
 // update (important ones become a call-back task if WeChat cannot reach them),
 // staff as an alert.
 func (f *RelayFlow) pushRelay(ctx context.Context, t *bot.Ticket, event bot.EventKind, peer, text, body string) error {
-	return f.pushRelayAs(ctx, t, event, peer, text, body, "", event != bot.EventRelayEnded && event != bot.EventRelayTimeout)
+	return f.pushRelayAs(ctx, t, event, peer, text, body, "", "", event != bot.EventRelayEnded && event != bot.EventRelayTimeout)
 }
 
-// pushRelayAs is pushRelay with a photo: image, when set, is its media id, and the
-// photo itself is sent (text only makes the template, when the window is closed).
-func (f *RelayFlow) pushRelayAs(ctx context.Context, t *bot.Ticket, event bot.EventKind, peer, text, body, image string, important bool) error {
+// pushRelayAs is pushRelay with a photo and a sender: image, when set, is its media
+// id, and the photo itself is sent (text only makes the template, when the window
+// is closed); sender, the staff member whose message it is, is told should it not
+// reach the resident.
+func (f *RelayFlow) pushRelayAs(ctx context.Context, t *bot.Ticket, event bot.EventKind, peer, text, body, image, sender string, important bool) error {
 	p := bot.Push{ID: bot.TicketPushID(t.No, t.Version, event, peer), To: peer, Text: text, Image: image,
 		Fields: map[string]string{"no": t.No, "text": body}, Ref: t.No, Community: t.Community}
 	if peer == t.OpenID {
-		p.Kind, p.Important = bot.PushTicketUpdate, important
+		p.Kind, p.Important, p.Sender = bot.PushTicketUpdate, important, sender
 	} else {
 		cat, _ := f.Tickets.Category(t.Category)
 		p.Kind, p.Fields["category"] = bot.PushTicketAlert, cat.Name
@@ -204,7 +206,7 @@ func (f *RelayFlow) relayed(ctx context.Context, r *bot.Request) (rep bot.Reply,
 		push = r.T(msgPushFromStaff, map[string]string{"No": t.No, "Staff": staffName(r.User, t.Community), "Text": said})
 	}
 	// The photo itself goes (its media id); the words make the template.
-	if err := f.pushRelayAs(ctx, t, bot.EventRelay, rl.Peer, push, said, image, true); err != nil {
+	if err := f.pushRelayAs(ctx, t, bot.EventRelay, rl.Peer, push, said, image, u.From, true); err != nil {
 		return bot.Reply{}, true, err
 	}
 	if err := f.Relays.TouchRelay(ctx, u.From, rl.Peer, relayKeep); err != nil {

@@ -77,6 +77,8 @@ type DeskFlow struct {
 	Communities Communities
 	// Callbacks lists the open call-back tasks (回电) under 待办 (hotline.go).
 	Callbacks func(ctx context.Context, r *bot.Request) ([]string, error)
+	// TicketCallbacks lists a ticket's open call-back tasks under 详情 (hotline.go).
+	TicketCallbacks func(ctx context.Context, r *bot.Request, t *bot.Ticket) ([]string, error)
 }
 
 func (f *DeskFlow) register(m *bot.Mux) {
@@ -127,7 +129,7 @@ func (f *DeskFlow) deskQueue(ctx context.Context, r *bot.Request) (bot.Reply, er
 	}
 	lines := []string{r.T(msgQueueHead, map[string]any{"All": all, "Count": len(open)})}
 	for _, t := range open[:min(len(open), deskListLimit)] {
-		v := f.Tickets.View(t)
+		v := f.Tickets.ViewAt(t, r.Now)
 		v["Colour"] = r.T(colourNames[f.Tickets.Colour(t, r.Now)], nil)
 		v["Short"] = excerpt(fmt.Sprint(v["Description"]), shortRunes) // a confidential call's is hidden
 		if communities == 1 {
@@ -189,11 +191,15 @@ func (f *DeskFlow) deskReply(ctx context.Context, r *bot.Request) (bot.Reply, er
 	if !ok || text == "" {
 		return r.Say(msgUsageReply, nil), nil
 	}
-	t, err := f.Tickets.Reply(ctx, staff(r), r.Now, no, text)
+	t, held, err := f.Tickets.Reply(ctx, staff(r), r.Now, no, text)
 	if err != nil {
 		return bot.Reply{}, err
 	}
 	view := f.Tickets.StaffView(t, map[string]any{"Staff": staffName(r.User, t.Community), "Text": text})
+	view["Held"] = ""
+	if !held.IsZero() {
+		view["Held"] = bot.When(r.Catalog, held)
+	}
 	if t.OpenID == "" {
 		return r.Say(msgRepliedByCall, view), nil
 	}
@@ -287,13 +293,21 @@ func (f *DeskFlow) deskDetail(ctx context.Context, r *bot.Request) (bot.Reply, e
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	lines := []string{r.T(msgDetail, f.Tickets.StaffView(t, nil))}
+	lines := []string{r.T(msgDetail, f.Tickets.StaffView(t, map[string]any{"Status": f.Tickets.StatusWords(t, r.Now)}))}
 	if n := len(evs) - detailEvents; n > 0 {
 		lines = append(lines, r.T(msgDetailMore, map[string]int{"N": n}))
 		evs = evs[n:]
 	}
 	for _, ev := range evs {
 		lines = append(lines, timelineLine(r, t, ev))
+	}
+	if f.TicketCallbacks != nil {
+		// The calls still owed on it, with the number: what staff came here for.
+		calls, err := f.TicketCallbacks(ctx, r, t)
+		if err != nil {
+			return bot.Reply{}, err
+		}
+		lines = append(lines, calls...)
 	}
 	return bot.Text(strings.Join(lines, "\n")), nil
 }

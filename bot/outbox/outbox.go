@@ -427,7 +427,8 @@ func (w *Worker) gather(ready []bot.Queued, left int, now time.Time) (time.Time,
 		return time.Time{}, false
 	}
 	p := ready[0]
-	if p.Push.Urgent || p.Push.Text == "" {
+	if p.Push.Urgent || p.Push.Text == "" || p.Push.Image != "" || p.Push.Voice != "" {
+		// Nothing to wait for: a photo or a voice message merges with nothing.
 		return time.Time{}, false
 	}
 	at := p.At.Add(w.opt.Gather)

@@ -152,7 +152,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	communities := handlers.Communities(Communities(cfg))
 	a.Flows = handlers.Flows{
 		Catalog: cat,
-		Basics:  handlers.BasicsFlow{Profiles: a.Store, Communities: communities},
+		Basics:  handlers.BasicsFlow{Profiles: a.Store, Communities: communities, Callbacks: a.Callbacks},
 		Bind: handlers.BindFlow{Roles: a.Store, Communities: communities,
 			Retag: func(ctx context.Context, openid string, at time.Time) error {
 				return ScheduleRetag(ctx, a.Store, openid, at)

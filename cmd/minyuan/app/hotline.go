@@ -34,6 +34,7 @@ func (a *App) hotline(ctx context.Context, cfg configs.Config) error {
 		community = cfg.Communities[0].Code
 	}
 	a.Callbacks.Store, a.Callbacks.Reminders, a.Callbacks.Profiles = a.Store, a.Store, a.Store
+	a.Callbacks.Tickets, a.Callbacks.Pusher = a.Store, a.pusher
 	a.Callbacks.Clock, a.Callbacks.Retry, a.Callbacks.Community = a.clock, cfg.Hotline.CallbackRetry, community
 	a.Hotline = &bot.HotlineService{
 		Calls: a.Store, Intake: a.Tickets, Tickets: a.Store, Callbacks: a.Callbacks, Profiles: a.Store,
@@ -68,6 +69,7 @@ func (a *App) hotlineFlows(cat *bot.Catalog) {
 	a.Callbacks.Notify = &a.Flows.Hotline
 	a.Hotline.Notify = &a.Flows.Hotline
 	a.Flows.Desk.Callbacks = a.Flows.Hotline.CallbackLines
+	a.Flows.Desk.TicketCallbacks = a.Flows.Hotline.TicketCallbackLines
 	a.Tickets.OnChange(a.replyByPhone)
 	a.handoff(cat)
 }

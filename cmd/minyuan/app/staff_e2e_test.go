@@ -207,7 +207,7 @@ func TestDeskLifecycle(t *testing.T) {
 	}
 	d.lastPush(admin, "问题追踪 "+no, "线路老化需区里协调", "王芳")
 
-	d.expect(wang, "详情 "+no, "【诉求 "+no+"】办理中 · 已上报", "王芳 接单", "王芳 回复：您好", "李明 备注：居民家电话打不通", "（内部）")
+	d.expect(wang, "详情 "+no, "【诉求 "+no+"】办理中 · 已上报", "王芳 签收受理", "王芳 回复：您好", "李明 备注：居民家电话打不通", "（内部）")
 
 	d.clock.Advance(24 * time.Hour)
 	d.expect(wang, "办结 "+no+" 已更换灯管，恢复照明", "已办结")
