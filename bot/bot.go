@@ -293,6 +293,9 @@ type Community struct {
 	Code   string `json:"code"`
 	Name   string `json:"name"`
 	Street string `json:"street"`
+	// Aliases are other names residents use for it; the name without its 社区
+	// suffix is understood without one.
+	Aliases []string `json:"aliases,omitempty"`
 }
 
 // Profile is what a resident has told us about themselves, remembered so that forms

@@ -523,3 +523,50 @@ func TestFormChoicesFixedWhenAsked(t *testing.T) {
 		t.Fatalf("old session: %q", reply)
 	}
 }
+
+// A choice is found the way people name it: a prefix (和谐 for 和谐社区), an alias,
+// the name inside a sentence; when two fit, the question is asked again with only
+// those two, numbered afresh, and the number answers among them.
+func TestFormChoicesForgiving(t *testing.T) {
+	h := newHarness(t)
+	var got []string
+	h.eng.Mux.Command(wordsNote, bot.RoleResident, &bot.Form{
+		ID: "test.community", Heading: "t.title",
+		Fields: []bot.Field{{Key: "color", Prompt: "t.color", Choices: func(context.Context, *bot.Request, bot.Answers) ([]bot.Choice, error) {
+			return []bot.Choice{{Value: "QY", Label: "七一路社区"}, {Value: "QYB", Label: "七一路北社区"},
+				{Value: "HX", Label: "和谐社区", Aliases: []string{"人和"}}, {Value: "D", Label: "1001 楼道灯"}}, nil
+		}}},
+		Submit: func(_ context.Context, r *bot.Request, a bot.Answers) (bot.Reply, error) {
+			got = append(got, a["color"])
+			return r.Say("t.done", map[string]string{"name": a["color"]}), nil
+		},
+	})
+	for i, c := range []struct {
+		steps []string
+		want  string
+	}{
+		{[]string{"和谐"}, "已登记HX"},
+		{[]string{"人和"}, "已登记HX"},
+		{[]string{"我住在和谐社区。"}, "已登记HX"},
+		{[]string{"七一路北"}, "已登记QYB"},
+		{[]string{"七一路", "2"}, "已登记QYB"},
+		{[]string{"七一路", "七一路社区"}, "已登记QY"},
+		{[]string{"10"}, "无此选项"}, // a number is never a prefix
+		{[]string{"幸福"}, "无此选项"},
+	} {
+		u := fmt.Sprintf("u%d", i)
+		h.say(u, "速记")
+		var reply string
+		for j, s := range c.steps {
+			reply = h.say(u, s)
+			if j == 0 && c.steps[0] == "七一路" {
+				if !strings.Contains(reply, "1.七一路社区\n2.七一路北社区") || strings.Contains(reply, "和谐") {
+					t.Fatalf("ambiguous %q: %q", s, reply)
+				}
+			}
+		}
+		if !strings.Contains(reply, c.want) {
+			t.Errorf("%v: got %q, want %q", c.steps, reply, c.want)
+		}
+	}
+}

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Catalogue keys the form engine itself uses.
@@ -19,6 +22,7 @@ var (
 	msgFormEmpty      = Msg("form.empty")       // an empty or non-text answer
 	msgFormPhoto      = Msg("form.photo")       // a photo was added to a Photos field
 	msgFormPhotoLimit = Msg("form.photo_limit") // a photo past MaxPhotos was refused
+	msgFormWhich      = Msg("form.which")       // the answer fits more than one choice
 )
 
 // Words that answer a form's fixed questions.
@@ -44,9 +48,12 @@ func (a Answers) Photos(field string) []string {
 }
 
 // Choice is one option of a Field: Label is shown (and accepted), Value is stored.
+// Aliases are other names people use for it (a community's short name, 物业 for
+// the repairs category); they are accepted, not shown.
 type Choice struct {
-	Value string `json:"v"`
-	Label string `json:"l"`
+	Value   string   `json:"v"`
+	Label   string   `json:"l"`
+	Aliases []string `json:"a,omitempty"`
 }
 
 // Field is one question of a Form.
@@ -181,7 +188,15 @@ func (f *Form) Continue(ctx context.Context, r *Request) (Reply, error) {
 			v, ok = pick(cs, said)
 		}
 		if !ok {
-			return f.ask(ctx, r, r.T(msgFormBadChoice, nil))
+			switch some := matching(cs, said); len(some) {
+			case 0:
+				return f.ask(ctx, r, r.T(msgFormBadChoice, nil))
+			case 1:
+				v = some[0].Value
+			default:
+				// Two or more fit: ask which one, among those only.
+				return f.askAmong(r, fd, some, r.T(msgFormWhich, map[string]string{"In": said}))
+			}
 		}
 		in = v
 	}
@@ -298,19 +313,39 @@ func (f *Form) ask(ctx context.Context, r *Request, note string) (Reply, error) 
 		if err != nil {
 			return Reply{}, err
 		}
-		raw, err := json.Marshal(cs)
-		if err != nil {
-			return Reply{}, fmt.Errorf("form %s: choices of %s: %w", f.ID, fd.Key, err)
-		}
-		s.Data[choicesKey(fd.Key)] = string(raw)
-		for i, c := range cs {
-			b.WriteString("\n")
-			b.WriteString(r.T(msgFormChoice, map[string]any{"N": i + 1, "Label": c.Label}))
+		if err := f.listChoices(r, fd, cs, &b); err != nil {
+			return Reply{}, err
 		}
 	}
 	if fd.Optional {
 		b.WriteString("\n")
 		b.WriteString(r.T(msgFormSkipHint, nil))
+	}
+	return Text(b.String()), nil
+}
+
+// listChoices numbers cs under a question and keeps them as what the person was
+// shown: the answer is read against them.
+func (f *Form) listChoices(r *Request, fd Field, cs []Choice, b *strings.Builder) error {
+	raw, err := json.Marshal(cs)
+	if err != nil {
+		return fmt.Errorf("form %s: choices of %s: %w", f.ID, fd.Key, err)
+	}
+	r.Session.Data[choicesKey(fd.Key)] = string(raw)
+	for i, c := range cs {
+		b.WriteString("\n")
+		b.WriteString(r.T(msgFormChoice, map[string]any{"N": i + 1, "Label": c.Label}))
+	}
+	return nil
+}
+
+// askAmong asks the current question again with only some of its choices: those
+// an answer fitted. They are numbered afresh, and the answer is read against them.
+func (f *Form) askAmong(r *Request, fd Field, some []Choice, question string) (Reply, error) {
+	var b strings.Builder
+	b.WriteString(question)
+	if err := f.listChoices(r, fd, some, &b); err != nil {
+		return Reply{}, err
 	}
 	return Text(b.String()), nil
 }
@@ -377,7 +412,7 @@ func pick(cs []Choice, in string) (string, bool) {
 		return cs[n-1].Value, true
 	}
 	for _, c := range cs {
-		if in == c.Label || in == c.Value {
+		if in == c.Label || in == c.Value || slices.Contains(c.Aliases, in) {
 			return c.Value, true
 		}
 	}
@@ -385,6 +420,35 @@ func pick(cs []Choice, in string) (string, bool) {
 		return cs[n-1].Value, true
 	}
 	return "", false
+}
+
+// matching are the choices an answer that is not one of them exactly still
+// names: those whose label or an alias starts with it (「七一路」 for 七一路社区,
+// 「困难」 for 困难求助), or, failing that, those named inside it (「我住七一路社区」).
+// A number is never read this way: 「10」 is not the start of 「1001 …」.
+func matching(cs []Choice, in string) []Choice {
+	in = strings.ToLower(strings.TrimSpace(in))
+	if in == "" || strings.TrimFunc(in, unicode.IsDigit) == "" {
+		return nil
+	}
+	names := func(c Choice) []string { return append([]string{c.Label}, c.Aliases...) }
+	var out []Choice
+	for _, c := range cs {
+		if slices.ContainsFunc(names(c), func(n string) bool { return strings.HasPrefix(strings.ToLower(n), in) }) {
+			out = append(out, c)
+		}
+	}
+	if len(out) > 0 {
+		return out
+	}
+	for _, c := range cs {
+		if slices.ContainsFunc(names(c), func(n string) bool {
+			return utf8.RuneCountInString(n) >= 2 && strings.Contains(in, strings.ToLower(n))
+		}) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 func oneOf(s string, words []string) bool {

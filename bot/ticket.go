@@ -43,6 +43,9 @@ type Category struct {
 	// Counts says which report figure a closed ticket of this category adds to:
 	// "disputes" (矛盾纠纷调处), "hardships" (困难解决), "jobs" (就业安置), or "".
 	Counts string `json:"counts,omitempty" yaml:"counts"`
+	// Aliases are other words residents use for it (物业 for 维修物业): the form
+	// accepts them.
+	Aliases []string `json:"aliases,omitempty" yaml:"aliases"`
 }
 
 // Ticket is one resident's request (民愿/诉求).

@@ -234,6 +234,16 @@ func (s *TicketService) StaffView(t *Ticket, extra map[string]any) map[string]an
 	return v
 }
 
+// HandlerView is StaffView for staff member a: a confidential call's contents are
+// shown only when a handles it.
+func (s *TicketService) HandlerView(a Actor, t *Ticket, extra map[string]any) map[string]any {
+	v := s.StaffView(t, extra)
+	if t.Confidential && t.Handler != "" && t.Handler == a.ID {
+		v["Description"] = t.Description
+	}
+	return v
+}
+
 // StaffOf lists the staff (and secretaries) of a community, each once, secretaries
 // first.
 func (s *TicketService) StaffOf(ctx context.Context, community string) ([]Grant, error) {

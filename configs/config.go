@@ -249,6 +249,9 @@ type Community struct {
 	Code   string `yaml:"code"`
 	Name   string `yaml:"name"`
 	Street string `yaml:"street"` // the street office (街道) it belongs to
+	// Aliases are other names residents type for it (its short name, an old
+	// name); forms and 转派 accept them. The name without 社区 needs none.
+	Aliases []string `yaml:"aliases"`
 }
 
 // Default is the configuration before any file or environment.
@@ -301,6 +304,10 @@ func DefaultCategories() []bot.Category {
 		// A resident's own report of illness or a death in the family: it also makes a
 		// party member's visit (居民病（逝）必访).
 		{Code: "care", Name: "病丧慰问", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyHigh},
+		// Repairs and the property company: what residents report most. Last, so
+		// that the numbers of the others stay as they were.
+		{Code: "repair", Name: "维修物业", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyNormal,
+			Aliases: []string{"维修", "物业", "报修", "物业维修"}},
 	}
 }
 

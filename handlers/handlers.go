@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"minyuan/bot"
@@ -86,7 +87,7 @@ func (cs Communities) byCode(code string) (bot.Community, bool) {
 func (cs Communities) find(s string) (bot.Community, bool) {
 	bare := func(n string) string { return strings.TrimSuffix(strings.TrimSpace(n), "社区") }
 	for _, c := range cs {
-		if strings.EqualFold(c.Code, s) || c.Name == s || bare(c.Name) == bare(s) {
+		if strings.EqualFold(c.Code, s) || c.Name == s || bare(c.Name) == bare(s) || slices.Contains(c.Aliases, bare(s)) {
 			return c, true
 		}
 	}
@@ -97,7 +98,7 @@ func (cs Communities) find(s string) (bot.Community, bool) {
 func (cs Communities) choices(context.Context, *bot.Request, bot.Answers) ([]bot.Choice, error) {
 	out := make([]bot.Choice, len(cs))
 	for i, c := range cs {
-		out[i] = bot.Choice{Value: c.Code, Label: c.Name}
+		out[i] = bot.Choice{Value: c.Code, Label: c.Name, Aliases: c.Aliases}
 	}
 	return out, nil
 }

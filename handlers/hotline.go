@@ -72,6 +72,8 @@ type HotlineFlow struct {
 	Catalog     *bot.Catalog
 	Clock       bot.Clock
 	Communities Communities
+	// Categories are offered in the 来电 form (call_log.go).
+	Categories []bot.Category
 }
 
 func (f *HotlineFlow) register(m *bot.Mux) {
@@ -81,6 +83,7 @@ func (f *HotlineFlow) register(m *bot.Mux) {
 	m.Command(wordsCallback, bot.RoleStaff, bot.HandlerFunc(f.callback))
 	m.Command(wordsLinkCalls, bot.RoleResident, bot.HandlerFunc(f.linkCalls))
 	m.Command(wordsVoiceCode, bot.RoleResident, bot.HandlerFunc(f.voiceCode))
+	m.Command(wordsCallLog, bot.RoleHotline, f.callForm())
 }
 
 // view is a task as staff read it: the phone in full, since they call it.

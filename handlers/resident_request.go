@@ -115,7 +115,7 @@ func (f *RequestFlow) requestForm() *bot.Form {
 func (f *RequestFlow) categoryChoices(context.Context, *bot.Request, bot.Answers) ([]bot.Choice, error) {
 	out := make([]bot.Choice, len(f.Categories))
 	for i, c := range f.Categories {
-		out[i] = bot.Choice{Value: c.Code, Label: c.Name}
+		out[i] = bot.Choice{Value: c.Code, Label: c.Name, Aliases: c.Aliases}
 	}
 	return out, nil
 }

@@ -293,7 +293,7 @@ func (f *DeskFlow) deskDetail(ctx context.Context, r *bot.Request) (bot.Reply, e
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	lines := []string{r.T(msgDetail, f.Tickets.StaffView(t, map[string]any{"Status": f.Tickets.StatusWords(t, r.Now)}))}
+	lines := []string{r.T(msgDetail, f.Tickets.HandlerView(staff(r), t, map[string]any{"Status": f.Tickets.StatusWords(t, r.Now)}))}
 	if n := len(evs) - detailEvents; n > 0 {
 		lines = append(lines, r.T(msgDetailMore, map[string]int{"N": n}))
 		evs = evs[n:]

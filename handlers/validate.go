@@ -16,15 +16,28 @@ var (
 var (
 	mobileRe   = regexp.MustCompile(`^1[3-9]\d{9}$`)
 	landlineRe = regexp.MustCompile(`^0\d{9,11}$`)
-	phoneStrip = strings.NewReplacer(" ", "", "-", "", "　", "", "—", "", "(", "", ")", "", "（", "", "）", "", "+86", "")
+	// phoneRunRe finds what may be a number inside a sentence: digits with the
+	// spaces, dashes and brackets people put between them, and a +86 before.
+	phoneRunRe = regexp.MustCompile(`(?:\+?86[\s-]*)?[(（]?\d[\d\s\-—()（）]*\d`)
+	phoneStrip = strings.NewReplacer(" ", "", "-", "", "　", "", "—", "", "(", "", ")", "", "（", "", "）", "", "\t", "")
 )
 
 // validPhone accepts a mainland mobile number or a landline with its area code, as
-// people type them (spaces, dashes, +86), and returns the digits.
+// people type them: with spaces, dashes or +86, alone or inside a sentence
+// (「电话是138 1234 5678」). It returns the digits. A sentence with two numbers
+// (「138… 或 139…」) takes the first; one with none is refused.
 func validPhone(_ *bot.Request, in string) (string, error) {
-	p := phoneStrip.Replace(toHalfWidth(in))
-	if mobileRe.MatchString(p) || landlineRe.MatchString(p) {
-		return p, nil
+	for _, run := range phoneRunRe.FindAllString(toHalfWidth(in), -1) {
+		// The run as one number, or, when it holds two, each piece.
+		for _, cand := range append([]string{run}, strings.Fields(run)...) {
+			p := strings.TrimPrefix(phoneStrip.Replace(cand), "+")
+			if len(p) == 13 && strings.HasPrefix(p, "86") {
+				p = p[2:]
+			}
+			if mobileRe.MatchString(p) || landlineRe.MatchString(p) {
+				return p, nil
+			}
+		}
 	}
 	return "", bot.UserError(bot.EInvalid, msgBadPhone, nil)
 }

@@ -97,8 +97,9 @@ type VolunteerFlow struct {
 	Pusher bot.Pusher
 	// Seen notes that the organiser is writing now, before the image push is queued:
 	// the engine records it only after the answer, and the outbox may be quicker.
+	// It is the customer-service allowance's record (what the outbox counts from).
 	Seen interface {
-		RecordSeen(ctx context.Context, openid string, at time.Time) error
+		Acted(ctx context.Context, openid string, a bot.Action, at time.Time) error
 	}
 	Log *slog.Logger
 }
@@ -586,7 +587,7 @@ func (f *VolunteerFlow) pushQR(ctx context.Context, r *bot.Request, a *bot.Activ
 		return err
 	}
 	if f.Seen != nil {
-		if err := f.Seen.RecordSeen(ctx, r.Update.From, r.Now); err != nil {
+		if err := f.Seen.Acted(ctx, r.Update.From, bot.ActionMessage, r.Now); err != nil {
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,6 +105,8 @@ type Entry struct {
 	Template *Card `json:"template,omitempty"`
 	// Attempts above 1 say the platform had to send the message again.
 	Attempts int `json:"attempts,omitempty"`
+	// Media is where the page loads an image message's picture.
+	Media string `json:"media,omitempty"`
 }
 
 // DemoOptions configure a Demo.
@@ -113,7 +116,20 @@ type DemoOptions struct {
 	Clock   *Clock
 	Panes   []Pane
 	Invites []DemoInvite
+	// FreshInvites, when set, gives the invites to offer instead of Invites, each
+	// time a page loads its state: one that expired on the demo clock is re-issued.
+	FreshInvites func(ctx context.Context) []DemoInvite
+	// Hotline, when set, shows the hotline panel: a phone system's calls simulated
+	// through the hotline API (POST /demo/api/hotline).
+	Hotline *HotlinePanel
 	Log     *slog.Logger
+}
+
+// HotlinePanel is the page's small hotline: a caller's number (the linked
+// resident's, to start with) and what the buttons post to.
+type HotlinePanel struct {
+	Caller string       `json:"caller"`
+	Handle http.Handler `json:"-"`
 }
 
 const (
@@ -145,9 +161,14 @@ type Demo struct {
 	byID    map[string]int
 	byOpen  map[string]int
 	invites []DemoInvite
-	log     *slog.Logger
-	paneMu  []sync.Mutex
-	mux     *http.ServeMux
+	fresh   func(ctx context.Context) []DemoInvite
+	hotline *HotlinePanel
+	// boot names this run of the server: a page that finds another after a
+	// reconnect reloads (the demo was restarted, its state is another).
+	boot   string
+	log    *slog.Logger
+	paneMu []sync.Mutex
+	mux    *http.ServeMux
 
 	mu         sync.Mutex
 	entries    []Entry
@@ -182,6 +203,9 @@ func NewDemo(o DemoOptions) (*Demo, error) {
 		byID:       map[string]int{},
 		byOpen:     map[string]int{},
 		invites:    o.Invites,
+		fresh:      o.FreshInvites,
+		hotline:    o.Hotline,
+		boot:       strconv.FormatInt(time.Now().UnixNano(), 36),
 		log:        o.Log.With("component", "sim.demo"),
 		paneMu:     make([]sync.Mutex, len(o.Panes)),
 		subscribed: make([]bool, len(o.Panes)),
@@ -213,12 +237,32 @@ func NewDemo(o DemoOptions) (*Demo, error) {
 	d.mux.HandleFunc("GET /demo/api/events", d.serveEvents)
 	d.mux.HandleFunc("POST /demo/api/send", d.serveSend)
 	d.mux.HandleFunc("POST /demo/api/clock", d.serveClock)
+	d.mux.HandleFunc("GET /demo/api/media/{id}", d.serveMedia)
+	if o.Hotline != nil && o.Hotline.Handle != nil {
+		d.mux.Handle("POST /demo/api/hotline", o.Hotline.Handle)
+	}
 
 	calls, stop := d.api.Watch()
 	d.stopWatch = stop
 	d.watching.Add(1)
 	go d.watch(calls)
 	return d, nil
+}
+
+// maxSendBody bounds /demo/api/send: a long paste (a few thousand characters)
+// goes through whole, so that the bot, not the page, says what is too long.
+const maxSendBody = 64 << 10
+
+// serveMedia gives the page a picture the bot uploaded (an image message's).
+func (d *Demo) serveMedia(w http.ResponseWriter, r *http.Request) {
+	b, ok := d.api.Media(r.PathValue("id"))
+	if !ok {
+		http.NotFound(w, r)
+		return
+	}
+	w.Header().Set("Content-Type", http.DetectContentType(b))
+	w.Header().Set("Cache-Control", "private, max-age=3600")
+	_, _ = w.Write(b)
 }
 
 // Handler serves the page at / and its API under /demo/.
@@ -280,9 +324,15 @@ func (d *Demo) pushEntry(c Call) Entry {
 			Text    struct {
 				Content string `json:"content"`
 			} `json:"text"`
+			Image struct {
+				MediaID string `json:"media_id"`
+			} `json:"image"`
 		}
 		_ = json.Unmarshal(c.Body, &m)
 		e.MsgType, e.Text = m.MsgType, m.Text.Content
+		if m.MsgType == "image" && m.Image.MediaID != "" {
+			e.Media = "/demo/api/media/" + url.PathEscape(m.Image.MediaID)
+		}
 		return e
 	}
 	card := d.api.Card(c.Body)
@@ -392,12 +442,14 @@ type stateAnswer struct {
 	// PaneMenus is the menu each pane's person sees, by pane id.
 	PaneMenus map[string][]MenuButton `json:"pane_menus"`
 	Invites   []DemoInvite            `json:"invites"`
+	Boot      string                  `json:"boot"`
+	Hotline   *HotlinePanel           `json:"hotline,omitempty"`
 	Entries   []Entry                 `json:"entries"`
 	Calls     []Call                  `json:"calls"`
 	Seq       int64                   `json:"seq"`
 }
 
-func (d *Demo) serveState(w http.ResponseWriter, _ *http.Request) {
+func (d *Demo) serveState(w http.ResponseWriter, r *http.Request) {
 	calls := d.api.Calls()
 	calls = calls[max(0, len(calls)-recentCalls):]
 	mode := d.client.Mode
@@ -406,13 +458,18 @@ func (d *Demo) serveState(w http.ResponseWriter, _ *http.Request) {
 	}
 	m := d.menus()
 	a := stateAnswer{
-		Menu:      m.Menu,
-		PaneMenus: m.Panes,
 		Now:       d.clock.Now(),
 		Offset:    d.clock.Offset().Milliseconds(),
 		Mode:      mode,
+		Menu:      m.Menu,
+		PaneMenus: m.Panes,
 		Invites:   d.invites,
 		Calls:     calls,
+		Boot:      d.boot,
+		Hotline:   d.hotline,
+	}
+	if d.fresh != nil {
+		a.Invites = d.fresh(r.Context())
 	}
 	d.mu.Lock()
 	for i, p := range d.panes {
@@ -468,6 +525,9 @@ func (d *Demo) serveEvents(w http.ResponseWriter, r *http.Request) {
 
 	var b bytes.Buffer
 	b.WriteString("retry: 1000\n\n")
+	// Which server this is, first: a page from before a restart reloads.
+	hello, _ := sseFrame("hello", "", map[string]string{"boot": d.boot})
+	b.Write(hello)
 	for _, e := range backlog {
 		f, _ := sseFrame("entry", strconv.FormatInt(e.Seq, 10), e)
 		b.Write(f)
@@ -531,7 +591,7 @@ type sendAnswer struct {
 func (d *Demo) serveSend(w http.ResponseWriter, r *http.Request) {
 	_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(sendWrite))
 	var req sendRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 16<<10)).Decode(&req); err != nil {
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxSendBody)).Decode(&req); err != nil {
 		writeJSON(w, http.StatusBadRequest, sendAnswer{Error: "bad request"})
 		return
 	}

@@ -22,6 +22,8 @@ const page = {
   offsetMs: 0,           // demo clock minus this browser's clock
   accountMenu: null,     // the menu the bot created, if any
   events: null,
+  boot: "",              // the server run this page's state came from
+  calls: 0,              // hotline calls simulated from this page
 };
 
 const $ = (sel, root = document) => root.querySelector(sel);
@@ -246,7 +248,7 @@ function renderEntry(e, state) {
   const parts = [];
   if (e.kind === "custom") {
     parts.push(el("div", "tag custom", "客服消息"));
-    if (e.msgtype === "image") parts.push(el("div", "image-ph", "[图片]"));
+    if (e.msgtype === "image") parts.push(e.media ? picture(e.media) : el("div", "image-ph", "[图片]"));
     else if (e.msgtype === "voice") parts.push(el("div", "bubble voice", "[语音]"));
     else parts.push(el("div", "bubble", e.msgtype === "text" || !e.msgtype ? e.text : `[${e.msgtype}]`));
   } else if (e.kind === "template") {
@@ -257,6 +259,15 @@ function renderEntry(e, state) {
   }
   if (e.attempts > 1) parts.push(el("div", "retry", `平台重发 ${e.attempts - 1} 次后才收到回复`));
   return row(false, "民", parts);
+}
+
+// picture shows an image message as the phone does: the picture itself.
+function picture(src) {
+  const img = el("img", "pic");
+  img.alt = "[图片]";
+  img.src = src;
+  img.addEventListener("error", () => img.replaceWith(el("div", "image-ph", "[图片]")));
+  return img;
 }
 
 function row(mine, avatarText, parts) {
@@ -335,6 +346,16 @@ function connect() {
   const es = new EventSource("/demo/api/events?since=" + page.lastSeq);
   page.events = es;
   es.addEventListener("open", () => { $("#conn").hidden = true; });
+  // After a restart of the demo the stream comes back from another server, whose
+  // conversations start afresh: load its state rather than show nothing new.
+  es.addEventListener("hello", (ev) => {
+    const { boot } = JSON.parse(ev.data);
+    if (page.boot && boot && boot !== page.boot) {
+      es.close();
+      toast("演示服务器已重新启动，正在重新载入……");
+      setTimeout(() => location.reload(), 300);
+    }
+  });
   es.addEventListener("error", () => { $("#conn").hidden = false; });
   es.addEventListener("entry", (ev) => addEntry(JSON.parse(ev.data)));
   es.addEventListener("call", (ev) => addCall(JSON.parse(ev.data)));
@@ -356,9 +377,41 @@ async function moveClock(body, btn) {
   try {
     const { ok, data } = await api("/demo/api/clock", body);
     if (!ok) toast("无法调整时间：" + (data.error || "未知错误"));
-    else { setClock(data.now); showClockOffset(data.offset_ms); toast(`演示时间已调到 ${longTime(demoNow())}`); }
+    else {
+      setClock(data.now); showClockOffset(data.offset_ms); toast(`演示时间已调到 ${longTime(demoNow())}`);
+      // An invite may have expired on the demo clock: the server offers a fresh one.
+      const st = await api("/demo/api/state");
+      if (st.ok) showHints(st.data.invites);
+    }
   } finally {
     for (const b of document.querySelectorAll(".clock-buttons button")) b.disabled = false;
+  }
+}
+
+// ---- hotline panel ----
+
+function setUpHotline(h) {
+  const box = $("#hotline");
+  box.hidden = false;
+  $("#hotline-caller").value = h.caller || "";
+  let callID = "";
+  for (const b of box.querySelectorAll("button[data-call]")) {
+    b.addEventListener("click", async () => {
+      const event = b.dataset.call;
+      if (event === "newCall" || !callID) callID = "demo-" + Date.now().toString(36) + "-" + (++page.calls);
+      b.disabled = true;
+      try {
+        const { ok, data } = await api("/demo/api/hotline", {
+          event, call_id: callID, from: $("#hotline-caller").value.trim(), summary: $("#hotline-summary").value.trim(),
+        });
+        const li = el("li", ok ? "" : "bad", `${fmt.hms.format(demoNow())} ${data.line || data.error || "失败"}`);
+        $("#hotline-log").prepend(li);
+      } catch (e) {
+        toast("热线模拟失败：演示服务器无响应");
+      } finally {
+        b.disabled = false;
+      }
+    });
   }
 }
 
@@ -375,6 +428,8 @@ async function main() {
   page.lastSeq = Math.max(page.lastSeq, data.seq || 0);
   for (const c of data.calls || []) addCall(c);
   showHints(data.invites);
+  page.boot = data.boot || "";
+  if (data.hotline) setUpHotline(data.hotline);
   if (data.mode === "safe") $("#mode-note").textContent += "（安全模式：AES 加密 + msg_signature）";
   for (const b of document.querySelectorAll(".clock-buttons button")) {
     b.addEventListener("click", () => moveClock(b.dataset.advance ? { advance: b.dataset.advance } : { tomorrow: b.dataset.tomorrow }, b));

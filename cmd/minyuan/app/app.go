@@ -41,7 +41,14 @@ type Options struct {
 	// InMemory says that Redis knowingly keeps nothing (the demo's in-process one):
 	// the persistence check, and its warning, are skipped.
 	InMemory bool
+	// ClockDaily: the daily jobs (the morning digest) follow the injected clock and
+	// are run by the caller (the demo, when its clock passes DigestAt), not by the
+	// wall clock.
+	ClockDaily bool
 }
+
+// DigestAt is when the morning digest goes out, Beijing time.
+const DigestAt = 8*time.Hour + 30*time.Minute
 
 // App is a running Minyuan.
 type App struct {
@@ -195,10 +202,12 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 	// Every morning, on the leader only: each desk's open requests.
-	digest := gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(8, 30, 0)))
-	if err := a.Scheduler.Every("daily-digest", digest, a.DailyDigest); err != nil {
-		a.Close()
-		return nil, err
+	if !opt.ClockDaily {
+		digest := gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(uint(DigestAt/time.Hour), uint(DigestAt%time.Hour/time.Minute), 0)))
+		if err := a.Scheduler.Every("daily-digest", digest, a.DailyDigest); err != nil {
+			a.Close()
+			return nil, err
+		}
 	}
 	a.Engine = &bot.Engine{
 		Mux:            handlers.NewMux(a.Flows),
@@ -352,7 +361,7 @@ func newCalendar(cfg configs.Config, log *slog.Logger) (*calendar.Calendar, erro
 func Communities(cfg configs.Config) []bot.Community {
 	out := make([]bot.Community, len(cfg.Communities))
 	for i, c := range cfg.Communities {
-		out[i] = bot.Community{Code: c.Code, Name: c.Name, Street: c.Street}
+		out[i] = bot.Community{Code: c.Code, Name: c.Name, Street: c.Street, Aliases: c.Aliases}
 	}
 	return out
 }

@@ -18,6 +18,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"minyuan/bot"
+	"minyuan/bot/calendar"
 	"minyuan/bot/sim"
 	"minyuan/configs"
 	"minyuan/handlers"
@@ -72,6 +73,16 @@ type Demo struct {
 	redisSynced time.Time
 	stop        chan struct{}
 	closeOnce   sync.Once
+
+	// dailyMu guards dailyFrom, the demo time up to which the daily jobs (the
+	// morning digest) have been considered.
+	dailyMu   sync.Mutex
+	dailyFrom time.Time
+	// inviteMu guards spare, the invite the page offers the resident.
+	inviteMu sync.Mutex
+	spare    bot.Invite
+	// hotline is the hotline panel's side (demo_hotline.go).
+	hotline demoHotline
 }
 
 // NewDemo builds the demo from cfg: it fills in demo credentials where cfg has none,
@@ -143,7 +154,7 @@ func NewDemo(ctx context.Context, cfg configs.Config, opt DemoOptions) (_ *Demo,
 	d.URL, d.WebhookURL = base+"/", base+cfg.WeChat.Path
 	d.Config = cfg
 
-	if d.App, err = New(ctx, cfg, Options{Log: log, Clock: d.Clock, Redis: rdb, InMemory: opt.Redis == nil}); err != nil {
+	if d.App, err = New(ctx, cfg, Options{Log: log, Clock: d.Clock, Redis: rdb, InMemory: opt.Redis == nil, ClockDaily: true}); err != nil {
 		return nil, err
 	}
 	d.Client = &sim.Client{
@@ -159,7 +170,15 @@ func NewDemo(ctx context.Context, cfg configs.Config, opt DemoOptions) (_ *Demo,
 	if err != nil {
 		return nil, err
 	}
-	d.Sim, err = sim.NewDemo(sim.DemoOptions{Client: d.Client, Clock: d.Clock, Panes: panes, Invites: invites, Log: log})
+	d.dailyMu.Lock()
+	d.dailyFrom = d.Clock.Now() // from now on the daily jobs follow the demo clock
+	d.dailyMu.Unlock()
+	hotline, err := d.hotlinePanel(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	d.Sim, err = sim.NewDemo(sim.DemoOptions{Client: d.Client, Clock: d.Clock, Panes: panes, Invites: invites,
+		FreshInvites: d.freshInvites, Hotline: hotline, Log: log})
 	if err != nil {
 		return nil, err
 	}
@@ -200,6 +219,7 @@ func fillDemoConfig(cfg *configs.Config) error {
 		cfg.WeChat.EncodingAESKey = base64.StdEncoding.EncodeToString(key)[:43]
 	}
 	cfg.Redis.RequirePersistence = false
+	fillDemoHotline(cfg)
 	// Every kind of push gets a (simulated) template, so that a push to someone whose
 	// 48-hour window is closed shows on the page as the template card it would be.
 	if cfg.Templates == nil {
@@ -315,6 +335,7 @@ func (d *Demo) seed(ctx context.Context, cfg configs.Config) ([]sim.Pane, []sim.
 		{ID: "party", Role: string(bot.RoleParty), Name: "李建国", OpenID: DemoParty, Community: home.Name, Subscribed: true},
 		{ID: "district", Role: string(bot.RoleAdmin), Name: "孙主任", OpenID: DemoAdmin, Community: "区级", Subscribed: true},
 	}
+	d.spare = spare
 	invites := []sim.DemoInvite{{Code: spare.Code, Role: string(spare.Role), Community: other.Name, Name: spare.Name}}
 	return panes, invites, nil
 }
@@ -338,6 +359,7 @@ func (d *Demo) syncRedis() {
 // at the scheduler's next tick.
 func (d *Demo) afterClockMove(ctx context.Context) {
 	d.syncRedis()
+	d.daily(ctx)
 	if _, err := d.App.Scheduler.PumpOnce(ctx); err != nil {
 		d.log.Warn("demo: firing due reminders", "err", err)
 	}
@@ -397,8 +419,62 @@ func (d *Demo) followClock() {
 			return
 		case <-t.C:
 			d.syncRedis()
+			d.daily(context.Background())
 		}
 	}
+}
+
+// daily runs the daily jobs on the demo clock: when it has passed DigestAt (moved
+// to 明天 09:00, or in its own time), the morning digest goes out as of then. After a
+// jump over several mornings only the last one's goes out.
+func (d *Demo) daily(ctx context.Context) {
+	d.dailyMu.Lock()
+	defer d.dailyMu.Unlock()
+	now := d.Clock.Now()
+	if d.dailyFrom.IsZero() || !now.After(d.dailyFrom) {
+		return // the App is not built yet, or the clock has not moved
+	}
+	at := lastDaily(now, DigestAt)
+	if at.After(d.dailyFrom) {
+		if err := d.App.Tickets.DailyDigest(ctx, at); err != nil {
+			d.log.Warn("demo: morning digest", "err", err)
+			return // tried again on the next move or tick
+		}
+	}
+	d.dailyFrom = now
+}
+
+// lastDaily is the latest moment at or before now that is offset past midnight,
+// Beijing time.
+func lastDaily(now time.Time, offset time.Duration) time.Time {
+	local := now.In(calendar.Location())
+	at := time.Date(local.Year(), local.Month(), local.Day(), 0, 0, 0, 0, calendar.Location()).Add(offset)
+	if at.After(now) {
+		at = at.AddDate(0, 0, -1)
+	}
+	return at
+}
+
+// freshInvites is the invite the page offers the resident: once it has expired on
+// the demo clock (a fast-forward past the invite's time-to-live), a new one is
+// issued, so that the hint on the page still works.
+func (d *Demo) freshInvites(ctx context.Context) []sim.DemoInvite {
+	d.inviteMu.Lock()
+	defer d.inviteMu.Unlock()
+	now := d.Clock.Now()
+	if !now.Before(d.spare.Expires.Add(-time.Minute)) {
+		inv, err := d.App.Store.CreateInvite(ctx, d.spare.Role, d.spare.Community, d.spare.Name, now, d.Config.Invite.TTL)
+		if err != nil {
+			d.log.Warn("demo: re-issue the page's invite", "err", err)
+		} else {
+			d.spare = inv
+		}
+	}
+	name := d.spare.Community
+	if c, ok := d.Config.Community(d.spare.Community); ok {
+		name = c.Name
+	}
+	return []sim.DemoInvite{{Code: d.spare.Code, Role: string(d.spare.Role), Community: name, Name: d.spare.Name}}
 }
 
 func randomHex(n int) string {

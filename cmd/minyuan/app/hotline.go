@@ -65,6 +65,7 @@ func (a *App) hotlineFlows(cat *bot.Catalog) {
 	a.Flows.Hotline = handlers.HotlineFlow{
 		Callbacks: a.Callbacks, Hotline: a.Hotline, Tickets: a.Tickets, Profiles: a.Store, People: a.Store,
 		Pusher: a.pusher, Catalog: cat, Clock: a.clock, Communities: handlers.Communities(Communities(a.cfg)),
+		Categories: a.cfg.Categories,
 	}
 	a.Callbacks.Notify = &a.Flows.Hotline
 	a.Hotline.Notify = &a.Flows.Hotline
