@@ -252,6 +252,10 @@ type Community struct {
 	// Aliases are other names residents type for it (its short name, an old
 	// name); forms and 转派 accept them. The name without 社区 needs none.
 	Aliases []string `yaml:"aliases"`
+	// Phone and Hours are the community's own telephone and when it is staffed
+	// (「工作日 8:30-17:30」): told to residents in distress and on 社区电话.
+	Phone string `yaml:"phone"`
+	Hours string `yaml:"hours"`
 }
 
 // Default is the configuration before any file or environment.
@@ -293,11 +297,11 @@ func Default() Config {
 // complaints and suggestions take longer.
 func DefaultCategories() []bot.Category {
 	return []bot.Category{
-		{Code: "hardship", Name: "困难求助", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyHigh, Counts: "hardships"},
+		{Code: "hardship", Name: "困难求助", SignDays: 0, ResolveDays: 5, Urgency: bot.UrgencyHigh, Counts: "hardships"},
 		{Code: "dispute", Name: "矛盾纠纷", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal, Counts: "disputes"},
 		{Code: "jobs", Name: "就业创业", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal, Counts: "jobs"},
 		{Code: "sanitation", Name: "环境卫生", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyNormal},
-		{Code: "safety", Name: "治安安全", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyHigh},
+		{Code: "safety", Name: "治安安全", SignDays: 0, ResolveDays: 3, Urgency: bot.UrgencyHigh},
 		{Code: "inquiry", Name: "政策咨询", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyLow},
 		{Code: "suggestion", Name: "意见建议", SignDays: 1, ResolveDays: 15, Urgency: bot.UrgencyLow},
 		{Code: "other", Name: "其他", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal},

@@ -361,7 +361,7 @@ func newCalendar(cfg configs.Config, log *slog.Logger) (*calendar.Calendar, erro
 func Communities(cfg configs.Config) []bot.Community {
 	out := make([]bot.Community, len(cfg.Communities))
 	for i, c := range cfg.Communities {
-		out[i] = bot.Community{Code: c.Code, Name: c.Name, Street: c.Street, Aliases: c.Aliases}
+		out[i] = bot.Community{Code: c.Code, Name: c.Name, Street: c.Street, Aliases: c.Aliases, Phone: c.Phone, Hours: c.Hours}
 	}
 	return out
 }
