@@ -91,7 +91,7 @@ func (s *TicketService) sendOn(ctx context.Context, t *Ticket, to []Grant, m Sai
 	if m.PhotoMedia == "" && (m.Voice == "" || m.Text != "") {
 		return nil
 	}
-	view := s.StaffView(t, map[string]any{"Photo": m.PhotoMedia != ""})
+	view := s.StaffView(t, map[string]any{"Photo": m.PhotoMedia != ""}) // a push: masked
 	text := s.Catalog.T(msgPushFollowUpMedia, view)
 	for _, g := range to {
 		p := Push{

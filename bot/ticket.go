@@ -79,6 +79,9 @@ type Ticket struct {
 	// contents; reports count it and show nothing of it.
 	Confidential bool `json:"confidential,omitempty"`
 	Version      int  `json:"version"`
+	// Erased is when its personal data was erased (a resident's request, or the
+	// retention after it closed); zero while it holds them.
+	Erased time.Time `json:"erased,omitzero"`
 }
 
 // Open reports whether the ticket still waits for work.

@@ -223,31 +223,62 @@ func dayKey(t time.Time) string { return t.In(chinaTime).Format(time.DateOnly) }
 // msgConfidential stands for the contents of a confidential call (hotline.go).
 var msgConfidential = Msg("ticket.confidential")
 
+// msgErased stands for the contents of a ticket whose personal data was erased.
+var msgErased = Msg("ticket.erased")
+
 // description is what views show of t's description: a confidential call's only
 // to its handler (see the desk's 详情), never in pushes or lists.
 func (s *TicketService) description(t *Ticket) string {
+	if !t.Erased.IsZero() {
+		return s.Catalog.T(msgErased, nil)
+	}
 	if t.Confidential {
 		return s.Catalog.T(msgConfidential, nil)
 	}
 	return t.Description
 }
 
-// StaffView is a ticket as staff see it: with the phone in full, since they may
-// have to call; extra adds to it.
+// StaffView is a ticket as staff see it in a push or a text many read: the phone
+// masked (PhoneFull too). extra adds to it.
 func (s *TicketService) StaffView(t *Ticket, extra map[string]any) map[string]any {
+	return s.StaffViewFor(Actor{Kind: ActorStaff}, t, extra)
+}
+
+// StaffViewFor is a ticket as viewer sees it at the desk: the phone in full
+// (PhoneFull) only for its handler and the community's secretary, who may have to
+// call; everyone else, an admin included, sees it masked. extra adds to it.
+func (s *TicketService) StaffViewFor(viewer Actor, t *Ticket, extra map[string]any) map[string]any {
 	v := s.View(t)
-	v["PhoneFull"] = t.Phone
+	v["PhoneFull"] = v["Phone"]
+	if SeesPhone(viewer, t) {
+		v["PhoneFull"] = t.Phone
+	}
 	for k, x := range extra {
 		v[k] = x
 	}
 	return v
 }
 
-// HandlerView is StaffView for staff member a: a confidential call's contents are
+// SeesPhone reports whether viewer may read t's phone number in full: its handler
+// and the secretaries of its community (also the system, e.g. the register export,
+// which masks on its own).
+func SeesPhone(viewer Actor, t *Ticket) bool {
+	if viewer.Kind == ActorSystem || (t.Handler != "" && viewer.ID == t.Handler) {
+		return true
+	}
+	for _, g := range viewer.Grants {
+		if g.Role == RoleSecretary && g.Community == t.Community {
+			return true
+		}
+	}
+	return false
+}
+
+// HandlerView is StaffViewFor staff member a: a confidential call's contents are
 // shown only when a handles it.
 func (s *TicketService) HandlerView(a Actor, t *Ticket, extra map[string]any) map[string]any {
-	v := s.StaffView(t, extra)
-	if t.Confidential && t.Handler != "" && t.Handler == a.ID {
+	v := s.StaffViewFor(a, t, extra)
+	if t.Confidential && t.Handler != "" && t.Handler == a.ID && t.Erased.IsZero() {
 		v["Description"] = t.Description
 	}
 	return v
@@ -374,6 +405,7 @@ func (s *TicketService) EmptyRoles(ctx context.Context, a Actor) ([]RoleGap, err
 
 // tellStaff pushes an alert about t (as it stands after event) to each of to.
 func (s *TicketService) tellStaff(ctx context.Context, t *Ticket, to []Grant, event EventKind, key MsgKey, extra map[string]any) error {
+	// One text for every recipient: the phone is masked (a push names no number).
 	view := s.StaffView(t, extra)
 	text := s.Catalog.T(key, view)
 	for _, g := range to {

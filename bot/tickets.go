@@ -29,6 +29,8 @@ type TicketService struct {
 	// AutoAssignAfter is how long a new ticket waits to be claimed before the
 	// round-robin assigns it.
 	AutoAssignAfter time.Duration
+	// Audit records who read a ticket's details (Detail); nil records nothing.
+	Audit AuditLog
 	// Replicated, when set, returns once what has been written so far is on enough
 	// Redis replicas (redis.min_replicas_ack), or an unavailable error: a new ticket's
 	// number is told only once a failover cannot lose it. Nil: told at once.

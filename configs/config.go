@@ -61,6 +61,9 @@ type Config struct {
 	Visits Visits `yaml:"visits"`
 	// Volunteers.
 	Volunteers Volunteers `yaml:"volunteers"`
+	// Data protection and attachments (privacy.go).
+	Privacy     Privacy     `yaml:"privacy"`
+	Attachments Attachments `yaml:"attachments"`
 }
 
 // Desk is how the reception desk works.
@@ -288,7 +291,9 @@ func Default() Config {
 		Hotline:    DefaultHotline(),
 		Visits:     DefaultVisits(),
 		// Volunteers.
-		Volunteers: DefaultVolunteers(),
+		Volunteers:  DefaultVolunteers(),
+		Privacy:     Privacy{RetentionDays: 730},
+		Attachments: DefaultAttachments(),
 	}
 }
 
@@ -439,6 +444,8 @@ func (c *Config) Validate() error {
 		c.visitsProblems(),
 		validateCommunities(c.Communities),
 		c.hotlineProblems(), // hotline.go
+		c.Privacy.validate(),
+		c.Attachments.validate(),
 	} {
 		errs = append(errs, section...)
 	}

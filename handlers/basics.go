@@ -17,6 +17,7 @@ var (
 	msgWelcome          = bot.Msg("welcome")
 	msgWelcomeCommunity = bot.Msg("welcome.community")
 	msgFallback         = bot.Msg("fallback")
+	msgForbidden        = bot.Msg("engine.forbidden")
 	msgFallbackMedia    = bot.Msg("fallback.media")
 	msgPhone            = bot.Msg("basics.phone")
 	msgHelpResident     = bot.Msg("help.resident")
@@ -95,6 +96,31 @@ func (f *BasicsFlow) phone(ctx context.Context, r *bot.Request) (bot.Reply, erro
 		}
 	}
 	return r.Say(msgPhone, map[string]any{"Items": items}), nil
+}
+
+var msgForbiddenRole = bot.Msg("forbidden.role")
+
+// refuse answers what the sender's roles do not allow. A resident is told how a
+// role is given (绑定 an invite code); someone who holds a role already is told
+// whose function this is and what theirs offers, never to bind again.
+func refuse(_ context.Context, r *bot.Request) (bot.Reply, error) {
+	var held, sections []string
+	for _, s := range helpByRole {
+		if holds(r.User, s.role) {
+			held = append(held, r.T(roleNames[s.role], nil))
+			sections = append(sections, r.T(s.msg, nil))
+		}
+	}
+	if len(held) == 0 {
+		return r.Say(msgForbidden, nil), nil
+	}
+	need := ""
+	if k, ok := roleNames[r.Route.Role]; ok {
+		need = r.T(k, nil)
+	}
+	return r.Say(msgForbiddenRole, map[string]any{
+		"Need": need, "Held": strings.Join(held, "、"), "Help": strings.Join(sections, "\n\n"),
+	}), nil
 }
 
 // welcome greets a new follower. A follow (or a scan) through a community's QR code,

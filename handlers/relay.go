@@ -110,7 +110,7 @@ func (f *RelayFlow) deskRelay(ctx context.Context, r *bot.Request) (bot.Reply, e
 		return bot.Reply{}, bot.TicketClosed(no)
 	}
 	if t.OpenID == "" {
-		return r.Say(msgRelayOffline, f.Tickets.StaffView(t, nil)), nil
+		return r.Say(msgRelayOffline, f.Tickets.StaffViewFor(staff(r), t, nil)), nil
 	}
 	return f.open(ctx, r, a, t)
 }
@@ -143,7 +143,7 @@ func (f *RelayFlow) open(ctx context.Context, r *bot.Request, a bot.Actor, t *bo
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	view := f.Tickets.StaffView(t, map[string]any{"Staff": staffName(r.User, t.Community), "Minutes": int(f.Timeout.Minutes())})
+	view := f.Tickets.StaffViewFor(staff(r), t, map[string]any{"Staff": staffName(r.User, t.Community), "Minutes": int(f.Timeout.Minutes())})
 	text := r.T(msgPushRelayStarted, view)
 	if err := f.pushRelay(ctx, t, bot.EventRelayStarted, t.OpenID, text, text); err != nil {
 		return bot.Reply{}, err

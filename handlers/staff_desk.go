@@ -90,7 +90,6 @@ func (f *DeskFlow) register(m *bot.Mux) {
 	m.Command(wordsDeskEscalate, bot.RoleStaff, bot.HandlerFunc(f.deskEscalate))
 	m.Command(wordsDeskClose, bot.RoleStaff, bot.HandlerFunc(f.deskClose))
 	m.Command(wordsDeskDetail, bot.RoleStaff, bot.HandlerFunc(f.deskDetail))
-	m.Menu("DESK_TODO", bot.RoleStaff, bot.HandlerFunc(f.deskQueue))
 }
 
 // staffName is how the sender is named on a ticket of community.
@@ -182,7 +181,7 @@ func (f *DeskFlow) deskClaim(ctx context.Context, r *bot.Request) (bot.Reply, er
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgClaimed, f.Tickets.StaffView(t, nil)), nil
+	return r.Say(msgClaimed, f.Tickets.StaffViewFor(staff(r), t, nil)), nil
 }
 
 // 回复 <no> <text>: a message to the resident, down the delivery ladder.
@@ -195,7 +194,7 @@ func (f *DeskFlow) deskReply(ctx context.Context, r *bot.Request) (bot.Reply, er
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	view := f.Tickets.StaffView(t, map[string]any{"Staff": staffName(r.User, t.Community), "Text": text})
+	view := f.Tickets.StaffViewFor(staff(r), t, map[string]any{"Staff": staffName(r.User, t.Community), "Text": text})
 	view["Held"] = ""
 	if !held.IsZero() {
 		view["Held"] = bot.When(r.Catalog, held)
@@ -280,7 +279,7 @@ func (f *DeskFlow) deskClose(ctx context.Context, r *bot.Request) (bot.Reply, er
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgClosedOK, f.Tickets.StaffView(t, nil)), nil
+	return r.Say(msgClosedOK, f.Tickets.StaffViewFor(staff(r), t, nil)), nil
 }
 
 // 详情 <no>: the ticket and its latest timeline, private notes included.
@@ -289,7 +288,7 @@ func (f *DeskFlow) deskDetail(ctx context.Context, r *bot.Request) (bot.Reply, e
 	if !ok {
 		return r.Say(msgUsageDetail, nil), nil
 	}
-	t, evs, err := f.Tickets.Timeline(ctx, staff(r), no)
+	t, evs, err := f.Tickets.Detail(ctx, staff(r), r.Now, no)
 	if err != nil {
 		return bot.Reply{}, err
 	}

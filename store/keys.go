@@ -321,3 +321,13 @@ func (k keys) handoff(resident string) string { return k.prefix + "hl:handoff:" 
 
 // handoffOffer is the resident whose 转人工 a staff member was asked to accept.
 func (k keys) handoffOffer(staff string) string { return k.prefix + "hl:offer:" + staff }
+
+// Data protection (privacy.go).
+
+// audit is the audit log: a stream of JSON bot.AuditEntry lines (field "e"),
+// capped at about auditMax entries.
+func (k keys) audit() string { return k.prefix + "audit" }
+
+// secret is a random key Minyuan made for itself when the config gives none
+// ("logkey": the log names' key; "linkkey": the attachment links').
+func (k keys) secret(name string) string { return k.prefix + "secret:" + name }

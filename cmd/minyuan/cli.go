@@ -40,6 +40,9 @@ type CLI struct {
 	Report   ReportCmd   `cmd:"" help:"A period's report: requests, the three rates, overdue, volunteers, visits, hotline; per community and district."`
 	Register RegisterCmd `cmd:"" help:"The unified register (统一接待登记本): one spreadsheet row per request, hotline calls included."`
 	Doctor   DoctorCmd   `cmd:"" help:"Check config, Redis and its persistence, clock, calendar, WeChat credentials, templates and menu; exit 0 only if all pass."`
+	// Data protection.
+	Resident ResidentCmd `cmd:"" help:"Residents' personal data: forget one, expire old tickets, a person's name in the logs."`
+	Audit    AuditCmd    `cmd:"" help:"The audit log: who read a ticket's details or erased personal data, and when."`
 }
 
 // MenuCmd groups the menu commands.
@@ -235,7 +238,13 @@ type TicketsShowCmd struct {
 }
 
 func (c TicketsShowCmd) Run(g *Globals) error {
-	return g.withStore(func(s *store.Store) error { return app.ShowTicket(g.Ctx, g.Out, s, c.No) })
+	return g.withStore(func(s *store.Store) error {
+		if err := app.ShowTicket(g.Ctx, g.Out, s, c.No); err != nil {
+			return err
+		}
+		op := app.Operator()
+		return s.Audit(g.Ctx, bot.AuditEntry{At: time.Now(), Actor: op.ID, Name: op.Name, Action: bot.AuditShow, Ticket: c.No})
+	})
 }
 
 // TicketsListCmd lists tickets.

@@ -74,6 +74,8 @@ type App struct {
 	Volunteers *bot.VolunteerService
 	// Stats answers 统计 and pushes the monthly figures (bot/report).
 	Stats *report.Service
+	// Privacy erases personal data (forget, the retention).
+	Privacy *bot.PrivacyService
 
 	// Outbound: pushes wait in the outbox (or, in quiet hours, in the due set) and the
 	// workers send them; the scheduler fires reminders.
@@ -133,6 +135,15 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		return nil, err
 	}
 
+	// People appear in the logs by a keyed hash of their openid, never the openid.
+	names, err := Names(ctx, cfg, a.Store)
+	if err != nil {
+		a.Close()
+		return nil, err
+	}
+	a.log = slog.New(names.Handler(a.log.Handler()))
+	store.LogTo(a.log)
+
 	cal, err := newCalendar(cfg, a.log)
 	if err != nil {
 		a.Close()
@@ -147,7 +158,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	a.Tickets = &bot.TicketService{
 		Tickets: a.Store, Reminders: a.Store, Pusher: a.pusher, Directory: a.Store,
 		Calendar: cal, Catalog: cat, Categories: cfg.Categories, Communities: Communities(cfg),
-		AutoAssignAfter: cfg.Desk.AutoAssignAfter,
+		AutoAssignAfter: cfg.Desk.AutoAssignAfter, Audit: a.Store,
 	}
 	if n := cfg.Redis.MinReplicasAck; n > 0 {
 		a.Tickets.Replicated = func(ctx context.Context) error { return a.Store.Replicated(ctx, n, time.Second) }
@@ -198,6 +209,16 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		return a.Stats.FireMonthly(ctx, a.clock.Now(), r)
 	})
 	if err := a.Stats.ScheduleMonthly(ctx, a.clock.Now()); err != nil {
+		a.Close()
+		return nil, err
+	}
+	// Data protection: every night, on the leader, the retention.
+	if a.Privacy, err = NewPrivacy(ctx, cfg, a.Store, nil); err != nil {
+		a.Close()
+		return nil, err
+	}
+	expire := gocron.DailyJob(1, gocron.NewAtTimes(gocron.NewAtTime(3, 30, 0)))
+	if err := a.Scheduler.Every("privacy-expire", expire, a.expireDaily); err != nil {
 		a.Close()
 		return nil, err
 	}

@@ -60,6 +60,11 @@ func TestInfoLogsCarryNoPhoneOrMessage(t *testing.T) {
 	if !strings.Contains(out, `"level":"INFO"`) {
 		t.Fatalf("expected info logs, got %q", out)
 	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, app.DemoResident) || strings.Contains(line, app.DemoStaff) {
+			t.Errorf("an info line names a person by their openid: %s", line)
+		}
+	}
 	for _, s := range append(secrets, "138****") {
 		if strings.Contains(out, s) {
 			t.Errorf("the info logs carry %q", s)
