@@ -353,7 +353,18 @@ func (s *Store) Release(ctx context.Context, r bot.Turn) error {
 // pushes wait with them. The reminder is written first: a crash in between leaves
 // both, and the recipient gets two turns, which Release folds into one.
 func (s *Store) Later(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder) error {
-	return s.later(ctx, r, due, w, "1")
+	if err := due.Schedule(ctx, w); err != nil {
+		return fmt.Errorf("store: defer a recipient's turn: %w", err)
+	}
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.XAck(ctx, s.k.outbox(), outboxGroup, r.Entry)
+		p.XDel(ctx, s.k.outbox(), r.Entry)
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("store: ack a recipient's turn: %w", err)
+	}
+	return nil
 }
 
 // heldScript parks a recipient's turn whose pushes all wait for the end of quiet
@@ -392,22 +403,6 @@ func (s *Store) Held(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.R
 		outboxGroup, r.Entry, r.To, seen).Err()
 	if err != nil {
 		return fmt.Errorf("store: park a recipient's held turn: %w", err)
-	}
-	return nil
-}
-
-func (s *Store) later(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder, flag string) error {
-	if err := due.Schedule(ctx, w); err != nil {
-		return fmt.Errorf("store: defer a recipient's turn: %w", err)
-	}
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAck(ctx, s.k.outbox(), outboxGroup, r.Entry)
-		p.XDel(ctx, s.k.outbox(), r.Entry)
-		p.Set(ctx, s.k.obFlag(r.To), flag, 0)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: ack a recipient's turn: %w", err)
 	}
 	return nil
 }
