@@ -188,7 +188,7 @@ func (f *RequestFlow) myTickets(ctx context.Context, r *bot.Request) (bot.Reply,
 	}
 	items := make([]map[string]any, len(ts))
 	for i, t := range ts {
-		v := f.Tickets.ViewAt(t, r.Now)
+		v := f.Tickets.ResidentViewAt(t, r.Now)
 		v["Summary"] = excerpt(t.Description, 16)
 		v["ToRate"] = t.Status == bot.StatusClosed && t.Rating == ""
 		items[i] = v
@@ -207,7 +207,7 @@ func (f *RequestFlow) queryTicket(ctx context.Context, r *bot.Request) (bot.Repl
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	v := f.Tickets.ViewAt(t, r.Now) // its state now: 逾期 and what happens next
+	v := f.Tickets.ResidentViewAt(t, r.Now) // its state now: 逾期 and what happens next
 	v["Open"], v["IsNew"], v["Reopened"] = t.Open(), t.Open() && t.Claimed.IsZero(), t.Reopened > 0
 	// Every field the text may show is given, empty when there is nothing to say.
 	v["Reply"], v["ReplyAt"], v["ReplyBy"], v["ClosedAt"], v["ToRate"], v["Rating"] = "", "", "", "", false, ""
