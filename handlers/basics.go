@@ -9,7 +9,8 @@ import (
 
 // Words users type for these commands (configs/messages.zh.yaml, words.*).
 var (
-	wordsHelp = bot.Words("words.help")
+	wordsHelp  = bot.Words("words.help")
+	wordsPhone = bot.Words("words.community_phone")
 )
 
 var (
@@ -18,6 +19,7 @@ var (
 	msgFallback         = bot.Msg("fallback")
 	msgForbidden        = bot.Msg("engine.forbidden")
 	msgFallbackMedia    = bot.Msg("fallback.media")
+	msgPhone            = bot.Msg("basics.phone")
 	msgHelpResident     = bot.Msg("help.resident")
 	msgHelpStaff        = bot.Msg("help.staff")
 	msgHelpParty        = bot.Msg("help.party")
@@ -53,6 +55,8 @@ func (f *BasicsFlow) register(m *bot.Mux) {
 	h := bot.HandlerFunc(help)
 	m.Global(wordsHelp, bot.RoleResident, h)
 	m.Menu("HELP", bot.RoleResident, h)
+	// Safety first: answered inside a form too.
+	m.Global(wordsPhone, bot.RoleResident, bot.HandlerFunc(f.phone))
 	m.Event(bot.EventSubscribe, bot.HandlerFunc(f.welcome))
 	m.Event(bot.EventScan, bot.HandlerFunc(f.welcome))
 	m.Event(bot.EventUnsubscribe, bot.HandlerFunc(func(context.Context, *bot.Request) (bot.Reply, error) {
@@ -73,6 +77,26 @@ func help(_ context.Context, r *bot.Request) (bot.Reply, error) {
 }
 
 func holds(u *bot.User, role bot.Role) bool { return u.Can(role) }
+
+// phone: 社区电话. The telephone and hours of the resident's community (every
+// community's when we do not know theirs), after the emergency numbers.
+func (f *BasicsFlow) phone(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	p, err := f.Profiles.Profile(ctx, r.Update.From)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	list := f.Communities
+	if c, ok := f.Communities.byCode(p.Community); ok {
+		list = Communities{c}
+	}
+	var items []bot.Community
+	for _, c := range list {
+		if c.Phone != "" {
+			items = append(items, c)
+		}
+	}
+	return r.Say(msgPhone, map[string]any{"Items": items}), nil
+}
 
 var msgForbiddenRole = bot.Msg("forbidden.role")
 
