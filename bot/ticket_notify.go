@@ -242,6 +242,10 @@ func (s *TicketService) View(t *Ticket) map[string]any {
 		// SignLater: signing for it waits for the next working day (it came out of
 		// hours or on a day off, or its category allows more than the same day).
 		"SignLater": dayKey(t.SignBy) != dayKey(t.Created),
+		// Care (illness, a death): a caring word, no rating asked. Private
+		// (disputes, noise): the name and phone only for the handler and secretary.
+		"Care":    cat.Care,
+		"Private": cat.Private,
 	}
 }
 
@@ -279,6 +283,8 @@ func (s *TicketService) StaffViewFor(viewer Actor, t *Ticket, extra map[string]a
 	v["PhoneFull"] = v["Phone"]
 	if SeesPhone(viewer, t) {
 		v["PhoneFull"] = t.Phone
+	} else if cat, _ := s.Category(t.Category); cat.Private {
+		v["Name"] = "" // the resident was told only the handler and secretary see it
 	}
 	for k, x := range extra {
 		v[k] = x

@@ -9,6 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"minyuan/bot"
 	"minyuan/configs"
 )
 
@@ -146,6 +147,43 @@ func TestGlossaryCatchesTheOldWords(t *testing.T) {
 	for key := range old {
 		if want := key != "stats.body"; caught[key] != want {
 			t.Errorf("%s: caught %v, want %v", key, caught[key], want)
+		}
+	}
+}
+
+// The sample config lists the default categories, so that a community copying it
+// starts from what the code assumes; and the report's counters and the party visit
+// for illness are still mapped.
+func TestSampleCategoriesAreTheDefaults(t *testing.T) {
+	cfg, err := configs.Load("minyuan.sample.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := configs.DefaultCategories()
+	if len(cfg.Categories) != len(def) {
+		t.Fatalf("sample has %d categories, defaults %d", len(cfg.Categories), len(def))
+	}
+	for i := range def {
+		a, b := cfg.Categories[i], def[i]
+		if fmt.Sprintf("%+v", a) != fmt.Sprintf("%+v", b) {
+			t.Errorf("category %d:\nsample   %+v\ndefaults %+v", i+1, a, b)
+		}
+	}
+	counts := map[string]string{}
+	for _, c := range def {
+		if c.Counts != "" {
+			counts[c.Counts] = c.Name
+		}
+	}
+	if counts["hardships"] != "困难求助" || counts["disputes"] != "邻里纠纷" || counts["jobs"] != "就业创业" {
+		t.Fatalf("report counters: %v", counts)
+	}
+	if last := def[len(def)-1]; last.Name != "其他" || !strings.Contains(last.Hint, "拿不准就选其他") {
+		t.Fatalf("last: %+v", last)
+	}
+	for _, code := range cfg.Visits.IllnessCategories {
+		if !slices.ContainsFunc(def, func(c bot.Category) bool { return c.Code == code && c.Care }) {
+			t.Fatalf("illness category %q is not a care category", code)
 		}
 	}
 }
