@@ -90,7 +90,7 @@ type App struct {
 	deliverer *wechat.Deliverer
 	// Attachments keeps residents' photos and voice (nil when attachments are off).
 	Attachments *attach.Keeper
-	stopBg    func()
+	stopBg      func()
 
 	// Hotline bridge (hotline.go).
 	Callbacks *bot.CallbackService
