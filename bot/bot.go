@@ -296,6 +296,9 @@ type Community struct {
 	// Aliases are other names residents use for it; the name without its 社区
 	// suffix is understood without one.
 	Aliases []string `json:"aliases,omitempty"`
+	// Phone and Hours: the community's telephone and when it is staffed.
+	Phone string `json:"phone,omitempty"`
+	Hours string `json:"hours,omitempty"`
 }
 
 // Profile is what a resident has told us about themselves, remembered so that forms

@@ -276,7 +276,7 @@ func (e *Engine) route(ctx context.Context, r *Request) (Reply, error) {
 	if f, role, ok := e.currentFlow(r); ok {
 		if !r.User.Can(role) {
 			r.End()
-			return r.Say(msgForbidden, nil), nil
+			return e.refuse(ctx, r, m.flowRoute(RouteFlow, f.Name(), nil).Route)
 		}
 		return e.run(ctx, r, m.flowRoute(RouteFlow, f.Name(), HandlerFunc(f.Continue)))
 	} else if r.Session != nil {
@@ -347,9 +347,19 @@ func (e *Engine) serve(ctx context.Context, r *Request, rt route) (Reply, error)
 		if rep, ok, err := e.through(ctx, r); ok || err != nil {
 			return rep, err
 		}
-		return r.Say(msgForbidden, nil), nil
+		return e.refuse(ctx, r, rt.Route)
 	}
 	return e.run(ctx, r, rt)
+}
+
+// refuse answers a route the sender may not take, through the Mux's Refuse handler
+// when it has one (it reads Request.Route for the role needed).
+func (e *Engine) refuse(ctx context.Context, r *Request, rt Route) (Reply, error) {
+	if e.Mux.refuse == nil {
+		return r.Say(msgForbidden, nil), nil
+	}
+	r.Route = rt
+	return e.Mux.refuse.Serve(ctx, r)
 }
 
 // run serves a chosen route through the Mux's middleware.

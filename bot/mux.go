@@ -105,6 +105,7 @@ type Mux struct {
 	flows    map[string]route
 	keywords []keyword
 	fallback Handler
+	refuse   Handler
 	through  PassFunc
 	words    *Catalog
 	mws      []Middleware
@@ -202,6 +203,12 @@ func (m *Mux) Event(event string, h Handler) {
 	}
 	m.events[event] = rt
 }
+
+// Refuse sets the Handler that answers a route the sender's roles do not allow
+// (Request.Route names the role it needs), so that the answer can know who asks: a
+// party member is not told to bind again. Without one the engine says
+// engine.forbidden.
+func (m *Mux) Refuse(h Handler) { m.refuse = h }
 
 // Through sets the PassFunc that sees what would otherwise fall back or be refused.
 func (m *Mux) Through(f PassFunc) { m.through = f }

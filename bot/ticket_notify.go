@@ -208,8 +208,17 @@ func (s *TicketService) View(t *Ticket) map[string]any {
 		"Result":      t.Result,
 		"Flagged":     t.Flagged,
 		"Escalated":   t.Escalated,
+		// Urgent: someone may be in danger (hardship, safety, illness): the texts
+		// give the emergency numbers and the community's phone.
+		"Urgent":         cat.Urgency == UrgencyHigh,
+		"CommunityPhone": com.Phone,
+		// SignLater: signing for it waits for the next working day (it came out of
+		// hours or on a day off, or its category allows more than the same day).
+		"SignLater": dayKey(t.SignBy) != dayKey(t.Created),
 	}
 }
+
+func dayKey(t time.Time) string { return t.In(chinaTime).Format(time.DateOnly) }
 
 // msgConfidential stands for the contents of a confidential call (hotline.go).
 var msgConfidential = Msg("ticket.confidential")

@@ -15,6 +15,7 @@ import (
 	"os"
 	"reflect"
 	"strconv"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -43,11 +44,15 @@ type Config struct {
 	Desk     Desk    `yaml:"desk"`
 	Outbox   Outbox  `yaml:"outbox"`
 	// Templates by kind of push; an entry with an empty id means "no template".
-	Templates   map[string]Template `yaml:"templates"`
-	Calendar    Calendar            `yaml:"calendar"`
-	Menu        []MenuButton        `yaml:"menu"`
-	Communities []Community         `yaml:"communities"`
-	Categories  []bot.Category      `yaml:"categories"`
+	Templates map[string]Template `yaml:"templates"`
+	Calendar  Calendar            `yaml:"calendar"`
+	Menu      []MenuButton        `yaml:"menu"`
+	// RoleMenus are personalised menus (个性化菜单) by role: WeChat shows one to the
+	// users Minyuan has tagged with that role instead of Menu. Later roles in
+	// RoleMenuOrder win for someone who holds several.
+	RoleMenus   map[bot.Role][]MenuButton `yaml:"role_menus"`
+	Communities []Community               `yaml:"communities"`
+	Categories  []bot.Category            `yaml:"categories"`
 	// Operations (issue 14).
 	Metrics Metrics `yaml:"metrics"`
 	// Hotline bridge (hotline.go).
@@ -110,25 +115,46 @@ type MenuButton struct {
 	Sub  []MenuButton `yaml:"sub,omitempty"`
 }
 
-// DefaultMenu is the custom menu `minyuan menu create` sets. The keys are routed in
-// handlers/; one menu serves everyone, and staff items refuse residents politely.
+// DefaultMenu is the custom menu `minyuan menu create` sets: what residents see. The
+// keys are routed in handlers/.
 func DefaultMenu() []MenuButton {
 	return []MenuButton{
 		{Name: "反映诉求", Key: "REQUEST"},
-		// Volunteers.
-		{Name: "志愿服务", Sub: []MenuButton{
-			{Name: "志愿活动", Key: "VOL_LIST"},
-			{Name: "我的报名", Key: "VOL_MINE"},
-			{Name: "我的时长", Key: "VOL_HOURS"},
-			{Name: "我的志愿", Key: "VOL_PROFILE"},
-		}},
+		volunteerMenu(),
 		{Name: "更多", Sub: []MenuButton{
 			{Name: "我的诉求", Key: "MY_TICKETS"},
 			{Name: "转人工", Key: "HANDOFF"},
 			{Name: "我的资料", Key: "PROFILE"},
-			{Name: "待办", Key: "DESK_TODO"},
 			{Name: "帮助", Key: "HELP"},
 		}},
+	}
+}
+
+func volunteerMenu() MenuButton {
+	return MenuButton{Name: "志愿服务", Sub: []MenuButton{
+		{Name: "志愿活动", Key: "VOL_LIST"},
+		{Name: "我的报名", Key: "VOL_MINE"},
+		{Name: "我的时长", Key: "VOL_HOURS"},
+		{Name: "我的志愿", Key: "VOL_PROFILE"},
+	}}
+}
+
+// RoleMenuOrder is the order personalised menus are created in: WeChat shows the
+// newest one that matches, so someone who is both a party member and staff sees the
+// staff menu.
+var RoleMenuOrder = []bot.Role{bot.RoleParty, bot.RoleSecretary, bot.RoleHotline, bot.RoleStaff, bot.RoleAdmin}
+
+// DefaultRoleMenus are the personalised menus of staff and party members.
+func DefaultRoleMenus() map[bot.Role][]MenuButton {
+	more := MenuButton{Name: "更多", Sub: []MenuButton{
+		{Name: "反映诉求", Key: "REQUEST"},
+		{Name: "我的诉求", Key: "MY_TICKETS"},
+		{Name: "我的资料", Key: "PROFILE"},
+		{Name: "帮助", Key: "HELP"},
+	}}
+	return map[bot.Role][]MenuButton{
+		bot.RoleStaff: {{Name: "待办", Key: "DESK_TODO"}, volunteerMenu(), more},
+		bot.RoleParty: {{Name: "我的任务", Key: "VISIT_MINE"}, volunteerMenu(), more},
 	}
 }
 
@@ -229,6 +255,10 @@ type Community struct {
 	// Aliases are other names residents type for it (its short name, an old
 	// name); forms and 转派 accept them. The name without 社区 needs none.
 	Aliases []string `yaml:"aliases"`
+	// Phone and Hours are the community's own telephone and when it is staffed
+	// (「工作日 8:30-17:30」): told to residents in distress and on 社区电话.
+	Phone string `yaml:"phone"`
+	Hours string `yaml:"hours"`
 }
 
 // Default is the configuration before any file or environment.
@@ -257,6 +287,7 @@ func Default() Config {
 			BackoffCap: 10 * time.Minute, ReclaimIdle: 30 * time.Second},
 		Categories: DefaultCategories(),
 		Menu:       DefaultMenu(),
+		RoleMenus:  DefaultRoleMenus(),
 		Hotline:    DefaultHotline(),
 		Visits:     DefaultVisits(),
 		// Volunteers.
@@ -271,11 +302,11 @@ func Default() Config {
 // complaints and suggestions take longer.
 func DefaultCategories() []bot.Category {
 	return []bot.Category{
-		{Code: "hardship", Name: "困难求助", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyHigh, Counts: "hardships"},
+		{Code: "hardship", Name: "困难求助", SignDays: 0, ResolveDays: 5, Urgency: bot.UrgencyHigh, Counts: "hardships"},
 		{Code: "dispute", Name: "矛盾纠纷", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal, Counts: "disputes"},
 		{Code: "jobs", Name: "就业创业", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal, Counts: "jobs"},
 		{Code: "sanitation", Name: "环境卫生", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyNormal},
-		{Code: "safety", Name: "治安安全", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyHigh},
+		{Code: "safety", Name: "治安安全", SignDays: 0, ResolveDays: 3, Urgency: bot.UrgencyHigh},
 		{Code: "inquiry", Name: "政策咨询", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyLow},
 		{Code: "suggestion", Name: "意见建议", SignDays: 1, ResolveDays: 15, Urgency: bot.UrgencyLow},
 		{Code: "other", Name: "其他", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal},
@@ -408,7 +439,7 @@ func (c *Config) Validate() error {
 		c.Desk.validate(),
 		c.Calendar.validate(),
 		c.Outbox.validate(),
-		validateMenu(c.Menu),
+		validateMenu(c.Menu, c.RoleMenus),
 		validateCategories(c.Categories),
 		c.visitsProblems(),
 		validateCommunities(c.Communities),
@@ -567,9 +598,16 @@ func (o Outbox) validate() (p problems) {
 	return p
 }
 
-func validateMenu(menu []MenuButton) (p problems) {
+func validateMenu(menu []MenuButton, byRole map[bot.Role][]MenuButton) (p problems) {
 	if err := validMenu(menu, true); err != nil {
 		p.add("menu", "%v", err)
+	}
+	for role, m := range byRole {
+		if !slices.Contains(RoleMenuOrder, role) {
+			p.add("role_menus."+string(role), "not a role with a menu of its own (one of %v)", RoleMenuOrder)
+		} else if err := validMenu(m, true); err != nil {
+			p.add("role_menus."+string(role), "%v", err)
+		}
 	}
 	return p
 }

@@ -9,14 +9,17 @@ import (
 
 // Words users type for these commands (configs/messages.zh.yaml, words.*).
 var (
-	wordsHelp = bot.Words("words.help")
+	wordsHelp  = bot.Words("words.help")
+	wordsPhone = bot.Words("words.community_phone")
 )
 
 var (
 	msgWelcome          = bot.Msg("welcome")
 	msgWelcomeCommunity = bot.Msg("welcome.community")
 	msgFallback         = bot.Msg("fallback")
+	msgForbidden        = bot.Msg("engine.forbidden")
 	msgFallbackMedia    = bot.Msg("fallback.media")
+	msgPhone            = bot.Msg("basics.phone")
 	msgHelpResident     = bot.Msg("help.resident")
 	msgHelpStaff        = bot.Msg("help.staff")
 	msgHelpParty        = bot.Msg("help.party")
@@ -52,6 +55,8 @@ func (f *BasicsFlow) register(m *bot.Mux) {
 	h := bot.HandlerFunc(help)
 	m.Global(wordsHelp, bot.RoleResident, h)
 	m.Menu("HELP", bot.RoleResident, h)
+	// Safety first: answered inside a form too.
+	m.Global(wordsPhone, bot.RoleResident, bot.HandlerFunc(f.phone))
 	m.Event(bot.EventSubscribe, bot.HandlerFunc(f.welcome))
 	m.Event(bot.EventScan, bot.HandlerFunc(f.welcome))
 	m.Event(bot.EventUnsubscribe, bot.HandlerFunc(func(context.Context, *bot.Request) (bot.Reply, error) {
@@ -72,6 +77,51 @@ func help(_ context.Context, r *bot.Request) (bot.Reply, error) {
 }
 
 func holds(u *bot.User, role bot.Role) bool { return u.Can(role) }
+
+// phone: 社区电话. The telephone and hours of the resident's community (every
+// community's when we do not know theirs), after the emergency numbers.
+func (f *BasicsFlow) phone(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	p, err := f.Profiles.Profile(ctx, r.Update.From)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	list := f.Communities
+	if c, ok := f.Communities.byCode(p.Community); ok {
+		list = Communities{c}
+	}
+	var items []bot.Community
+	for _, c := range list {
+		if c.Phone != "" {
+			items = append(items, c)
+		}
+	}
+	return r.Say(msgPhone, map[string]any{"Items": items}), nil
+}
+
+var msgForbiddenRole = bot.Msg("forbidden.role")
+
+// refuse answers what the sender's roles do not allow. A resident is told how a
+// role is given (绑定 an invite code); someone who holds a role already is told
+// whose function this is and what theirs offers, never to bind again.
+func refuse(_ context.Context, r *bot.Request) (bot.Reply, error) {
+	var held, sections []string
+	for _, s := range helpByRole {
+		if holds(r.User, s.role) {
+			held = append(held, r.T(roleNames[s.role], nil))
+			sections = append(sections, r.T(s.msg, nil))
+		}
+	}
+	if len(held) == 0 {
+		return r.Say(msgForbidden, nil), nil
+	}
+	need := ""
+	if k, ok := roleNames[r.Route.Role]; ok {
+		need = r.T(k, nil)
+	}
+	return r.Say(msgForbiddenRole, map[string]any{
+		"Need": need, "Held": strings.Join(held, "、"), "Help": strings.Join(sections, "\n\n"),
+	}), nil
+}
 
 // welcome greets a new follower. A follow (or a scan) through a community's QR code,
 // whose scene is the community code, also remembers that community for them.

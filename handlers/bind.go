@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"time"
 
 	"minyuan/bot"
 )
@@ -34,16 +35,30 @@ var roleNames = map[bot.Role]bot.MsgKey{
 type BindFlow struct {
 	Roles       bot.Roles
 	Communities Communities
+	// Retag, when set, asks for the person's menu to follow their new role (the
+	// personalised menus of role_menus).
+	Retag func(ctx context.Context, openid string, at time.Time) error
 }
 
 func (f *BindFlow) register(m *bot.Mux) {
 	m.Command(wordsBind, bot.RoleResident, bot.HandlerFunc(f.bind))
 }
 
+// retagAfter is when a new role's menu is set: after the message's whole budget.
+const retagAfter = 5 * time.Second
+
 // bind: 绑定 <code>. The code comes from `minyuan invite`; it works once.
 func (f *BindFlow) bind(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	if r.Args == "" {
 		return r.Say(msgBindUsage, nil), nil
+	}
+	// The menu follows the role: asked for first, for just after this message has
+	// been handled (a retag that finds no new role changes nothing), so that the
+	// role is never granted without it.
+	if f.Retag != nil {
+		if err := f.Retag(ctx, r.Update.From, r.Now.Add(retagAfter)); err != nil {
+			return bot.Reply{}, err
+		}
 	}
 	g, err := f.Roles.Redeem(ctx, r.Args, r.Update.From, r.Now)
 	if err != nil {

@@ -44,6 +44,19 @@ func NewMux(f Flows) *bot.Mux {
 		f.FollowUp.Requests = &f.Requests
 	}
 	m := bot.NewMux(f.Catalog, bot.HandlerFunc(f.FollowUp.fallback))
+	m.Refuse(bot.HandlerFunc(refuse))
+	// 更多→待办 is everyone's to-do: the desk's queue for staff, visit tasks for a
+	// party member, and for a resident the word of who it is for.
+	m.Menu("DESK_TODO", bot.RoleResident, bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+		switch {
+		case r.User.Can(bot.RoleStaff):
+			return f.Desk.deskQueue(ctx, r)
+		case r.User.Can(bot.RoleParty):
+			return f.Visits.visitMine(ctx, r)
+		}
+		r.Route.Role = bot.RoleStaff
+		return refuse(ctx, r)
+	}))
 	f.Basics.register(m)
 	f.Bind.register(m)
 	f.Profile.register(m)

@@ -2,13 +2,15 @@ package handlers
 
 import (
 	"context"
+	"slices"
 
 	"minyuan/bot"
 )
 
 // Words users type for these commands (configs/messages.zh.yaml, words.*).
 var (
-	wordsProfile = bot.Words("words.profile")
+	wordsProfile     = bot.Words("words.profile")
+	wordsProfileEdit = bot.Words("words.profile_edit")
 )
 
 var (
@@ -18,6 +20,7 @@ var (
 	msgProfileCommunity = bot.Msg("profile.community")
 	msgProfileSummary   = bot.Msg("profile.summary")
 	msgProfileSaved     = bot.Msg("profile.saved")
+	msgProfileShow      = bot.Msg("profile.show")
 )
 
 // profileForm: 我的资料. A resident tells us how to address them, their phone (so
@@ -29,7 +32,7 @@ func (f *ProfileFlow) form() *bot.Form {
 		Heading: msgProfileTitle,
 		Fields: []bot.Field{
 			{Key: "name", Prompt: msgProfileName, Validate: validName, Optional: true},
-			{Key: "phone", Prompt: msgProfilePhone, Validate: validPhone},
+			{Key: "phone", Prompt: msgProfilePhone, Validate: validPhone, Optional: true},
 			{Key: "community", Prompt: msgProfileCommunity, Choices: f.Communities.choices},
 		},
 		Confirm: msgProfileSummary,
@@ -58,8 +61,30 @@ type ProfileFlow struct {
 
 func (f *ProfileFlow) register(m *bot.Mux) {
 	form := f.form()
-	m.Command(wordsProfile, bot.RoleResident, form)
-	m.Menu("PROFILE", bot.RoleResident, form)
+	show := profileShow{form, f}
+	m.Command(wordsProfile, bot.RoleResident, show)
+	m.Menu("PROFILE", bot.RoleResident, show)
+	m.Command(wordsProfileEdit, bot.RoleResident, form)
+}
+
+// profileShow: 我的资料 shows what is saved, with 修改 to change it; with nothing
+// saved yet (or 「我的资料 修改」) it starts the form at once.
+type profileShow struct {
+	form *bot.Form
+	f    *ProfileFlow
+}
+
+func (h profileShow) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	p, err := h.f.Profiles.Profile(ctx, r.Update.From)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	edit := slices.Contains(r.Catalog.Words(wordsProfileEdit), bot.Spoken(r.Args))
+	if edit || (p.Name == "" && p.Phone == "" && p.Community == "") {
+		r.Args = ""
+		return h.form.Serve(ctx, r)
+	}
+	return r.Say(msgProfileShow, h.f.view(p)), nil
 }
 
 // view is a profile as templates show it: phone masked, community by name.

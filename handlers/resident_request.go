@@ -95,7 +95,8 @@ func (f *RequestFlow) requestForm() *bot.Form {
 		Heading: msgRequestTitle,
 		Fields: []bot.Field{
 			{Key: "category", Prompt: msgRequestCategory, Choices: f.categoryChoices},
-			{Key: "description", Prompt: msgRequestDesc, Photos: true, Validate: validDescription, FromArgs: true},
+			{Key: "description", Prompt: msgRequestDesc, Photos: true, Validate: validDescription, FromArgs: true,
+				PromptData: f.descriptionData},
 			{Key: "community", Prompt: msgRequestCommunity, Choices: f.Communities.choices, Skip: f.rememberedCommunity},
 			{Key: "phone", Prompt: msgRequestPhone, Validate: validPhone, Skip: f.rememberedPhone},
 		},
@@ -110,6 +111,18 @@ func (f *RequestFlow) requestForm() *bot.Form {
 		},
 		Submit: f.submitRequest,
 	}
+}
+
+// descriptionData: the answers so far, and whether the category is one where
+// someone may be in danger (the prompt then gives the emergency numbers first).
+func (f *RequestFlow) descriptionData(_ *bot.Request, a bot.Answers) any {
+	d := make(map[string]any, len(a)+1)
+	for k, v := range a {
+		d[k] = v
+	}
+	cat, _ := f.Tickets.Category(a["category"])
+	d["Urgent"] = cat.Urgency == bot.UrgencyHigh
+	return d
 }
 
 func (f *RequestFlow) categoryChoices(context.Context, *bot.Request, bot.Answers) ([]bot.Choice, error) {

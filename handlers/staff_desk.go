@@ -92,7 +92,6 @@ func (f *DeskFlow) register(m *bot.Mux) {
 	m.Command(wordsDeskEscalate, bot.RoleStaff, bot.HandlerFunc(f.deskEscalate))
 	m.Command(wordsDeskClose, bot.RoleStaff, bot.HandlerFunc(f.deskClose))
 	m.Command(wordsDeskDetail, bot.RoleStaff, bot.HandlerFunc(f.deskDetail))
-	m.Menu("DESK_TODO", bot.RoleStaff, bot.HandlerFunc(f.deskQueue))
 }
 
 // staffName is how the sender is named on a ticket of community.

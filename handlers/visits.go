@@ -105,6 +105,7 @@ func (f *VisitFlow) register(m *bot.Mux) {
 	}
 	complete := completeFlow{Form: f.completeForm(), f: f}
 	m.Command(wordsVisitMine, bot.RoleParty, bot.HandlerFunc(f.visitMine))
+	m.Menu("VISIT_MINE", bot.RoleParty, bot.HandlerFunc(f.visitMine))
 	// Members and secretaries both read tasks; the service shows each only theirs.
 	m.Command(wordsVisitShow, bot.RoleResident, bot.HandlerFunc(f.visitShow))
 	m.Command(wordsVisitDone, bot.RoleParty, complete)

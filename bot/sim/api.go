@@ -179,6 +179,13 @@ type API struct {
 	// clientMsgs are the template messages sent with a client_msg_id, by openid
 	// and id: the platform sends each once within ten minutes.
 	clientMsgs map[string]sentOnce
+	// User tags and personalised menus (menu.go); menuChanged says a call changed
+	// what someone's menu is.
+	tags        []tag
+	userTags    map[string][]int32
+	condMenus   []condMenu
+	nextMenuID  int64
+	menuChanged bool
 }
 
 // NewAPI makes a platform that knows one account. A nil clock is the system clock.
@@ -473,6 +480,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			answer = a.getMenu()
 		case KindQRCode:
 			answer = a.createQR(body, now)
+		default:
+			answer, _ = a.menuCall(rt.kind, body)
 		case KindMediaUpload:
 			answer = a.uploadMedia(r, body, q.Get("type"))
 		case KindMediaGet:
@@ -778,7 +787,7 @@ func (a *API) getMenu() map[string]any {
 	if a.menu == nil {
 		return errAnswer(46003)
 	}
-	return map[string]any{"menu": map[string]any{"button": slices.Clone(a.menu)}}
+	return map[string]any{"menu": map[string]any{"button": slices.Clone(a.menu)}, "conditionalmenu": a.conditionalMenus()}
 }
 
 // createQR issues a ticket. Its success answer carries no errmsg: the library takes

@@ -34,8 +34,26 @@ type Pane struct {
 	// Subscribed is whether the person follows the account when the demo starts.
 	Subscribed bool `json:"subscribed"`
 	// Menu is shown while the account has not created a custom menu of its own
-	// through the API; once it has, every pane shows that one, as on a phone.
+	// through the API; once it has, each pane shows the one its person sees (the
+	// default menu, or a personalised menu matching one of their tags).
 	Menu []MenuButton `json:"menu,omitempty"`
+}
+
+// menus is what the page needs to draw the menus: the account's default menu and,
+// by pane, the menu each person sees.
+type menus struct {
+	Menu  []MenuButton            `json:"menu"`
+	Panes map[string][]MenuButton `json:"panes"`
+}
+
+func (d *Demo) menus() menus {
+	m := menus{Menu: accountMenu(d.api.Menu()), Panes: map[string][]MenuButton{}}
+	for _, p := range d.panes {
+		if b := accountMenu(d.api.MenuFor(p.OpenID)); b != nil {
+			m.Panes[p.ID] = b
+		}
+	}
+	return m
 }
 
 // MenuButton is a custom-menu button. With Key it sends a CLICK event, with URL a VIEW
@@ -291,8 +309,8 @@ func (d *Demo) watch(calls <-chan Call) {
 			e := d.pushEntry(c)
 			e.Pane = d.panes[i].ID
 			d.record(e)
-		case KindMenuCreate:
-			d.publish("menu", "", accountMenu(d.api.Menu()))
+		case KindMenuCreate, KindMenuAddCond, KindMenuDelCond, KindTagging, KindUntagging:
+			d.publish("menu", "", d.menus())
 		}
 	}
 }
@@ -416,17 +434,19 @@ func sseFrame(event, id string, v any) ([]byte, error) {
 }
 
 type stateAnswer struct {
-	Now     time.Time     `json:"now"`
-	Offset  int64         `json:"offset_ms"` // how far the demo clock is ahead
-	Mode    Mode          `json:"mode"`
-	Panes   []Pane        `json:"panes"` // Subscribed as of now
-	Menu    []MenuButton  `json:"menu"`  // the account's own menu; null while it has none
-	Invites []DemoInvite  `json:"invites"`
-	Boot    string        `json:"boot"`
-	Hotline *HotlinePanel `json:"hotline,omitempty"`
-	Entries []Entry       `json:"entries"`
-	Calls   []Call        `json:"calls"`
-	Seq     int64         `json:"seq"`
+	Now    time.Time    `json:"now"`
+	Offset int64        `json:"offset_ms"` // how far the demo clock is ahead
+	Mode   Mode         `json:"mode"`
+	Panes  []Pane       `json:"panes"` // Subscribed as of now
+	Menu   []MenuButton `json:"menu"`  // the account's own menu; null while it has none
+	// PaneMenus is the menu each pane's person sees, by pane id.
+	PaneMenus map[string][]MenuButton `json:"pane_menus"`
+	Invites   []DemoInvite            `json:"invites"`
+	Boot      string                  `json:"boot"`
+	Hotline   *HotlinePanel           `json:"hotline,omitempty"`
+	Entries   []Entry                 `json:"entries"`
+	Calls     []Call                  `json:"calls"`
+	Seq       int64                   `json:"seq"`
 }
 
 func (d *Demo) serveState(w http.ResponseWriter, r *http.Request) {
@@ -436,15 +456,17 @@ func (d *Demo) serveState(w http.ResponseWriter, r *http.Request) {
 	if mode == "" {
 		mode = ModePlain
 	}
+	m := d.menus()
 	a := stateAnswer{
-		Now:     d.clock.Now(),
-		Offset:  d.clock.Offset().Milliseconds(),
-		Mode:    mode,
-		Menu:    accountMenu(d.api.Menu()),
-		Invites: d.invites,
-		Calls:   calls,
-		Boot:    d.boot,
-		Hotline: d.hotline,
+		Now:       d.clock.Now(),
+		Offset:    d.clock.Offset().Milliseconds(),
+		Mode:      mode,
+		Menu:      m.Menu,
+		PaneMenus: m.Panes,
+		Invites:   d.invites,
+		Calls:     calls,
+		Boot:      d.boot,
+		Hotline:   d.hotline,
 	}
 	if d.fresh != nil {
 		a.Invites = d.fresh(r.Context())

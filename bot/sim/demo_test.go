@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -291,12 +292,46 @@ func TestDemoMenuFromAPI(t *testing.T) {
 	if ans.ErrCode != 0 {
 		t.Fatalf("menu: errcode %d", ans.ErrCode)
 	}
-	var menu []sim.MenuButton
-	if err := json.Unmarshal([]byte(events.next("menu")), &menu); err != nil {
+	var menus struct {
+		Menu  []sim.MenuButton            `json:"menu"`
+		Panes map[string][]sim.MenuButton `json:"panes"`
+	}
+	if err := json.Unmarshal([]byte(events.next("menu")), &menus); err != nil {
 		t.Fatal(err)
 	}
+	menu := menus.Menu
 	if len(menu) != 2 || menu[0].Key != "REQUEST" || menu[1].Sub[0].URL != "https://example.org" {
 		t.Fatalf("menu %+v", menu)
+	}
+	if got := menus.Panes["staff"]; len(got) != 2 || got[0].Key != "REQUEST" {
+		t.Fatalf("the staff pane shows %+v before any personalised menu", got)
+	}
+
+	// A personalised menu for a tag: the tagged staff member's pane shows it, the
+	// resident's keeps the default.
+	var tag struct {
+		Tag struct {
+			ID int `json:"id"`
+		} `json:"tag"`
+	}
+	getJSON(t, e.apiURL+"/cgi-bin/tags/create?access_token="+tok.AccessToken, []byte(`{"tag":{"name":"民愿·社区工作人员"}}`), &tag)
+	id := strconv.Itoa(tag.Tag.ID)
+	getJSON(t, e.apiURL+"/cgi-bin/menu/addconditional?access_token="+tok.AccessToken,
+		[]byte(`{"button":[{"type":"click","name":"待办","key":"DESK_TODO"}],"matchrule":{"tag_id":"`+id+`"}}`), &ans)
+	getJSON(t, e.apiURL+"/cgi-bin/tags/members/batchtagging?access_token="+tok.AccessToken,
+		[]byte(`{"openid_list":["`+bob+`"],"tagid":`+id+`}`), &ans)
+	if ans.ErrCode != 0 {
+		t.Fatalf("tagging: errcode %d", ans.ErrCode)
+	}
+	events.next("menu")
+	if err := json.Unmarshal([]byte(events.next("menu")), &menus); err != nil {
+		t.Fatal(err)
+	}
+	if got := menus.Panes["staff"]; len(got) != 1 || got[0].Key != "DESK_TODO" {
+		t.Fatalf("the tagged staff pane shows %+v", got)
+	}
+	if got := menus.Panes["resident"]; len(got) != 2 || got[0].Key != "REQUEST" {
+		t.Fatalf("the resident's pane shows %+v", got)
 	}
 }
 

@@ -194,7 +194,11 @@ func (c RolesRevokeCmd) Run(g *Globals) error {
 		if err := s.Revoke(g.Ctx, c.OpenID, role, c.Community); err != nil {
 			return err
 		}
-		fmt.Fprintf(g.Out, "revoked %s of %s in %s\n", role, c.OpenID, c.Community)
+		// The running service sets their menu back (role_menus).
+		if err := app.ScheduleRetag(g.Ctx, s, c.OpenID, time.Now()); err != nil {
+			return err
+		}
+		fmt.Fprintf(g.Out, "revoked %s of %s in %s; their menu follows\n", role, c.OpenID, c.Community)
 		return nil
 	})
 }

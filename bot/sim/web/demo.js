@@ -8,6 +8,9 @@ const ROLE_LABEL = { resident: "居民", staff: "社区工作人员", party: "�
 const CALL_LABEL = {
   custom: "客服消息", template: "模板消息", token: "获取 access_token", stable_token: "获取稳定版 access_token",
   user_info: "获取用户信息", menu_create: "创建自定义菜单", menu_get: "查询自定义菜单", qrcode: "生成带参数二维码",
+  tag_create: "创建用户标签", tag_get: "获取用户标签", tagging: "为用户打标签", untagging: "为用户取消标签",
+  tag_ids: "获取用户身上的标签", menu_addconditional: "创建个性化菜单", menu_delconditional: "删除个性化菜单",
+  menu_trymatch: "测试个性化菜单匹配",
 };
 const PIN_SVG = `<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M12 2a7 7 0 0 0-7 7c0 5.25 7 13 7 13s7-7.75 7-13a7 7 0 0 0-7-7zm0 9.5A2.5 2.5 0 1 1 12 6.5a2.5 2.5 0 0 1 0 5z"/></svg>`;
 const GAP_MS = 5 * 60 * 1000; // a time divider after this much silence, as on a phone
@@ -132,7 +135,7 @@ function setFollowed(state, on) {
 function renderMenu(state) {
   const bar = $(".menubar", state.el);
   bar.replaceChildren();
-  const buttons = page.accountMenu || state.pane.menu || [];
+  const buttons = (page.paneMenus && page.paneMenus[state.pane.id]) || page.accountMenu || state.pane.menu || [];
   for (const b of buttons.slice(0, 3)) {
     const item = el("div", "menu-item");
     const btn = el("button", b.sub && b.sub.length ? "has-sub" : "", b.name);
@@ -362,7 +365,9 @@ function connect() {
     showClockOffset(c.offset_ms);
   });
   es.addEventListener("menu", (ev) => {
-    page.accountMenu = JSON.parse(ev.data);
+    const m = JSON.parse(ev.data);
+    page.accountMenu = m.menu;
+    page.paneMenus = m.panes;
     for (const s of page.panes.values()) renderMenu(s);
   });
 }
@@ -415,6 +420,7 @@ async function main() {
   setClock(data.now);
   showClockOffset(data.offset_ms);
   page.accountMenu = data.menu;
+  page.paneMenus = data.pane_menus;
   const phones = $("#phones");
   for (const p of data.panes) phones.append(buildPane(p));
   tick();

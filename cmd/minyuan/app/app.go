@@ -12,13 +12,11 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-co-op/gocron/v2"
 	"github.com/redis/go-redis/v9"
-	oaconfig "github.com/silenceper/wechat/v2/officialaccount/config"
-	oacontext "github.com/silenceper/wechat/v2/officialaccount/context"
-	"github.com/silenceper/wechat/v2/officialaccount/menu"
 
 	"minyuan/bot"
 	"minyuan/bot/attach"
@@ -97,6 +95,11 @@ type App struct {
 	Hotline   *bot.HotlineService
 	Handoff   *bot.HandoffService
 	api       *httpapi.API
+
+	// Menus (menus.go): the catalogue names the user tags of the roles' menus.
+	catalog *bot.Catalog
+	tagsMu  sync.Mutex
+	tags    map[string]int32
 }
 
 // New builds an App: it connects to Redis, checks persistence, loads the catalogue and
@@ -118,6 +121,7 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	if err != nil {
 		return nil, err
 	}
+	a.catalog = cat
 	if a.rdb == nil {
 		if a.rdb, err = store.Connect(cfg.Redis.URL); err != nil {
 			return nil, err
@@ -169,9 +173,12 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	}
 	communities := handlers.Communities(Communities(cfg))
 	a.Flows = handlers.Flows{
-		Catalog:  cat,
-		Basics:   handlers.BasicsFlow{Profiles: a.Store, Communities: communities, Callbacks: a.Callbacks},
-		Bind:     handlers.BindFlow{Roles: a.Store, Communities: communities},
+		Catalog: cat,
+		Basics:  handlers.BasicsFlow{Profiles: a.Store, Communities: communities, Callbacks: a.Callbacks},
+		Bind: handlers.BindFlow{Roles: a.Store, Communities: communities,
+			Retag: func(ctx context.Context, openid string, at time.Time) error {
+				return ScheduleRetag(ctx, a.Store, openid, at)
+			}},
 		Profile:  handlers.ProfileFlow{Profiles: a.Store, Communities: communities},
 		Duty:     handlers.DutyFlow{Duty: a.Store, Communities: communities},
 		Requests: handlers.RequestFlow{Tickets: a.Tickets, Profiles: a.Store, Categories: cfg.Categories, Communities: communities},
@@ -324,35 +331,8 @@ func (a *App) outbound(cfg configs.Config, cat *bot.Catalog) error {
 		return err
 	}
 	a.Scheduler.Handle(outbox.RetryKind, a.Outbox.Retry)
+	a.Scheduler.Handle(RetagKind, a.retag)
 	a.Scheduler.Handle(outbox.DeferredKind, a.pusher.Release)
-	return nil
-}
-
-// CreateMenu sets the official account's custom menu from the configuration.
-func (a *App) CreateMenu(ctx context.Context) error {
-	var conv func([]configs.MenuButton) []*menu.Button
-	conv = func(bs []configs.MenuButton) []*menu.Button {
-		out := make([]*menu.Button, len(bs))
-		for i, b := range bs {
-			switch {
-			case len(b.Sub) > 0:
-				out[i] = menu.NewSubButton(b.Name, conv(b.Sub))
-			case b.URL != "":
-				out[i] = menu.NewViewButton(b.Name, b.URL)
-			default:
-				out[i] = menu.NewClickButton(b.Name, b.Key)
-			}
-		}
-		return out
-	}
-	m := menu.NewMenu(&oacontext.Context{
-		Config:            &oaconfig.Config{AppID: a.cfg.WeChat.AppID, AppSecret: a.cfg.WeChat.AppSecret},
-		AccessTokenHandle: a.token,
-	})
-	// The library's call takes no context; the HTTP client's time-out bounds it.
-	if err := m.SetMenu(conv(a.cfg.Menu)); err != nil {
-		return fmt.Errorf("wechat: create menu: %s", wechat.Redact(err.Error()))
-	}
 	return nil
 }
 
@@ -424,7 +404,7 @@ func newCalendar(cfg configs.Config, log *slog.Logger) (*calendar.Calendar, erro
 func Communities(cfg configs.Config) []bot.Community {
 	out := make([]bot.Community, len(cfg.Communities))
 	for i, c := range cfg.Communities {
-		out[i] = bot.Community{Code: c.Code, Name: c.Name, Street: c.Street, Aliases: c.Aliases}
+		out[i] = bot.Community{Code: c.Code, Name: c.Name, Street: c.Street, Aliases: c.Aliases, Phone: c.Phone, Hours: c.Hours}
 	}
 	return out
 }

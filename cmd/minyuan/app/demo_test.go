@@ -260,15 +260,54 @@ func TestDemoAddress(t *testing.T) {
 	}
 }
 
-// The demo sets the bot's custom menu through the simulated API, and a click on a
-// menu key is answered by the flow it names.
+// The demo sets the bot's custom menus through the simulated API: residents see the
+// default menu, staff and party members the personalised menu of their role (by the
+// user tag Minyuan gives them); a click on a menu key is answered by the flow it names.
 func TestDemoSetsTheMenu(t *testing.T) {
 	d := startDemo(t, app.DemoOptions{})
-	m := string(d.API.Menu())
-	for _, key := range []string{"REQUEST", "MY_TICKETS", "PROFILE", "DESK_TODO", "HELP"} {
-		if !strings.Contains(m, key) {
-			t.Fatalf("menu %s lacks %s", m, key)
+	keys := func(openid string) string { return string(d.API.MenuFor(openid)) }
+	for _, key := range []string{"REQUEST", "MY_TICKETS", "PROFILE", "HELP"} {
+		if m := keys(app.DemoResident); !strings.Contains(m, key) {
+			t.Fatalf("the resident's menu %s lacks %s", m, key)
 		}
+	}
+	if m := keys(app.DemoResident); strings.Contains(m, "DESK_TODO") || strings.Contains(m, "VISIT_MINE") {
+		t.Fatalf("the resident's menu %s shows staff or party items", m)
+	}
+	if m := keys(app.DemoStaff); !strings.Contains(m, "DESK_TODO") {
+		t.Fatalf("the staff member's menu %s lacks 待办", m)
+	}
+	if m := keys(app.DemoParty); !strings.Contains(m, "VISIT_MINE") || strings.Contains(m, "DESK_TODO") {
+		t.Fatalf("the party member's menu %s", m)
+	}
+	if got, err := d.Client.Click(context.Background(), app.DemoParty, "VISIT_MINE"); err != nil || strings.Contains(got, "权限") {
+		t.Fatalf("我的任务 from the party menu: %q %v", got, err)
+	}
+
+	// A resident who binds as staff gets the staff menu once the retag has run.
+	ctx := context.Background()
+	const newcomer = "oMY_demo_newcomer"
+	inv, err := d.App.Store.CreateInvite(ctx, bot.RoleStaff, "QY", "刘强", d.Clock.Now(), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Client.Subscribe(ctx, newcomer, ""); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := d.Client.Text(ctx, newcomer, "绑定 "+inv.Code); err != nil || !strings.Contains(got, "刘强") {
+		t.Fatalf("绑定: %q %v", got, err)
+	}
+	if m := keys(newcomer); strings.Contains(m, "DESK_TODO") {
+		t.Fatalf("the menu changed before the retag ran: %s", m)
+	}
+	if _, err := d.Clock.Advance(10 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.App.Scheduler.PumpOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if m := keys(newcomer); !strings.Contains(m, "DESK_TODO") {
+		t.Fatalf("after binding as staff the menu is %s", m)
 	}
 	got, err := d.Client.Click(context.Background(), app.DemoStaff, "DESK_TODO")
 	if err != nil || !strings.Contains(got, "暂无") {

@@ -124,6 +124,16 @@ func (p *demoPage) shot(name string) {
 func TestDemoLifecycleReadsWellInBrowser(t *testing.T) {
 	d := startDemo(t, app.DemoOptions{})
 	p := openDemoPage(t, d)
+	// Each phone shows the menu of its person: 待办 for staff only, 我的任务 for the
+	// party member (personalised menus by user tag).
+	menu := func(pane string) string {
+		return p.eval(`[...document.querySelectorAll('#pane-` + pane + ` .menubar button')].map(b => b.dataset.menu).join(' ')`)
+	}
+	for pane, want := range map[string]string{"resident": "反映诉求", "staff": "待办", "party": "我的任务"} {
+		if m := menu(pane); !strings.Contains(m, want) || (pane != "staff" && strings.Contains(m, "待办")) {
+			t.Errorf("the %s phone's menu shows %q", pane, m)
+		}
+	}
 	if err := chromedp.Do(p.browser, chromedp.Click(chromedp.CSS(`#pane-resident .follow-btn`), chromedp.NodeVisible)); err != nil {
 		t.Fatal(err)
 	}
