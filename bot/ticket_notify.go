@@ -137,6 +137,7 @@ var (
 		EventRated:        Msg("timeline.kind.rated"),
 		EventReopened:     Msg("timeline.kind.reopened"),
 		EventWarned:       Msg("timeline.kind.warned"),
+		EventNudged:       Msg("timeline.kind.nudged"),
 	}
 	msgEventOther = Msg("timeline.kind.other")
 	stageWords    = map[string]MsgKey{
