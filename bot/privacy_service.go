@@ -27,10 +27,14 @@ type PrivacyStore interface {
 	TicketOfKey(key string) (string, bool)
 }
 
-// AttachmentEraser deletes kept attachments (the attachment store).
+// AttachmentEraser deletes kept attachments (bot/attach's Keeper).
 type AttachmentEraser interface {
 	// Delete removes the attachment ref names; refs it does not keep are ignored.
 	Delete(ctx context.Context, ref string) error
+	// DeleteOwner removes every attachment a person sent.
+	DeleteOwner(ctx context.Context, openid string) (int, error)
+	// Expire removes the attachments kept since before t.
+	Expire(ctx context.Context, before time.Time) (int, error)
 }
 
 // PrivacyService holds the rules of erasing personal data: on a resident's request
@@ -142,6 +146,14 @@ func (s *PrivacyService) Forget(ctx context.Context, a Actor, at time.Time, targ
 			return out, err
 		}
 	}
+	if openid != "" && s.Attachments != nil {
+		// What they sent outside any ticket too (a voice message, a photo in a relay).
+		n, err := s.Attachments.DeleteOwner(ctx, openid)
+		out.Attachments += n
+		if err != nil {
+			return out, err
+		}
+	}
 	ids := compact(append([]string{openid}, phones...), 1)
 	for range 2 {
 		left, err := s.Store.Scrub(ctx, ids, append(compact(texts, 4), compact(names, 2)...))
@@ -189,6 +201,11 @@ func (s *PrivacyService) Expire(ctx context.Context, a Actor, at time.Time) ([]s
 	})
 	if err != nil {
 		return nil, err
+	}
+	if s.Attachments != nil {
+		if _, err := s.Attachments.Expire(ctx, cutoff); err != nil {
+			return nil, err
+		}
 	}
 	for _, no := range due {
 		before, err := s.Store.EraseTicket(ctx, no, at)

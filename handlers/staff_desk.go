@@ -75,6 +75,8 @@ const (
 type DeskFlow struct {
 	Tickets     *bot.TicketService
 	Communities Communities
+	// Attachments makes the links 详情 shows to the photos kept (nil: none kept).
+	Attachments AttachmentLinks
 	// Callbacks lists the open call-back tasks (回电) under 待办 (hotline.go).
 	Callbacks func(ctx context.Context, r *bot.Request) ([]string, error)
 	// TicketCallbacks lists a ticket's open call-back tasks under 详情 (hotline.go).
@@ -293,6 +295,7 @@ func (f *DeskFlow) deskDetail(ctx context.Context, r *bot.Request) (bot.Reply, e
 		return bot.Reply{}, err
 	}
 	lines := []string{r.T(msgDetail, f.Tickets.HandlerView(staff(r), t, map[string]any{"Status": f.Tickets.StatusWords(t, r.Now)}))}
+	lines = append(lines, f.photoLinks(ctx, r, t)...)
 	if n := len(evs) - detailEvents; n > 0 {
 		lines = append(lines, r.T(msgDetailMore, map[string]int{"N": n}))
 		evs = evs[n:]
@@ -337,4 +340,28 @@ func timelineLine(r *bot.Request, t *bot.Ticket, ev bot.Event) string {
 		"What":    bot.EventWhat(r.Catalog, ev),
 		"Private": ev.Private,
 	})
+}
+
+// AttachmentLinks makes a viewer's signed, expiring link to a kept photo.
+type AttachmentLinks interface {
+	Link(ctx context.Context, viewer bot.Actor, ref string) (link string, ok bool, err error)
+}
+
+var msgDetailPhoto = bot.Msg("desk.detail.photo")
+
+// photoLinks are 详情's lines for the ticket's photos kept so far: one link each,
+// for the sender, that works for a while.
+func (f *DeskFlow) photoLinks(ctx context.Context, r *bot.Request, t *bot.Ticket) []string {
+	if f.Attachments == nil || (t.Confidential && t.Handler != r.Update.From) {
+		return nil
+	}
+	var out []string
+	for i, ref := range t.Photos {
+		link, ok, err := f.Attachments.Link(ctx, staff(r), ref)
+		if err != nil || !ok {
+			continue
+		}
+		out = append(out, r.T(msgDetailPhoto, map[string]any{"N": i + 1, "URL": link}))
+	}
+	return out
 }

@@ -331,3 +331,15 @@ func (k keys) audit() string { return k.prefix + "audit" }
 // secret is a random key Minyuan made for itself when the config gives none
 // ("logkey": the log names' key; "linkkey": the attachment links').
 func (k keys) secret(name string) string { return k.prefix + "secret:" + name }
+
+// Attachments (attachments.go): what the attachment store keeps, by name (a hash
+// of the photo's URL or the voice's media id; never an openid).
+
+// attachment is one kept attachment (JSON attach.Meta).
+func (k keys) attachment(name string) string { return k.prefix + "att:" + name }
+
+// attachmentsOf is the set of the attachments one person sent, by bot.Recipient.
+func (k keys) attachmentsOf(owner string) string { return k.prefix + "att:owner:" + owner }
+
+// attachmentsKept is every kept attachment scored by when it was kept (unix ms).
+func (k keys) attachmentsKept() string { return k.prefix + "att:kept" }

@@ -174,7 +174,8 @@ type API struct {
 	menu      json.RawMessage
 	tickets   map[string]qrTicket
 	msgID     int64
-	media     map[string][]byte // uploaded media by media_id (media.go)
+	media     map[string][]byte    // uploaded media by media_id (media.go)
+	mediaAt   map[string]time.Time // when a user's media arrived (AddMedia)
 	// clientMsgs are the template messages sent with a client_msg_id, by openid
 	// and id: the platform sends each once within ten minutes.
 	clientMsgs map[string]sentOnce
@@ -394,6 +395,7 @@ var route = map[string]struct {
 	"/cgi-bin/menu/get":              {KindMenuGet, false},
 	"/cgi-bin/qrcode/create":         {KindQRCode, true},
 	"/cgi-bin/media/upload":          {KindMediaUpload, true},
+	"/cgi-bin/media/get":             {KindMediaGet, false},
 }
 
 // ServeHTTP answers one API call.
@@ -482,6 +484,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			answer, _ = a.menuCall(rt.kind, body)
 		case KindMediaUpload:
 			answer = a.uploadMedia(r, body, q.Get("type"))
+		case KindMediaGet:
+			answer = a.getMedia(q.Get("media_id"), now)
 		}
 	}
 	a.mu.Unlock()
@@ -542,6 +546,10 @@ func (a *API) finish(w http.ResponseWriter, call Call, status int, answer map[st
 		// The caller has gone; there is no one to answer.
 	case status != http.StatusOK:
 		http.Error(w, http.StatusText(status), status)
+	case answer["file"] != nil:
+		// A media download answers the file itself.
+		w.Header().Set("Content-Type", answer["type"].(string))
+		_, _ = w.Write(answer["file"].([]byte))
 	default:
 		w.Header().Set("Content-Type", "application/json; encoding=utf-8")
 		_ = json.NewEncoder(w).Encode(answer)

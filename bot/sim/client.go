@@ -141,6 +141,19 @@ func (c *Client) Image(ctx context.Context, openid, picURL string) (string, erro
 	return c.reply(ctx, Message{From: openid, Type: "image", PicURL: picURL, MediaID: randomString(24)})
 }
 
+// Photo sends a photo whose file the platform keeps (the API's AddMedia), so
+// that it can be downloaded by its media id for 3 days.
+func (c *Client) Photo(ctx context.Context, openid string, data []byte) (string, error) {
+	id := c.API.AddMedia(data)
+	return c.reply(ctx, Message{From: openid, Type: "image", PicURL: "http://mmbiz.qpic.cn/sim/" + id + "/0", MediaID: id})
+}
+
+// VoiceFile sends a voice message whose file the platform keeps, as Photo does.
+func (c *Client) VoiceFile(ctx context.Context, openid string, data []byte, recognition string) (string, error) {
+	id := c.API.AddMedia(data)
+	return c.reply(ctx, Message{From: openid, Type: "voice", MediaID: id, Format: "amr", Recognition: recognition})
+}
+
 // Voice sends a voice message with the platform's speech recognition of it.
 func (c *Client) Voice(ctx context.Context, openid, recognition string) (string, error) {
 	return c.reply(ctx, Message{From: openid, Type: "voice", MediaID: randomString(24), Format: "amr", Recognition: recognition})

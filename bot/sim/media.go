@@ -7,6 +7,7 @@ import (
 	"mime"
 	"mime/multipart"
 	"net/http"
+	"time"
 )
 
 // Temporary media (素材管理 → 新增临时素材): POST /cgi-bin/media/upload?type=image
@@ -63,4 +64,46 @@ func (a *API) Media(id string) ([]byte, bool) {
 	defer a.mu.Unlock()
 	b, ok := a.media[id]
 	return b, ok
+}
+
+// Downloading temporary media (获取临时素材): GET /cgi-bin/media/get?media_id=…
+// answers the file itself, for 3 days after it was received or uploaded; after that,
+// or for an id the platform never gave, JSON errcode 40007.
+
+// KindMediaGet is the kind of a media download call.
+const KindMediaGet = "media_get"
+
+// MediaTTL is how long the platform keeps temporary media.
+const MediaTTL = 72 * time.Hour
+
+// getMedia answers a download. The caller holds a.mu.
+func (a *API) getMedia(id string, now time.Time) map[string]any {
+	data, ok := a.media[id]
+	if !ok || (!a.mediaAt[id].IsZero() && now.Sub(a.mediaAt[id]) > MediaTTL) {
+		return errAnswer(40007) // invalid media_id
+	}
+	ctype := http.DetectContentType(data)
+	if bytes.HasPrefix(data, []byte("#!AMR")) {
+		ctype = "audio/amr"
+	}
+	answer := errAnswer(0)
+	answer["file"], answer["type"] = data, ctype
+	return answer
+}
+
+// AddMedia makes data a file a user sent, as the platform keeps it: the media id
+// an image or voice message then carries, downloadable for 3 days from now.
+func (a *API) AddMedia(data []byte) string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.media == nil {
+		a.media = map[string][]byte{}
+	}
+	if a.mediaAt == nil {
+		a.mediaAt = map[string]time.Time{}
+	}
+	a.msgID++
+	id := fmt.Sprintf("sim-user-media-%d", a.msgID)
+	a.media[id], a.mediaAt[id] = data, a.clock.Now()
+	return id
 }

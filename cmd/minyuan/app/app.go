@@ -19,6 +19,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"minyuan/bot"
+	"minyuan/bot/attach"
 	"minyuan/bot/calendar"
 	"minyuan/bot/httpapi"
 	"minyuan/bot/metrics"
@@ -84,7 +85,10 @@ type App struct {
 	Outbox    *outbox.Worker
 	Scheduler *schedule.Scheduler
 	media     bot.Media // uploads images (check-in QR codes)
-	stopBg    func()
+	deliverer *wechat.Deliverer
+	// Attachments keeps residents' photos and voice (nil when attachments are off).
+	Attachments *attach.Keeper
+	stopBg      func()
 
 	// Hotline bridge (hotline.go).
 	Callbacks *bot.CallbackService
@@ -212,8 +216,20 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		a.Close()
 		return nil, err
 	}
+	// Attachments: residents' photos and voice, fetched while the platform keeps them.
+	if a.Attachments, err = newKeeper(ctx, cfg, a.Store, a.deliverer, a.clock); err != nil {
+		a.Close()
+		return nil, err
+	}
+	var eraser bot.AttachmentEraser
+	if a.Attachments != nil {
+		a.Attachments.Log = a.log
+		a.Scheduler.Handle(attach.FetchKind, a.Attachments.Fetched)
+		a.Flows.Desk.Attachments = a.Attachments
+		eraser = a.Attachments
+	}
 	// Data protection: every night, on the leader, the retention.
-	if a.Privacy, err = NewPrivacy(ctx, cfg, a.Store, nil); err != nil {
+	if a.Privacy, err = NewPrivacy(ctx, cfg, a.Store, eraser); err != nil {
 		a.Close()
 		return nil, err
 	}
@@ -239,6 +255,9 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		SessionTimeout: cfg.Session.Timeout,
 	}
 	a.Engine.Mux.Use(a.Metrics.Middleware)
+	if a.Attachments != nil {
+		a.Engine.Mux.Use(a.Attachments.Middleware)
+	}
 	hook, err := wechat.NewWebhook(wechat.Config{
 		Token:          cfg.WeChat.Token,
 		AppID:          cfg.WeChat.AppID,
@@ -256,6 +275,9 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 	a.mux = http.NewServeMux()
 	a.mux.Handle(cfg.WeChat.Path, hook)
 	a.api.Mount(a.mux) // the hotline's API (hotline.go)
+	if a.Attachments != nil {
+		a.mux.Handle("GET /attachments/", a.Attachments)
+	}
 	a.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	a.mux.HandleFunc("GET /readyz", a.ready)
 	return a, nil
@@ -294,7 +316,7 @@ func (a *App) outbound(cfg configs.Config, cat *bot.Catalog) error {
 	if err != nil {
 		return err
 	}
-	a.media = del
+	a.media, a.deliverer = del, del
 	a.pusher = &outbox.Pusher{Queue: a.Store, Quiet: cfg.Calendar.Quiet, Clock: a.clock}
 	a.Outbox, err = outbox.New(outbox.Options{Store: a.Store, Deliverer: a.Metrics.Deliverer(del), Reminders: a.Store, Clock: a.clock,
 		Log: a.log, Workers: cfg.Outbox.Workers, MaxAttempts: cfg.Outbox.MaxAttempts,

@@ -10,6 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -220,6 +222,14 @@ func fillDemoConfig(cfg *configs.Config) error {
 	}
 	cfg.Redis.RequirePersistence = false
 	fillDemoHotline(cfg)
+	// Attachments: like the demo's data, gone when it stops (a directory of its own).
+	if (cfg.Attachments.Store == "dir" || cfg.Attachments.Store == "") && cfg.Attachments.Dir == configs.DefaultAttachments().Dir {
+		dir, err := os.MkdirTemp("", "minyuan-demo-attachments-")
+		if err != nil {
+			return err
+		}
+		cfg.Attachments.Dir = dir
+	}
 	// Every kind of push gets a (simulated) template, so that a push to someone whose
 	// 48-hour window is closed shows on the page as the template card it would be.
 	if cfg.Templates == nil {
@@ -398,6 +408,9 @@ func (d *Demo) Close() {
 		}
 		if d.App != nil {
 			_ = d.App.Close()
+		}
+		if strings.HasPrefix(filepath.Base(d.Config.Attachments.Dir), "minyuan-demo-attachments-") {
+			_ = os.RemoveAll(d.Config.Attachments.Dir)
 		}
 		if d.rdb != nil {
 			_ = d.rdb.Close()

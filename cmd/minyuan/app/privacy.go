@@ -122,9 +122,3 @@ func (a *App) expireDaily(ctx context.Context) error {
 	}
 	return err
 }
-
-// OpenAttachments opens the configured attachment store for the command line
-// (nil until attachments are kept).
-func OpenAttachments(ctx context.Context, cfg configs.Config, s *store.Store) (bot.AttachmentEraser, error) {
-	return nil, nil
-}
