@@ -126,7 +126,6 @@ func (f *RequestFlow) nudge(ctx context.Context, r *bot.Request) (bot.Reply, err
 	return r.Say(msgNudged, f.Tickets.View(res.Ticket)), nil
 }
 
-
 // requestForm: 诉求. Category, description (words, voice recognition text, photos),
 // community and phone (both asked only the first time), then a summary to confirm.
 func (f *RequestFlow) requestForm() *bot.Form {
