@@ -140,7 +140,7 @@ type CallbackService struct {
 	Tickets  Tickets
 	// Pusher sends a resident's undelivered messages again when they follow again.
 	Pusher Pusher
-	Clock    Clock
+	Clock  Clock
 	// Retry is when a call that did not get through is tried again (default 2h).
 	Retry time.Duration
 	// MaxFailed tries that do not get through escalate to the secretary (default 3).

@@ -54,6 +54,8 @@ type Choice struct {
 	Value   string   `json:"v"`
 	Label   string   `json:"l"`
 	Aliases []string `json:"a,omitempty"`
+	// Hint follows the label in the list, to help choose; it is not an answer.
+	Hint string `json:"h,omitempty"`
 }
 
 // Field is one question of a Form.
@@ -334,7 +336,7 @@ func (f *Form) listChoices(r *Request, fd Field, cs []Choice, b *strings.Builder
 	r.Session.Data[choicesKey(fd.Key)] = string(raw)
 	for i, c := range cs {
 		b.WriteString("\n")
-		b.WriteString(r.T(msgFormChoice, map[string]any{"N": i + 1, "Label": c.Label}))
+		b.WriteString(r.T(msgFormChoice, map[string]any{"N": i + 1, "Label": c.Label, "Hint": c.Hint}))
 	}
 	return nil
 }

@@ -43,9 +43,18 @@ type Category struct {
 	// Counts says which report figure a closed ticket of this category adds to:
 	// "disputes" (矛盾纠纷调处), "hardships" (困难解决), "jobs" (就业安置), or "".
 	Counts string `json:"counts,omitempty" yaml:"counts"`
-	// Aliases are other words residents use for it (物业 for 维修物业): the form
+	// Aliases are other words residents use for it (物业 for 物业维修): the form
 	// accepts them.
 	Aliases []string `json:"aliases,omitempty" yaml:"aliases"`
+	// Hint follows the name in the list residents choose from (「水电、漏水、电梯」),
+	// so that they recognise their case.
+	Hint string `json:"hint,omitempty" yaml:"hint"`
+	// Private categories (disputes, noise) show the resident's name and phone only to
+	// the handler and the community's secretary, and the resident is told so.
+	Private bool `json:"private,omitempty" yaml:"private"`
+	// Care is illness or a death in the family: the resident hears a caring word
+	// when filing and is not asked to rate the visit.
+	Care bool `json:"care,omitempty" yaml:"care"`
 }
 
 // Ticket is one resident's request (民愿/诉求).

@@ -22,9 +22,9 @@ var (
 	msgRatingUnsatis   = Msg("rating.unsatisfied")
 )
 
-// The states of a ticket, in the one vocabulary everyone reads (提交, 派单,
-// 签收/受理, 办理中, 逾期, 办结, 已评价): a ticket the round-robin assigned is
-// 已派单·待签收 until its handler signs for it, not 办理中.
+// The states of a ticket, in the desk's words (待接单, 已派单·待接单, 办理中, 已逾期,
+// 已办结, 已评价): a ticket the round-robin assigned is 已派单·待接单 until its
+// handler takes it, not 办理中. Residents read their own four (residentStatus).
 var (
 	msgStatusAssigned = Msg("ticket.status.assigned")
 	msgStatusRated    = Msg("ticket.status.rated")
@@ -32,9 +32,24 @@ var (
 	msgOverdueNote    = Msg("ticket.overdue.note")   // what happens next, to the resident
 )
 
-// StatusWords names where t stands at now; a zero now leaves lateness out (pushes
-// are read later than they are made).
+// What residents read (the glossary at the top of the catalogue): 已收到 until a
+// person has taken the request (a round-robin assignment is the desk's business),
+// then 已受理, 已办好, 已评价.
+var residentStatus = map[MsgKey]MsgKey{
+	msgStatusNew:      Msg("ticket.status.resident.new"),
+	msgStatusAssigned: Msg("ticket.status.resident.new"),
+	msgStatusClaimed:  Msg("ticket.status.resident.claimed"),
+	msgStatusClosed:   Msg("ticket.status.resident.closed"),
+	msgStatusRated:    Msg("ticket.status.resident.rated"),
+}
+
+// StatusWords names where t stands at now, in the desk's words; a zero now leaves
+// lateness out (pushes are read later than they are made).
 func (s *TicketService) StatusWords(t *Ticket, now time.Time) string {
+	return s.statusWords(t, now, false)
+}
+
+func (s *TicketService) statusWords(t *Ticket, now time.Time, toResident bool) string {
 	var key MsgKey
 	switch {
 	case t.Status == StatusClosed && t.Rating != "":
@@ -48,6 +63,9 @@ func (s *TicketService) StatusWords(t *Ticket, now time.Time) string {
 	default:
 		key = msgStatusClaimed
 	}
+	if toResident {
+		key = residentStatus[key]
+	}
 	words := s.Catalog.T(key, nil)
 	if !now.IsZero() && t.Open() && s.Colour(t, now) == ColourRed {
 		words = s.Catalog.T(msgStatusOverdue, map[string]string{"Status": words})
@@ -60,8 +78,17 @@ func (s *TicketService) StatusWords(t *Ticket, now time.Time) string {
 // what happens next (the reminders scheduleDeadlines set: the community's
 // supervision the next working day, the district's the day after).
 func (s *TicketService) ViewAt(t *Ticket, now time.Time) map[string]any {
+	return s.viewAt(t, now, false)
+}
+
+// ResidentViewAt is ViewAt in the resident's words (已收到, 已受理, 已办好, 已评价).
+func (s *TicketService) ResidentViewAt(t *Ticket, now time.Time) map[string]any {
+	return s.viewAt(t, now, true)
+}
+
+func (s *TicketService) viewAt(t *Ticket, now time.Time, toResident bool) map[string]any {
 	v := s.View(t)
-	v["Status"] = s.StatusWords(t, now)
+	v["Status"] = s.statusWords(t, now, toResident)
 	v["Overdue"], v["OverdueNote"] = false, ""
 	if !t.Open() || s.Colour(t, now) != ColourRed {
 		return v
@@ -215,6 +242,10 @@ func (s *TicketService) View(t *Ticket) map[string]any {
 		// SignLater: signing for it waits for the next working day (it came out of
 		// hours or on a day off, or its category allows more than the same day).
 		"SignLater": dayKey(t.SignBy) != dayKey(t.Created),
+		// Care (illness, a death): a caring word, no rating asked. Private
+		// (disputes, noise): the name and phone only for the handler and secretary.
+		"Care":    cat.Care,
+		"Private": cat.Private,
 	}
 }
 
@@ -252,6 +283,8 @@ func (s *TicketService) StaffViewFor(viewer Actor, t *Ticket, extra map[string]a
 	v["PhoneFull"] = v["Phone"]
 	if SeesPhone(viewer, t) {
 		v["PhoneFull"] = t.Phone
+	} else if cat, _ := s.Category(t.Category); cat.Private {
+		v["Name"] = "" // the resident was told only the handler and secretary see it
 	}
 	for k, x := range extra {
 		v[k] = x

@@ -327,7 +327,7 @@ func TestClaim(t *testing.T) {
 	if err != nil || got.Status != bot.StatusClaimed || got.Handler != wang || got.HandlerName != "王芳" || !got.Claimed.Equal(e.at) {
 		t.Fatalf("claim: %v %+v", err, got)
 	}
-	e.told(res, 1, "已受理", "承办人：王芳")
+	e.told(res, 1, "已受理", "负责的工作人员：王芳")
 	_, err = e.svc.Claim(e.ctx, e.staff(li), e.at, tk.No)
 	e.refused(err, bot.EConflict, "已由 王芳 承办")
 	_, err = e.svc.Claim(e.ctx, e.staff(wang), e.at, tk.No)
@@ -370,7 +370,7 @@ func TestMovedThenClaimed(t *testing.T) {
 	if _, err := e.svc.Claim(e.ctx, e.staff(zhao), e.at, tk.No); err != nil {
 		t.Fatal(err)
 	}
-	e.told(res, 3, "已受理", "承办人：赵强")
+	e.told(res, 3, "已受理", "负责的工作人员：赵强")
 	if _, ok := e.reminder(tk.No, "assign"); !ok {
 		t.Fatal("the moved ticket has no round-robin armed")
 	}
@@ -418,7 +418,7 @@ func TestReplyNoteEscalate(t *testing.T) {
 	if err != nil || told != 1 || !e.load(tk.No).Escalated {
 		t.Fatalf("escalate: %v told %d", err, told)
 	}
-	e.told(admin, 1, "问题追踪 "+tk.No, "需区里协调", "王芳")
+	e.told(admin, 1, "上报区级 "+tk.No, "需区里协调", "王芳")
 	// An admin escalating does not tell themselves.
 	if _, told, _, err = e.svc.Escalate(e.ctx, e.staff(admin), e.at, tk.No, "再报"); err != nil || told != 0 {
 		t.Fatalf("admin escalate: %v told %d", err, told)
@@ -434,7 +434,7 @@ func TestAssignTo(t *testing.T) {
 	if err != nil || got.Handler != li || got.Status != bot.StatusClaimed || !got.Claimed.IsZero() {
 		t.Fatalf("assign: %v %+v", err, got)
 	}
-	e.told(li, 2, "王芳 将诉求 "+tk.No, "请回复「接单 "+tk.No+"」签收")
+	e.told(li, 2, "王芳 将诉求 "+tk.No, "请回复「接单 "+tk.No+"」")
 	_, err = e.svc.AssignTo(e.ctx, e.staff(wang), e.at, tk.No, liGrant)
 	e.refused(err, bot.EConflict, "")
 	_, err = e.svc.AssignTo(e.ctx, e.staff(wang), e.at, tk.No, e.grants[zhao][0])
@@ -461,7 +461,7 @@ func TestCloseRateReopen(t *testing.T) {
 	if err != nil || closed.Status != bot.StatusClosed || !closed.Closed.Equal(e.at) {
 		t.Fatalf("close: %v %+v", err, closed)
 	}
-	e.told(res, 2, "已办结", "已清运", "满意 / 基本满意 / 不满意")
+	e.told(res, 2, "已办好", "已清运", "满意 / 基本满意 / 不满意")
 	for _, slot := range []string{"sign:red", "resolve:red", "resolve:district", "assign"} {
 		if _, ok := e.reminder(tk.No, slot); ok {
 			t.Errorf("a closed ticket keeps its %s reminder", slot)
@@ -585,8 +585,8 @@ func TestWarn(t *testing.T) {
 	if err := e.svc.Warn(e.ctx, sys, e.at, due(bot.StageSign, bot.LevelRed)); err != nil {
 		t.Fatal(err)
 	}
-	e.told(wang, 2, "未签收", "接单 "+tk.No)
-	e.told(sec, 2, "未签收")
+	e.told(wang, 2, "未接单", "接单 "+tk.No)
+	e.told(sec, 2, "未接单")
 	if _, err := e.svc.Claim(e.ctx, e.staff(wang), e.at, tk.No); err != nil {
 		t.Fatal(err)
 	}

@@ -14,8 +14,8 @@ import (
 	"net/url"
 	"os"
 	"reflect"
-	"strconv"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -297,26 +297,42 @@ func Default() Config {
 	}
 }
 
-// DefaultCategories follow the 12345 hotline practice: every request is signed for
-// within one working day; inquiries are answered in 3, help requests solved in 5,
-// complaints and suggestions take longer.
+// DefaultCategories are the cases that fill a 社区's day, in words residents
+// recognise, each with a hint, 其他 last (「拿不准就选其他」). Deadlines follow 12345
+// practice: working days to take (接单) and to resolve (办结); 0 to take means the
+// same working day, for people who may be in distress. The people-centred ones come
+// first, 病丧慰问 among them: a resident's own report of illness or a death in the
+// family, which also makes a party member's visit (居民病（逝）必访, visits.go
+// illness_categories). Codes stay as they were, so older tickets keep their names;
+// old names are aliases.
 func DefaultCategories() []bot.Category {
 	return []bot.Category{
-		{Code: "hardship", Name: "困难求助", SignDays: 0, ResolveDays: 5, Urgency: bot.UrgencyHigh, Counts: "hardships"},
-		{Code: "dispute", Name: "矛盾纠纷", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal, Counts: "disputes"},
-		{Code: "jobs", Name: "就业创业", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal, Counts: "jobs"},
-		{Code: "sanitation", Name: "环境卫生", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyNormal},
-		{Code: "safety", Name: "治安安全", SignDays: 0, ResolveDays: 3, Urgency: bot.UrgencyHigh},
-		{Code: "inquiry", Name: "政策咨询", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyLow},
-		{Code: "suggestion", Name: "意见建议", SignDays: 1, ResolveDays: 15, Urgency: bot.UrgencyLow},
-		{Code: "other", Name: "其他", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal},
-		// A resident's own report of illness or a death in the family: it also makes a
-		// party member's visit (居民病（逝）必访).
-		{Code: "care", Name: "病丧慰问", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyHigh},
-		// Repairs and the property company: what residents report most. Last, so
-		// that the numbers of the others stay as they were.
-		{Code: "repair", Name: "维修物业", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyNormal,
-			Aliases: []string{"维修", "物业", "报修", "物业维修"}},
+		{Code: "hardship", Name: "困难求助", SignDays: 0, ResolveDays: 3, Urgency: bot.UrgencyHigh, Counts: "hardships",
+			Hint: "生活困难、突发变故，急需帮助"},
+		{Code: "elderly", Name: "养老助残", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyNormal,
+			Hint: "老人、残疾人的照料、补贴、上门服务", Aliases: []string{"养老", "助残"}},
+		{Code: "care", Name: "病丧慰问", SignDays: 0, ResolveDays: 3, Urgency: bot.UrgencyHigh, Care: true,
+			Hint: "家人生病住院、亲人去世，社区上门看望"},
+		{Code: "repair", Name: "物业维修", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyNormal,
+			Hint: "水电、漏水、电梯、楼道灯", Aliases: []string{"维修", "物业", "报修", "维修物业"}},
+		{Code: "sanitation", Name: "环境卫生", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyNormal,
+			Hint: "垃圾、卫生、绿化、蚊虫", Aliases: []string{"卫生", "垃圾"}},
+		{Code: "noise", Name: "噪音扰民", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyNormal, Private: true,
+			Hint: "装修、广场舞、店铺的噪音", Aliases: []string{"噪音", "扰民"}},
+		{Code: "dispute", Name: "邻里纠纷", SignDays: 0, ResolveDays: 10, Urgency: bot.UrgencyNormal, Counts: "disputes", Private: true,
+			Hint: "邻里、家庭矛盾，需要调解", Aliases: []string{"矛盾纠纷", "纠纷", "调解"}},
+		{Code: "parking", Name: "停车占道", SignDays: 1, ResolveDays: 5, Urgency: bot.UrgencyNormal,
+			Hint: "乱停车、占道经营、楼道堆物", Aliases: []string{"停车", "占道"}},
+		{Code: "safety", Name: "治安消防", SignDays: 0, ResolveDays: 3, Urgency: bot.UrgencyHigh,
+			Hint: "安全隐患、消防通道堵塞、可疑情况", Aliases: []string{"治安安全", "治安", "消防"}},
+		{Code: "inquiry", Name: "社保医保·证明办事", SignDays: 1, ResolveDays: 3, Urgency: bot.UrgencyLow,
+			Hint: "社保、医保、低保、开证明、政策咨询", Aliases: []string{"政策咨询", "社保", "医保", "证明", "办事"}},
+		{Code: "jobs", Name: "就业创业", SignDays: 1, ResolveDays: 10, Urgency: bot.UrgencyNormal, Counts: "jobs",
+			Hint: "找工作、技能培训、创业扶持", Aliases: []string{"就业", "找工作"}},
+		{Code: "suggestion", Name: "意见建议", SignDays: 1, ResolveDays: 15, Urgency: bot.UrgencyLow,
+			Hint: "对社区工作的意见和建议", Aliases: []string{"建议", "意见"}},
+		{Code: "other", Name: "其他", SignDays: 1, ResolveDays: 7, Urgency: bot.UrgencyNormal,
+			Hint: "拿不准就选其他"},
 	}
 }
 

@@ -106,7 +106,7 @@ func (f *RequestFlow) requestForm() *bot.Form {
 			com, _ := f.Tickets.Community(a["community"])
 			return map[string]any{
 				"Category": cat.Name, "Description": a["description"], "Photos": len(a.Photos("description")),
-				"Community": com.Name, "Phone": maskPhone(a["phone"]),
+				"Community": com.Name, "Phone": maskPhone(a["phone"]), "Private": cat.Private,
 			}
 		},
 		Submit: f.submitRequest,
@@ -128,7 +128,7 @@ func (f *RequestFlow) descriptionData(_ *bot.Request, a bot.Answers) any {
 func (f *RequestFlow) categoryChoices(context.Context, *bot.Request, bot.Answers) ([]bot.Choice, error) {
 	out := make([]bot.Choice, len(f.Categories))
 	for i, c := range f.Categories {
-		out[i] = bot.Choice{Value: c.Code, Label: c.Name, Aliases: c.Aliases}
+		out[i] = bot.Choice{Value: c.Code, Label: c.Name, Aliases: c.Aliases, Hint: c.Hint}
 	}
 	return out, nil
 }
@@ -190,6 +190,12 @@ func (f *RequestFlow) submitRequest(ctx context.Context, r *bot.Request, a bot.A
 	return r.Say(msgRequestDone, f.Tickets.View(t)), nil
 }
 
+// care: an illness or a death in the family, where nobody asks for a rating.
+func (f *RequestFlow) care(t *bot.Ticket) bool {
+	cat, _ := f.Tickets.Category(t.Category)
+	return cat.Care
+}
+
 // myTickets: 我的诉求, newest first.
 func (f *RequestFlow) myTickets(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	ts, err := f.Tickets.Mine(ctx, resident(r), myTicketsShown)
@@ -201,9 +207,9 @@ func (f *RequestFlow) myTickets(ctx context.Context, r *bot.Request) (bot.Reply,
 	}
 	items := make([]map[string]any, len(ts))
 	for i, t := range ts {
-		v := f.Tickets.ViewAt(t, r.Now)
+		v := f.Tickets.ResidentViewAt(t, r.Now)
 		v["Summary"] = excerpt(t.Description, 16)
-		v["ToRate"] = t.Status == bot.StatusClosed && t.Rating == ""
+		v["ToRate"] = t.Status == bot.StatusClosed && t.Rating == "" && !f.care(t)
 		items[i] = v
 	}
 	return r.Say(msgMyList, map[string]any{"Items": items}), nil
@@ -220,7 +226,7 @@ func (f *RequestFlow) queryTicket(ctx context.Context, r *bot.Request) (bot.Repl
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	v := f.Tickets.ViewAt(t, r.Now) // its state now: 逾期 and what happens next
+	v := f.Tickets.ResidentViewAt(t, r.Now) // its state now: 逾期 and what happens next
 	v["Open"], v["IsNew"], v["Reopened"] = t.Open(), t.Open() && t.Claimed.IsZero(), t.Reopened > 0
 	// Every field the text may show is given, empty when there is nothing to say.
 	v["Reply"], v["ReplyAt"], v["ReplyBy"], v["ClosedAt"], v["ToRate"], v["Rating"] = "", "", "", "", false, ""
@@ -229,7 +235,7 @@ func (f *RequestFlow) queryTicket(ctx context.Context, r *bot.Request) (bot.Repl
 	}
 	if !t.Open() {
 		v["ClosedAt"] = when(r, t.Closed)
-		v["ToRate"] = t.Rating == ""
+		v["ToRate"] = t.Rating == "" && !f.care(t)
 	}
 	if t.Rating != "" {
 		v["Rating"] = r.T(bot.RatingName(t.Rating), nil)

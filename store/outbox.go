@@ -88,14 +88,25 @@ func decodeItem(raw string) (bot.Queued, error) {
 // pushScript queues a push unless its ID is known, at the end of its recipient's
 // queue, and gives the recipient a turn unless they have one.
 //
-// KEYS: state, queue, flag, outbox. ARGV: state ttl ms, item JSON, recipient.
+// A push that may go now (not held) also wakes a turn parked until the end of quiet
+// hours (flag "held", see Held): an urgent push must not wait for the morning
+// behind held ones. The flag then says "woken" until that turn ends, so that the
+// parked turn's reminder, should it fire meanwhile, adds no second turn.
+//
+// KEYS: state, queue, flag, outbox. ARGV: state ttl ms, item JSON, recipient, held
+// ("1" or "0").
 var pushScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then
 	return 0
 end
 redis.call('SET', KEYS[1], 'queued', 'PX', ARGV[1])
 redis.call('RPUSH', KEYS[2], ARGV[2])
-if redis.call('SET', KEYS[3], '1', 'NX') then
+local flag = redis.call('GET', KEYS[3])
+if not flag then
+	redis.call('SET', KEYS[3], '1')
+	redis.call('XADD', KEYS[4], '*', 'to', ARGV[3])
+elseif flag == 'held' and ARGV[4] == '0' then
+	redis.call('SET', KEYS[3], 'woken')
 	redis.call('XADD', KEYS[4], '*', 'to', ARGV[3])
 end
 return 1
@@ -122,9 +133,13 @@ func (s *Store) Enqueue(ctx context.Context, p bot.Push, hold time.Time) (bool, 
 	if err != nil {
 		return false, err
 	}
+	held := "0"
+	if !hold.IsZero() {
+		held = "1"
+	}
 	n, err := pushScript.Run(ctx, s.rdb,
 		[]string{s.k.pushState(p.ID), s.k.obQueue(p.To), s.k.obFlag(p.To), s.k.outbox()},
-		PushStateTTL.Milliseconds(), raw, p.To).Int()
+		PushStateTTL.Milliseconds(), raw, p.To, held).Int()
 	if err != nil {
 		return false, fmt.Errorf("store: push %s: %w", p.ID, err)
 	}
@@ -352,10 +367,55 @@ func (s *Store) Later(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.
 	return nil
 }
 
+// heldScript parks a recipient's turn whose pushes all wait for the end of quiet
+// hours (flag "held"), unless a push that may go now came in after the first seen
+// ones were read: then the turn goes straight back to the stream (flag "woken").
+// seen < 0 skips that look (the worker read a full batch and saw only part of the
+// queue).
+//
+// KEYS: outbox, queue, flag. ARGV: group, entry id, recipient, seen.
+var heldScript = redis.NewScript(`
+redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
+redis.call('XDEL', KEYS[1], ARGV[2])
+local seen = tonumber(ARGV[4])
+if seen >= 0 then
+	for _, v in ipairs(redis.call('LRANGE', KEYS[2], seen, -1)) do
+		local ok, it = pcall(cjson.decode, v)
+		if ok and type(it) == 'table' and (it.hold == nil or it.hold == 0) then
+			redis.call('SET', KEYS[3], 'woken')
+			redis.call('XADD', KEYS[1], '*', 'to', ARGV[3])
+			return 1
+		end
+	end
+end
+redis.call('SET', KEYS[3], 'held')
+return 0
+`)
+
+// Held is Later for a turn whose pushes all wait for the end of quiet hours: a push
+// that may go now (an urgent one), queued after the worker read the first seen
+// pushes, wakes it at once instead of waiting with them (seen < 0: do not look).
+func (s *Store) Held(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder, seen int) error {
+	if err := due.Schedule(ctx, w); err != nil {
+		return fmt.Errorf("store: defer a recipient's turn: %w", err)
+	}
+	err := heldScript.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.obQueue(r.To), s.k.obFlag(r.To)},
+		outboxGroup, r.Entry, r.To, seen).Err()
+	if err != nil {
+		return fmt.Errorf("store: park a recipient's held turn: %w", err)
+	}
+	return nil
+}
+
 // wakeScript gives a recipient a turn now (the due set's reminder came).
+//
+// A turn a push already woke (flag "woken") is under way: no second one.
 //
 // KEYS: outbox, flag. ARGV: recipient.
 var wakeScript = redis.NewScript(`
+if redis.call('GET', KEYS[2]) == 'woken' then
+	return 0
+end
 redis.call('SET', KEYS[2], '1')
 redis.call('XADD', KEYS[1], '*', 'to', ARGV[1])
 return 1

@@ -48,6 +48,10 @@ type Queue interface {
 	// Release ends a turn; Later hands it to the due set; Wake brings it back.
 	Release(ctx context.Context, r bot.Turn) error
 	Later(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder) error
+	// Held is Later for a turn whose pushes all wait for the end of quiet hours:
+	// a push that may go now, queued after the first seen were read, wakes it at
+	// once (seen < 0: do not look).
+	Held(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder, seen int) error
 	Wake(ctx context.Context, to string) error
 	PruneConsumers(ctx context.Context, idle time.Duration) (int, error)
 }
@@ -384,7 +388,11 @@ func (w *Worker) handle(ctx context.Context, r bot.Turn) {
 	}
 	if len(ready) == 0 {
 		if !hold.IsZero() {
-			w.later(mctx, r, hold, log)
+			seen := len(items)
+			if seen >= w.opt.Batch {
+				seen = -1 // only part of the queue was read
+			}
+			w.park(mctx, r, hold, seen, log)
 			return
 		}
 		w.release(mctx, r, log)
@@ -523,11 +531,25 @@ func (w *Worker) record(ctx, mctx context.Context, r bot.Turn, q bot.Queued, out
 
 // later hands the turn to the due set until at.
 func (w *Worker) later(ctx context.Context, r bot.Turn, at time.Time, log *slog.Logger) {
+	w.park(ctx, r, at, notHeld, log)
+}
+
+// notHeld: park's turn waits for something other than the end of quiet hours.
+const notHeld = -2
+
+// park hands the turn to the due set until at. A turn whose pushes all wait for the
+// end of quiet hours (seen > notHeld: the worker read the first seen of them, -1
+// when only part of the queue) is woken by an urgent push queued meanwhile.
+func (w *Worker) park(ctx context.Context, r bot.Turn, at time.Time, seen int, log *slog.Logger) {
 	payload, err := json.Marshal(retryPayload{To: r.To})
 	if err == nil {
 		// One waiting turn per recipient: scheduling it again moves it.
 		rem := bot.Reminder{ID: TurnID(r.To), Kind: RetryKind, Due: at, Payload: payload}
-		err = w.opt.Store.Later(ctx, r, w.opt.Reminders, rem)
+		if seen > notHeld {
+			err = w.opt.Store.Held(ctx, r, w.opt.Reminders, rem, seen)
+		} else {
+			err = w.opt.Store.Later(ctx, r, w.opt.Reminders, rem)
+		}
 	}
 	if err != nil {
 		log.Error("outbox: hand a turn to the due set", "err", err)

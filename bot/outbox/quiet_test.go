@@ -79,3 +79,44 @@ func TestQuietHoursHoldPushesInOrder(t *testing.T) {
 		t.Fatalf("held pushes arrived as %q", got)
 	}
 }
+
+// An urgent push made after the recipient's turn was parked until the end of quiet
+// hours does not wait with the held ones: it wakes the turn. The held ones still go
+// at 08:00, in order, once each.
+func TestUrgentPushWakesAHeldTurn(t *testing.T) {
+	e := newEnv(t)
+	e.clock.Set(time.Date(2026, 11, 25, 21, 0, 0, 0, calendar.Location()))
+	e.wrote(t, alice)
+	e.clock.Set(time.Date(2026, 11, 25, 23, 0, 0, 0, calendar.Location()))
+	p := &outbox.Pusher{Queue: e.st, Quiet: calendar.DefaultQuiet(), Clock: e.clock}
+	opt := e.options("r1")
+	opt.Gather = -1
+	w, _ := run(t, opt)
+	ctx := context.Background()
+	for i, text := range []string{"已受理", "第一次回复"} {
+		r := reply("held" + string(rune('a'+i)))
+		r.Text = text
+		if err := p.Push(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The turn is parked: its reminder is in the due set.
+	eventually(t, "the turn parked", func() bool {
+		_, ok, err := e.st.Reminder(ctx, outbox.TurnID(alice))
+		return err == nil && ok
+	})
+	time.Sleep(50 * time.Millisecond)
+	fire := reply("fire")
+	fire.Text, fire.Urgent = "紧急：停水通知", true
+	if err := p.Push(ctx, fire); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the urgent push sent in the night", func() bool { return len(e.api.Sent(alice)) == 1 })
+	e.clock.Set(time.Date(2026, 11, 26, 8, 0, 0, 0, calendar.Location()))
+	e.fireRetries(t, w)
+	eventually(t, "the held pushes sent", func() bool { return len(e.api.Sent(alice)) == 3 })
+	time.Sleep(100 * time.Millisecond)
+	if got := strings.Join(texts(t, e.api, alice), "|"); got != "紧急：停水通知|已受理|第一次回复" {
+		t.Fatalf("arrived as %q", got)
+	}
+}

@@ -41,7 +41,7 @@ func TestEscalationsReachStaffWhenNobodyHoldsTheRole(t *testing.T) {
 	e := newResidentEnv(t) // Wednesday 25 Nov 10:00
 	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
 	e.knownResident("o_res", "QY", "13800138000")
-	no := e.fileRequest("o_res", "4", "小区垃圾站臭味很大") // 环境卫生: 5 working days
+	no := e.fileRequest("o_res", "5", "小区垃圾站臭味很大") // 环境卫生: 5 working days
 	if got := e.say("o_staff", "接单 "+no); !strings.Contains(got, "已接单") {
 		t.Fatalf("claim: %q", got)
 	}
@@ -58,7 +58,7 @@ func TestEscalationsReachStaffWhenNobodyHoldsTheRole(t *testing.T) {
 	}
 
 	detail := e.say("o_staff", "详情 "+no)
-	for _, want := range []string{"督办提醒（办结时限·超期提醒）", "督办提醒（办结时限·报社区书记督办）", "督办提醒（办结时限·报区级督办）"} {
+	for _, want := range []string{"提醒（办结时限·超期提醒）", "提醒（办结时限·报社区书记督办）", "提醒（办结时限·报区级督办）"} {
 		if !strings.Contains(detail, want) {
 			t.Fatalf("详情 lacks %q:\n%s", want, detail)
 		}
@@ -105,12 +105,12 @@ func TestEscalateWithoutAdminTellsColleagues(t *testing.T) {
 	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
 	e.bindAs("o_li", bot.RoleStaff, "QY", "李明")
 	e.knownResident("o_res", "QY", "13800138000")
-	no := e.fileRequest("o_res", "4", "垃圾站")
+	no := e.fileRequest("o_res", "5", "垃圾站")
 	got := e.say("o_staff", "上报 "+no+" 涉及多个部门")
 	if !containsAll(got, "没有绑定的区级管理员|已转告本社区 1 位同事") {
 		t.Fatalf("上报: %q", got)
 	}
-	if li := e.pushedTexts("o_li"); !containsAll(li, "问题追踪 "+no+"|此上报转给本社区工作人员") {
+	if li := e.pushedTexts("o_li"); !containsAll(li, "上报区级 "+no+"|此上报转给本社区工作人员") {
 		t.Fatalf("colleague pushes:\n%s", li)
 	}
 }

@@ -15,13 +15,13 @@ func TestFreeTextReachesTheHandler(t *testing.T) {
 	e := newResidentEnv(t)
 	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
 	e.knownResident("o_res", "QY", "13800138000")
-	no := e.fileRequest("o_res", "4", "楼道灯坏了")
+	no := e.fileRequest("o_res", "5", "楼道灯坏了")
 	e.say("o_staff", "接单 "+no)
 	e.say("o_staff", "回复 "+no+" 明天上午电工上门")
 	before := len(e.pushesTo("o_staff"))
 
 	text := "好的，谢谢！电工来之前麻烦给我打个电话。"
-	if got := e.say("o_res", text); !containsAll(got, "已收到|承办人王芳") || strings.Contains(got, "没太明白") {
+	if got := e.say("o_res", text); !containsAll(got, "已收到|负责诉求 1001 的工作人员王芳") || strings.Contains(got, "没太明白") {
 		t.Fatalf("receipt: %q", got)
 	}
 	e.told("o_staff", before+1, "【居民留言 "+no+"】", text)
@@ -40,7 +40,7 @@ func TestFirstMessageIsOfferedAsARequest(t *testing.T) {
 	}
 	e.conversation("o_res", [2]string{"4", "请核对您的诉求|3号楼的楼道灯坏了"})
 	no := ticketNo(t, e.say("o_res", "确认。"))
-	if tk := e.ticket(no); tk.Description != text || tk.Category != "sanitation" {
+	if tk := e.ticket(no); tk.Description != text || tk.Category != "repair" {
 		t.Fatalf("ticket %+v", tk)
 	}
 }
@@ -51,7 +51,7 @@ func TestRequestKeywordsStartTheForm(t *testing.T) {
 	e := newResidentEnv(t)
 	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
 	e.knownResident("o_res", "QY", "13800138000")
-	no := e.fileRequest("o_res", "4", "楼道灯坏了")
+	no := e.fileRequest("o_res", "5", "楼道灯坏了")
 	e.say("o_staff", "接单 "+no)
 	staffSeen := len(e.pushesTo("o_staff"))
 

@@ -45,7 +45,7 @@ func TestPhotoAndVoiceReachTheHandler(t *testing.T) {
 	// picture as an image message.
 	seen := len(d.API.Sent(app.DemoStaff))
 	pic := "http://mmbiz.qpic.cn/sim/lamp/0"
-	if got := l.send(sim.Message{From: app.DemoResident, Type: "image", PicURL: pic, MediaID: "media-lamp-1"}); !containsAll(got, "已收到|承办人") {
+	if got := l.send(sim.Message{From: app.DemoResident, Type: "image", PicURL: pic, MediaID: "media-lamp-1"}); !containsAll(got, "已收到|的工作人员王芳") {
 		t.Fatalf("photo receipt: %q", got)
 	}
 	got := l.sentSince(app.DemoStaff, seen, 2)
@@ -103,7 +103,7 @@ func TestPhotoWithNoCaseIsOfferedAsARequest(t *testing.T) {
 		t.Fatalf("offer: %q", got)
 	}
 	e.conversation("o_res",
-		[2]string{"4", "照片已收下|完成"},
+		[2]string{"4", "照片已收下|说完了回复「好了」"},
 		[2]string{"楼下垃圾堆了一周没人清", "请核对您的诉求|楼下垃圾"})
 	no := ticketNo(t, e.say("o_res", "确认"))
 	if tk := e.ticket(no); len(tk.Photos) != 1 || tk.Photos[0] != pic || tk.Description != "楼下垃圾堆了一周没人清" {
@@ -124,7 +124,7 @@ func bodies(cs []sim.Call) string {
 func (l *lifecycle) fileAndClaim(openid, text string) string {
 	l.t.Helper()
 	l.say(openid, "诉求")
-	l.say(openid, "4")
+	l.say(openid, "5") // 环境卫生
 	l.say(openid, text)
 	if got := l.say(openid, "13800138000"); !strings.Contains(got, "请核对") {
 		l.t.Fatalf("summary: %q", got)

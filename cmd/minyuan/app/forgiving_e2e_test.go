@@ -28,7 +28,7 @@ func TestFormsTakeWhatPeopleType(t *testing.T) {
 		t.Fatalf("after picking: %q", got)
 	}
 	got = e.say("o_res", "电话是138 1234 5678")
-	if !containsAll(got, "类别：维修物业|社区：七一路社区|电话：138****5678") {
+	if !containsAll(got, "类别：物业维修|社区：七一路社区|电话：138****5678") {
 		t.Fatalf("summary: %q", got)
 	}
 	no := ticketNo(t, e.say("o_res", "确认"))

@@ -111,7 +111,7 @@ func TestHandoffNobodyAcceptsOffersARequest(t *testing.T) {
 	// 留言: the request form, its description filled in with what they typed.
 	d.expect(res, "留言", "类别")
 	d.expect(res, "1", "厨房水管漏水了", "确认")
-	d.expect(res, "确认", "您的诉求已提交")
+	d.expect(res, "确认", "已收到您的诉求")
 }
 
 func TestHandoffOutsideHours(t *testing.T) {

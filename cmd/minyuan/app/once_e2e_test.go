@@ -100,7 +100,7 @@ func TestConfirmTypedAgainAfterAFailureFindsTheTicket(t *testing.T) {
 				t.Fatalf("the resident's list: %q", list)
 			}
 			// And the form is over: a third 确认 is no confirmation.
-			if third := e.say("o_res", "确认"); strings.Contains(third, "编号 1001") && strings.Contains(third, "已提交") {
+			if third := e.say("o_res", "确认"); strings.Contains(third, "编号 1001") && strings.Contains(third, "已收到您的诉求") {
 				t.Fatalf("a third 确认: %q", third)
 			}
 		})

@@ -439,7 +439,7 @@ func TestRegisterOfTheScenario(t *testing.T) {
 	}
 	first := rows[1]
 	if first[1] != "2027-03-01 10:00" || first[2] != "微信" || first[4] != "138****0001" || first[5] != "七一路社区" ||
-		first[6] != "矛盾纠纷" || first[8] != "王芳" || !strings.Contains(first[9], "王芳 签收") || !strings.Contains(first[9], "办结") ||
+		first[6] != "邻里纠纷" || first[8] != "王芳" || !strings.Contains(first[9], "王芳 接单") || !strings.Contains(first[9], "办结") ||
 		first[10] != "双方达成协议，装修改在白天" || first[11] != "是" || first[12] != "满意" {
 		t.Errorf("first row: %q", first)
 	}

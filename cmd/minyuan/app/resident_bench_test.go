@@ -74,7 +74,7 @@ func confirm(b *testing.B, e *env, h http.Handler, user string, i int64) {
 	w := httptest.NewRecorder()
 	body := textXML(user, 9_000_000+i, e.clock.Now(), "确认")
 	h.ServeHTTP(w, httptest.NewRequest(http.MethodPost, "/wechat?"+e.query().Encode(), strings.NewReader(body)))
-	if w.Code != 200 || !strings.Contains(w.Body.String(), "您的诉求已提交") {
+	if w.Code != 200 || !strings.Contains(w.Body.String(), "已收到您的诉求") {
 		b.Errorf("confirm %s: %d %s", user, w.Code, w.Body)
 	}
 }

@@ -204,13 +204,13 @@ func TestRequestIntake(t *testing.T) {
 	e.bindAs("o_other_staff", bot.RoleStaff, "HX", "李明")
 
 	e.conversation("o_res",
-		[2]string{"诉求", "请选择诉求类别|1. 困难求助|4. 环境卫生|8. 其他"},
+		[2]string{"诉求", "请选择诉求类别|1. 困难求助（|4. 物业维修（|5. 环境卫生（|13. 其他（拿不准就选其他）"},
 		[2]string{"4", "请描述您要反映的问题"},
 		[2]string{"返回", "请选择诉求类别"},
 		[2]string{"九十九", "没有这个选项"},
 		[2]string{"环境卫生", "请描述您要反映的问题"},
 	)
-	if got := e.photo("o_res", "http://mmbiz.qpic.cn/lamp1"); got != "已收到1张照片，请继续用文字描述，或回复「完成」。" {
+	if got := e.photo("o_res", "http://mmbiz.qpic.cn/lamp1"); got != "已收到1张照片。请继续用文字描述，说完了回复「好了」。" {
 		t.Fatalf("photo: %q", got)
 	}
 	summary := e.conversation("o_res",
@@ -225,7 +225,7 @@ func TestRequestIntake(t *testing.T) {
 	done := e.say("o_res", "确认")
 	cal := e.app.Calendar
 	signBy, dueBy := cal.AddWorkingDays(wed, 1), cal.AddWorkingDays(wed, 5)
-	if !containsAll(done, "编号 1001|七一路社区民愿接待室|11月26日(周四) 17:30 前受理|12月2日(周三) 17:30 前办结|查询 1001") {
+	if !containsAll(done, "编号 1001|七一路社区民愿接待室|11月26日(周四) 17:30 前受理|12月2日(周三) 17:30 前办好|查询 1001") {
 		t.Fatalf("done: %q", done)
 	}
 	tk := e.ticket("1001")
@@ -398,17 +398,17 @@ func TestMyTicketsAndQuery(t *testing.T) {
 		t.Fatalf("none yet: %q", got)
 	}
 	e.knownResident("o_res", "QY", "13800138000")
-	first := e.fileRequest("o_res", "4", "楼道灯坏了")
+	first := e.fileRequest("o_res", "5", "楼道灯坏了")
 	e.clock.Advance(time.Hour)
-	second := e.fileRequest("o_res", "7", "建议小区增加充电桩")
+	second := e.fileRequest("o_res", "12", "建议小区增加充电桩")
 
 	list := e.say("o_res", "我的诉求")
 	i1, i2 := strings.Index(list, first+" 环境卫生"), strings.Index(list, second+" 意见建议")
-	if i1 < 0 || i2 < 0 || i2 > i1 || !containsAll(list, "最近2件|待受理|楼道灯坏了") {
+	if i1 < 0 || i2 < 0 || i2 > i1 || !containsAll(list, "最近2件|已收到|楼道灯坏了") {
 		t.Fatalf("list (newest first): %q", list)
 	}
 
-	if got := e.say("o_res", "查询 "+first); !containsAll(got, "【诉求 1001】环境卫生|状态：待受理|七一路社区民愿接待室|受理时限：11月26日|办结时限：12月2日|") {
+	if got := e.say("o_res", "查询 "+first); !containsAll(got, "【诉求 1001】环境卫生|状态：已收到|七一路社区民愿接待室|受理时限：11月26日|办好时限：12月2日|") {
 		t.Fatalf("query new: %q", got)
 	}
 	// The latest word of staff is shown; private notes and the resident's own
@@ -427,15 +427,15 @@ func TestMyTicketsAndQuery(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := e.say("o_res", "查询1001") // no space, as typed on a phone
-	if !containsAll(got, "状态：办理中|承办：王芳（七一路社区）|最新回复|王芳|明天上午更换灯泡") ||
+	if !containsAll(got, "状态：已受理|负责的工作人员：王芳（七一路社区）|最新回复|王芳|明天上午更换灯泡") ||
 		strings.Contains(got, "物业经理") || strings.Contains(got, "好的谢谢") || strings.Contains(got, "受理时限") {
 		t.Fatalf("query claimed: %q", got)
 	}
 	e.closeTicket(first, "o_staff", "王芳", "灯泡已更换")
-	if got := e.say("o_res", "查询 ＃１００１"); !containsAll(got, "状态：已办结|办理结果：灯泡已更换|请评价") {
+	if got := e.say("o_res", "查询 ＃１００１"); !containsAll(got, "状态：已办好|办理结果：灯泡已更换|请评价") {
 		t.Fatalf("query closed: %q", got)
 	}
-	if got := e.say("o_res", "我的诉求"); !containsAll(got, "已办结（待评价）") {
+	if got := e.say("o_res", "我的诉求"); !containsAll(got, "已办好（待评价）") {
 		t.Fatalf("list after close: %q", got)
 	}
 	if got := e.say("o_res", "查询"); !strings.Contains(got, "例如：查询 1001") {
@@ -450,7 +450,7 @@ func TestOthersTicketsAreNotFound(t *testing.T) {
 	e := newResidentEnv(t)
 	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
 	e.knownResident("o_res", "QY", "13800138000")
-	no := e.fileRequest("o_res", "2", "楼上漏水到我家，协商不成")
+	no := e.fileRequest("o_res", "7", "楼上漏水到我家，协商不成")
 	e.closeTicket(no, "o_staff", "王芳", "已调解")
 	before := e.timeline(no)
 
@@ -480,7 +480,7 @@ func TestSupplement(t *testing.T) {
 	e := newResidentEnv(t)
 	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
 	e.knownResident("o_res", "QY", "13800138000")
-	no := e.fileRequest("o_res", "4", "楼道灯坏了")
+	no := e.fileRequest("o_res", "5", "楼道灯坏了")
 
 	// With the text: added at once, and the desk is told (nobody has it yet).
 	id := e.msgID.Add(1)
@@ -504,7 +504,7 @@ func TestSupplement(t *testing.T) {
 	}
 	e.conversation("o_res", [2]string{"补充 " + no, "请发送要补充的内容"})
 	e.photo("o_res", "http://p/dark")
-	if got := e.say("o_res", "完成"); !containsAll(got, "已补充到诉求 1001|承办人王芳") {
+	if got := e.say("o_res", "完成"); !containsAll(got, "已补充到诉求 1001|负责的工作人员王芳") {
 		t.Fatalf("photo add: %q", got)
 	}
 	if tk := e.ticket(no); len(tk.Photos) != 1 || tk.Photos[0] != "http://p/dark" {
@@ -522,7 +522,7 @@ func TestSupplement(t *testing.T) {
 		t.Fatalf("timeline has %d events", got)
 	}
 	e.closeTicket(no, "o_staff", "王芳", "已修好")
-	if got := e.say("o_res", "补充 "+no+" 又坏了"); !strings.Contains(got, "已办结，不能再补充") {
+	if got := e.say("o_res", "补充 "+no+" 又坏了"); !strings.Contains(got, "已办好，不能再补充") {
 		t.Fatalf("add to closed: %q", got)
 	}
 	if got := e.say("o_res", "补充"); !strings.Contains(got, "没有办理中的诉求") {
@@ -535,7 +535,7 @@ func TestRatingSatisfied(t *testing.T) {
 	e := newResidentEnv(t)
 	e.knownResident("o_res", "QY", "13800138000")
 	older := e.fileRequest("o_res", "1", "想申请低保，不知道要什么材料")
-	newer := e.fileRequest("o_res", "3", "想找一份保洁的工作")
+	newer := e.fileRequest("o_res", "11", "想找一份保洁的工作")
 	if got := e.say("o_res", "满意"); !strings.Contains(got, "没有待评价的诉求") {
 		t.Fatalf("open tickets: %q", got)
 	}
@@ -580,7 +580,7 @@ func TestUnsatisfiedReopensOnce(t *testing.T) {
 	e.bindAs("o_sec", bot.RoleSecretary, "QY", "张书记")
 	e.bindAs("o_sec_hx", bot.RoleSecretary, "HX", "赵书记")
 	e.knownResident("o_res", "QY", "13800138000")
-	no := e.fileRequest("o_res", "4", "小区垃圾站臭味很大")
+	no := e.fileRequest("o_res", "5", "小区垃圾站臭味很大")
 	e.closeTicket(no, "o_staff", "王芳", "已清运")
 	stats := e.stats("QY")
 	if stats["closed"] != 1 || stats["closed_in_time"] != 1 {
@@ -591,7 +591,7 @@ func TestUnsatisfiedReopensOnce(t *testing.T) {
 	got := e.say("o_res", "不满意 还是很臭，只清了一次")
 	cal := e.app.Calendar
 	newDue := cal.AddWorkingDays(e.clock.Now(), 5)
-	if !containsAll(got, "已重新办理|由王芳继续承办|"+fmt.Sprintf("%d月%d日", newDue.Month(), newDue.Day())) {
+	if !containsAll(got, "已重新办理|由王芳继续负责|"+fmt.Sprintf("%d月%d日", newDue.Month(), newDue.Day())) {
 		t.Fatalf("reopen reply: %q", got)
 	}
 	tk := e.ticket(no)

@@ -21,13 +21,13 @@ func TestVoicePunctuatedCommandsAndChoices(t *testing.T) {
 		[2]string{"一", "请描述"},
 		[2]string{"返回", "请选择诉求类别"},
 		[2]string{"4。", "请描述"},
-		[2]string{"楼道灯坏了。", "请核对您的诉求|类别：环境卫生|楼道灯坏了"},
+		[2]string{"楼道灯坏了。", "请核对您的诉求|类别：物业维修|楼道灯坏了"},
 	)
 	done := e.say("o_res", "确认。")
 	if !strings.Contains(done, "编号 1001") {
 		t.Fatalf("确认。 did not file: %q", done)
 	}
-	if tk := e.ticket("1001"); tk.Category != "sanitation" || tk.Description != "楼道灯坏了。" {
+	if tk := e.ticket("1001"); tk.Category != "repair" || tk.Description != "楼道灯坏了。" {
 		t.Fatalf("ticket %+v", tk)
 	}
 
@@ -60,7 +60,7 @@ func TestCommandKeepsItsText(t *testing.T) {
 	e.knownResident("o_res", "QY", "13800138000")
 	e.conversation("o_res",
 		[2]string{"我要反映 楼道灯坏了", "请选择诉求类别"},
-		[2]string{"4", "请核对您的诉求|类别：环境卫生|楼道灯坏了"},
+		[2]string{"4", "请核对您的诉求|类别：物业维修|楼道灯坏了"},
 		[2]string{"返回", "请描述"},
 		[2]string{"三楼楼道灯坏了", "请核对您的诉求|三楼楼道灯坏了"},
 	)

@@ -162,7 +162,7 @@ func TestDeskLifecycle(t *testing.T) {
 	tk := d.ticket("QY", bot.UrgencyNormal, d.clock.Now(), "楼道灯坏了一个星期")
 	no := tk.No
 
-	d.expect(wang, "待办", no, "待受理", "🟢", "楼道灯坏了")
+	d.expect(wang, "待办", no, "待接单", "🟢", "楼道灯坏了")
 
 	d.clock.Advance(10 * time.Minute)
 	d.expect(wang, "接单 "+no, "已接单", no, "13800138000")
@@ -205,9 +205,9 @@ func TestDeskLifecycle(t *testing.T) {
 	if got = d.load(no); !got.Escalated {
 		t.Fatal("not escalated")
 	}
-	d.lastPush(admin, "问题追踪 "+no, "线路老化需区里协调", "王芳")
+	d.lastPush(admin, "上报区级 "+no, "线路老化需区里协调", "王芳")
 
-	d.expect(wang, "详情 "+no, "【诉求 "+no+"】办理中 · 已上报", "王芳 签收受理", "王芳 回复：您好", "李明 备注：居民家电话打不通", "（内部）")
+	d.expect(wang, "详情 "+no, "【诉求 "+no+"】办理中 · 已上报区级", "王芳 接单", "王芳 回复：您好", "李明 备注：居民家电话打不通", "（内部）")
 
 	d.clock.Advance(24 * time.Hour)
 	d.expect(wang, "办结 "+no+" 已更换灯管，恢复照明", "已办结")
@@ -216,7 +216,7 @@ func TestDeskLifecycle(t *testing.T) {
 		t.Fatalf("after close: %+v", got)
 	}
 	closing := len(d.pushesTo(res))
-	d.lastPush(res, "已办结", "已更换灯管，恢复照明", "满意 / 基本满意 / 不满意")
+	d.lastPush(res, "已办好", "已更换灯管，恢复照明", "满意 / 基本满意 / 不满意")
 	if got := d.say(wang, "待办 全部"); strings.Contains(got, no) {
 		t.Fatalf("a closed ticket in the queue: %q", got)
 	}
@@ -594,13 +594,13 @@ func TestMovedThenClaimedTellsTheResidentAgain(t *testing.T) {
 	d := newDesk(t)
 	no := d.ticket("QY", bot.UrgencyNormal, d.clock.Now(), "楼下烧烤油烟大").No
 	d.expect(wang, "接单 "+no, "已接单")
-	d.lastPush(res, "已受理", "承办人：王芳")
+	d.lastPush(res, "已受理", "负责的工作人员：王芳")
 	before := len(d.pushesTo(res))
 
 	d.expect(wang, "转派 "+no+" 和谐社区", "转派至和谐社区")
 	d.lastPush(res, "已转交和谐社区")
 	d.expect(zhao, "接单 "+no, "已接单")
-	d.lastPush(res, "已受理", "承办人：赵强")
+	d.lastPush(res, "已受理", "负责的工作人员：赵强")
 	if n := len(d.pushesTo(res)) - before; n != 2 {
 		t.Fatalf("the resident got %d pushes after the first claim, want 2 (moved, claimed)", n)
 	}
@@ -608,7 +608,7 @@ func TestMovedThenClaimedTellsTheResidentAgain(t *testing.T) {
 	// And back again: told a third time.
 	d.expect(zhao, "转派 "+no+" QY", "转派至七一路社区")
 	d.expect(li, "接单 "+no, "已接单")
-	d.lastPush(res, "已受理", "承办人：李明")
+	d.lastPush(res, "已受理", "负责的工作人员：李明")
 	if n := len(d.pushesTo(res)) - before; n != 4 {
 		t.Fatalf("the resident got %d pushes after the first claim, want 4", n)
 	}

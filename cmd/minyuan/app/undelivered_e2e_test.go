@@ -118,7 +118,7 @@ func TestReplyHeldForQuietHoursSaysWhenItGoes(t *testing.T) {
 		e.clock.Set(wed)
 		e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
 		e.knownResident("o_res", "QY", "13800138000")
-		no := e.fileRequest("o_res", "4", "楼道灯坏了")
+		no := e.fileRequest("o_res", "5", "楼道灯坏了")
 		e.say("o_staff", "接单 "+no)
 		if got := e.say("o_staff", "回复 "+no+" 明天上午来修"); strings.Contains(got, "休息时间") {
 			t.Fatalf("in the day nothing is held: %q", got)
