@@ -300,7 +300,13 @@ func settle(ctx context.Context, t *testing.T, rs []*resident, cl *sim.Client) {
 }
 
 // check states what must hold after any fault.
-func (c *cluster) check(rs []*resident, cl *sim.Client) {
+//
+// After a failover (failover true) a customer-service message sent just before the
+// primary died can be sent again: the record of it was on the primary only, and the
+// platform has no id to recognise it by (a template has its client_msg_id). Such
+// doubles are counted and logged there; anywhere else, and a lost alert anywhere,
+// fail the test.
+func (c *cluster) check(rs []*resident, cl *sim.Client, failover ...bool) {
 	t := c.t
 	t.Helper()
 	ctx := context.Background()
@@ -377,13 +383,19 @@ func (c *cluster) check(rs []*resident, cl *sim.Client) {
 			t.Logf("serve log: %s", s.log)
 		}
 	}
+	doubles := 0
 	for no := range nos {
-		if alerts[no] != 1 {
+		switch {
+		case alerts[no] == 0:
+			t.Errorf("ticket %s: the staff member was never alerted", no)
+		case alerts[no] > 1 && len(failover) > 0 && failover[0]:
+			doubles++
+		case alerts[no] > 1:
 			t.Errorf("ticket %s: the staff member was alerted %d times", no, alerts[no])
 		}
 	}
-	t.Logf("%d residents: %d confirmations cut off by the fault, %d answers said the system was busy; %d tickets, each alerted once",
-		len(rs), interrupted, busy, len(nos))
+	t.Logf("%d residents: %d confirmations cut off by the fault, %d answers said the system was busy; %d tickets, each alerted (%d twice, after the failover)",
+		len(rs), interrupted, busy, len(nos), doubles)
 }
 
 // residents makes n residents of this round and takes them to the confirmation.
