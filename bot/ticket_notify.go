@@ -17,6 +17,7 @@ var (
 	msgStatusClosed    = Msg("ticket.status.closed")
 	msgWhen            = Msg("time.when")     // a moment, the way people say it
 	msgWeekdays        = Msg("time.weekdays") // the names of Sunday to Saturday, one rune each
+	msgDayParts        = Msg("time.day_parts") // 凌晨 上午 中午 下午 晚上, space-separated
 	msgRatingSatisfied = Msg("rating.satisfied")
 	msgRatingBasic     = Msg("rating.basic")
 	msgRatingUnsatis   = Msg("rating.unsatisfied")
@@ -195,7 +196,32 @@ func When(c *Catalog, t time.Time) string {
 	if int(t.Weekday()) < len(names) {
 		wd = string(names[t.Weekday()])
 	}
-	return c.T(msgWhen, map[string]any{"Month": int(t.Month()), "Day": t.Day(), "Weekday": wd, "Clock": t.Format("15:04")})
+	return c.T(msgWhen, map[string]any{"Month": int(t.Month()), "Day": t.Day(), "Weekday": wd, "Clock": ClockTime(c, t)})
+}
+
+// ClockTime is the time of day the way people say it: 上午9:00, 中午12:30, 下午5:30,
+// 晚上8:00, 凌晨0:30 (time.day_parts names the parts).
+func ClockTime(c *Catalog, t time.Time) string {
+	t = t.In(chinaTime)
+	parts := strings.Fields(c.T(msgDayParts, nil))
+	h, part := t.Hour(), 0
+	switch {
+	case h < 6:
+		part = 0
+	case h < 12:
+		part = 1
+	case h < 13:
+		part = 2
+	case h < 18:
+		part, h = 3, h-12
+	default:
+		part, h = 4, h-12
+	}
+	name := ""
+	if part < len(parts) {
+		name = parts[part]
+	}
+	return fmt.Sprintf("%s%d:%02d", name, h, t.Minute())
 }
 
 // whenSet is When, or "" for a moment not yet reached (a zero time).

@@ -109,7 +109,7 @@ func ActivityWhen(c *Catalog, a *Activity) string {
 	if s.YearDay() != e.YearDay() {
 		return When(c, s) + " – " + When(c, e)
 	}
-	return When(c, s) + "–" + e.Format("15:04")
+	return When(c, s) + "–" + ClockTime(c, e)
 }
 
 // ActivityData is what the catalogue's texts about an activity can use.
@@ -565,7 +565,7 @@ func (s *VolunteerService) codeActivity(ctx context.Context, at time.Time, code 
 		return nil, err
 	}
 	data := ActivityData(s.Catalog, a)
-	data["Opens"] = a.Start.Add(-s.Config.CodeOpens).In(chinaTime).Format("15:04")
+	data["Opens"] = ClockTime(s.Catalog, a.Start.Add(-s.Config.CodeOpens))
 	switch {
 	case a.Status != ActivityOpen:
 		return nil, UserError(EConflict, MsgVolCancelledAct, data)

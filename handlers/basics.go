@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"slices"
 	"strings"
 
 	"minyuan/bot"
@@ -22,6 +23,8 @@ var (
 	msgPhone            = bot.Msg("basics.phone")
 	msgHelpResident     = bot.Msg("help.resident")
 	msgHelpStaff        = bot.Msg("help.staff")
+	msgHelpStaffMore    = bot.Msg("help.staff.more") // 帮助 全部: what staff use less often
+	msgHelpMore         = bot.Msg("help.more")
 	msgHelpParty        = bot.Msg("help.party")
 	msgHelpHotline      = bot.Msg("help.hotline")
 	msgHelpAdmin        = bot.Msg("help.admin")
@@ -64,14 +67,30 @@ func (f *BasicsFlow) register(m *bot.Mux) {
 	}))
 }
 
-// help lists what the sender may do: the resident's commands, then one section per
-// role they hold (an admin sees every section).
+// helpMore are the sections 「帮助 全部」 adds after a role's daily lines.
+var helpMore = map[bot.Role]bot.MsgKey{bot.RoleStaff: msgHelpStaffMore}
+
+// help lists what the sender may do, their own lines first: a resident, the
+// resident's commands; someone with a role, that role's daily lines and how to see
+// the rest (「帮助 全部」: every section, the resident's too).
 func help(_ context.Context, r *bot.Request) (bot.Reply, error) {
-	parts := []string{r.T(msgHelpResident, nil)}
+	all := slices.Contains(r.Catalog.Words(wordsDeskQueueAll), strings.TrimSpace(r.Args))
+	var parts []string
 	for _, s := range helpByRole {
 		if holds(r.User, s.role) {
 			parts = append(parts, r.T(s.msg, nil))
+			if more, ok := helpMore[s.role]; ok && all {
+				parts = append(parts, r.T(more, nil))
+			}
 		}
+	}
+	switch {
+	case len(parts) == 0:
+		parts = []string{r.T(msgHelpResident, nil)}
+	case all:
+		parts = append(parts, r.T(msgHelpResident, nil))
+	default:
+		parts = append(parts, r.T(msgHelpMore, nil))
 	}
 	return bot.Text(strings.Join(parts, "\n\n")), nil
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"minyuan/bot"
-	"minyuan/bot/calendar"
 )
 
 // Words users type for these commands (configs/messages.zh.yaml, words.*).
@@ -335,7 +334,7 @@ func timelineLine(r *bot.Request, t *bot.Ticket, ev bot.Event) string {
 		ev.Text = excerpt(ev.Text, shortRunes*2)
 	}
 	return r.T(msgTimelineLine, map[string]any{
-		"At":      ev.At.In(calendar.Location()).Format("01-02 15:04"),
+		"At":      when(r, ev.At),
 		"Who":     who,
 		"What":    bot.EventWhat(r.Catalog, ev),
 		"Private": ev.Private,

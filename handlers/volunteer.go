@@ -229,7 +229,7 @@ func (f *VolunteerFlow) checkIn(ctx context.Context, r *bot.Request) (bot.Reply,
 		return bot.Reply{}, err
 	}
 	d := f.data(r, a)
-	d["At"] = r.Now.In(calendar.Location()).Format("15:04")
+	d["At"] = bot.ClockTime(r.Catalog, r.Now)
 	return r.Say(msgVolCheckedIn, d), nil
 }
 
@@ -563,7 +563,7 @@ func (f *VolunteerFlow) code(ctx context.Context, r *bot.Request) (bot.Reply, er
 		return bot.Reply{}, err
 	}
 	d := f.data(r, a)
-	d["Code"], d["Opens"], d["Image"] = code, opens.In(calendar.Location()).Format("15:04"), false
+	d["Code"], d["Opens"], d["Image"] = code, bot.ClockTime(r.Catalog, opens), false
 	if f.Media != nil && f.Pusher != nil {
 		if err := f.pushQR(ctx, r, a, code); err != nil {
 			// The code in words still works: say so rather than fail the answer.

@@ -14,7 +14,7 @@ func TestCallFormFilesAHotlineTicket(t *testing.T) {
 	d := newDesk(t)
 	const op = "o_op"
 	d.bind(op, bot.RoleHotline, "QY", "接线员小刘")
-	d.expect(res, "来电", "没有使用这项功能的权限") // not a resident's command
+	d.expect(res, "来电", "没有使用这项功能的权限")        // not a resident's command
 	d.expect(wang, "来电", "供热线接线员使用", "无需再绑定") // staff are told whose it is, not to bind
 
 	d.expect(op, "来电", "来电号码")

@@ -125,11 +125,11 @@ func TestHandoffOutsideHours(t *testing.T) {
 		set   func()
 		opens string
 	}{
-		{"friday evening: monday", func() { at(2026, 11, 27, 18, 0) }, "11月30日(周一) 08:30"},
-		{"saturday: monday", func() { at(2026, 11, 28, 10, 0) }, "11月30日(周一) 08:30"},
-		{"lunch: after lunch", func() { at(2026, 11, 24, 12, 30) }, "11月24日(周二) 14:30"},
-		{"eve of national day: after the holiday", func() { at(2026, 9, 30, 18, 0) }, "10月8日(周四) 08:30"},
-		{"in the holiday", func() { at(2026, 10, 3, 9, 0) }, "10月8日(周四) 08:30"},
+		{"friday evening: monday", func() { at(2026, 11, 27, 18, 0) }, "11月30日（周一）上午8:30"},
+		{"saturday: monday", func() { at(2026, 11, 28, 10, 0) }, "11月30日（周一）上午8:30"},
+		{"lunch: after lunch", func() { at(2026, 11, 24, 12, 30) }, "11月24日（周二）下午2:30"},
+		{"eve of national day: after the holiday", func() { at(2026, 9, 30, 18, 0) }, "10月8日（周四）上午8:30"},
+		{"in the holiday", func() { at(2026, 10, 3, 9, 0) }, "10月8日（周四）上午8:30"},
 	}
 	for _, c := range cases {
 		c.set()

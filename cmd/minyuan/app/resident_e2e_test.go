@@ -225,7 +225,7 @@ func TestRequestIntake(t *testing.T) {
 	done := e.say("o_res", "确认")
 	cal := e.app.Calendar
 	signBy, dueBy := cal.AddWorkingDays(wed, 1), cal.AddWorkingDays(wed, 5)
-	if !containsAll(done, "编号 1001|七一路社区民愿接待室|11月26日(周四) 17:30 前受理|12月2日(周三) 17:30 前办好|查询 1001") {
+	if !containsAll(done, "编号 1001|七一路社区民愿接待室|11月26日（周四）下午5:30前受理|12月2日（周三）下午5:30前办好|查询 1001") {
 		t.Fatalf("done: %q", done)
 	}
 	tk := e.ticket("1001")

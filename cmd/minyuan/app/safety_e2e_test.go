@@ -44,7 +44,7 @@ func TestSafetyFirstForPeopleInDistress(t *testing.T) {
 	e.say("o_res", "七一路")
 	e.say("o_res", "13800138000")
 	done := e.say("o_res", "确认")
-	if !containsAll(done, "11月25日(周三) 17:30 前受理|情况紧急请立即拨打110、120、119，或社区电话 027-85550101") ||
+	if !containsAll(done, "11月25日（周三）下午5:30前受理|情况紧急请立即拨打110、120、119，或社区电话 027-85550101") ||
 		strings.Contains(done, "不是工作时间") {
 		t.Errorf("done in office hours: %q", done)
 	}
@@ -61,7 +61,7 @@ func TestSafetyFirstForPeopleInDistress(t *testing.T) {
 	e.say("o_res", "治安安全")
 	e.say("o_res", "楼下有人砸车")
 	done = e.say("o_res", "确认")
-	if !containsAll(done, "现在不是工作时间，工作人员最迟11月30日(周一) 17:30前联系您|110") {
+	if !containsAll(done, "现在不是工作时间，工作人员最迟11月30日（周一）下午5:30前联系您|110") {
 		t.Errorf("done out of hours: %q", done)
 	}
 }

@@ -44,7 +44,7 @@ func TestStatesReadTrue(t *testing.T) {
 	if !strings.Contains(todo, "已派单·待接单·已逾期（王芳）") || strings.Contains(todo, "办理中") {
 		t.Fatalf("待办 after the sign-for deadline:\n%s", todo)
 	}
-	if got := e.say("o_res", "查询 "+no); !containsAll(got, "已逾期：本应在 11月26日(周四) 17:30 前受理|11月27日(周五) 17:30 前仍未受理将请社区书记督促") {
+	if got := e.say("o_res", "查询 "+no); !containsAll(got, "已逾期：本应在 11月26日（周四）下午5:30前受理|11月27日（周五）下午5:30前仍未受理将请社区书记督促") {
 		t.Fatalf("查询 after the sign-for deadline: %q", got)
 	}
 
@@ -58,7 +58,7 @@ func TestStatesReadTrue(t *testing.T) {
 	e.clock.Set(time.Date(2026, 12, 3, 18, 0, 0, 0, wed.Location())) // due Wed 2 Dec 17:30
 	e.pump()
 	got := e.say("o_res", "查询 "+no)
-	if !containsAll(got, "状态：已受理·已逾期|本应在 12月2日(周三) 17:30 前办好|已请社区书记督促|12月4日(周五) 17:30 前仍未办好将请区里督促") {
+	if !containsAll(got, "状态：已受理·已逾期|本应在 12月2日（周三）下午5:30前办好|已请社区书记督促|12月4日（周五）下午5:30前仍未办好将请区里督促") {
 		t.Fatalf("查询 of an overdue request: %q", got)
 	}
 	if mine := e.say("o_res", "我的诉求"); !strings.Contains(mine, "已受理·已逾期") {

@@ -111,9 +111,9 @@ func TestUndeliveredReplyReachesStaffAndTheCallbackCloses(t *testing.T) {
 // when it will go: the end the configuration sets.
 func TestReplyHeldForQuietHoursSaysWhenItGoes(t *testing.T) {
 	for _, tc := range []struct {
-		end  calendar.Clock
-		want string
-	}{{8 * 60, "08:00"}, {7*60 + 30, "07:30"}} {
+		end        calendar.Clock
+		want, hold string
+	}{{8 * 60, "上午8:00", "08:00"}, {7*60 + 30, "上午7:30", "07:30"}} {
 		e := newEnvWith(t, func(c *configs.Config) { c.Calendar.Quiet.End = tc.end })
 		e.clock.Set(wed)
 		e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
@@ -133,7 +133,7 @@ func TestReplyHeldForQuietHoursSaysWhenItGoes(t *testing.T) {
 			t.Fatal(err)
 		}
 		last := qs[len(qs)-1]
-		if !strings.Contains(last.Push.Text, "电工明早来") || last.Hold.In(calendar.Location()).Format("15:04") != tc.want {
+		if !strings.Contains(last.Push.Text, "电工明早来") || last.Hold.In(calendar.Location()).Format("15:04") != tc.hold {
 			t.Fatalf("held until %v: %+v", last.Hold, last.Push.Text)
 		}
 	}
@@ -151,7 +151,7 @@ func TestHeldOvernightKeepsOrder(t *testing.T) {
 	}
 	no := l.fileAndClaim(app.DemoResident, "楼道灯坏了")
 	for _, text := range []string{"电工明早八点半上门", "请家里留人"} {
-		if got := l.say(app.DemoStaff, "回复 "+no+" "+text); !strings.Contains(got, "08:00") {
+		if got := l.say(app.DemoStaff, "回复 "+no+" "+text); !strings.Contains(got, "上午8:00") {
 			t.Fatalf("held reply: %q", got)
 		}
 	}

@@ -201,7 +201,7 @@ func TestVolunteersThroughTheSimulator(t *testing.T) {
 
 	// The organiser's code, in words and as a QR image uploaded as media.
 	l.at(2026, 12, 5, 8, 20)
-	got = l.volSay(app.DemoStaff, "签到码 "+n1, "签到码：", "08:30")
+	got = l.volSay(app.DemoStaff, "签到码 "+n1, "签到码：", "上午8:30")
 	code := regexp.MustCompile(`签到码：(\d{6})`).FindStringSubmatch(got)[1]
 	img := l.volPushed(app.DemoStaff, "image")
 	var msg struct {
@@ -216,7 +216,7 @@ func TestVolunteersThroughTheSimulator(t *testing.T) {
 	if !ok || !strings.HasPrefix(string(png), "\x89PNG") {
 		t.Fatalf("the QR code image was not uploaded: %q", msg.Image.MediaID)
 	}
-	l.volSay(app.DemoResident, "签到 "+code, "08:30 开始") // too early
+	l.volSay(app.DemoResident, "签到 "+code, "上午8:30 开始") // too early
 	l.at(2026, 12, 5, 8, 40)
 	l.volSay(app.DemoResident, "签到 000000", "不正确")
 	l.volSay(app.DemoResident, "签到 "+code, "签到成功")
