@@ -82,6 +82,7 @@ func NewMux(f Flows) *bot.Mux {
 	}))
 	f.Handoff.Relay, f.Handoff.Requests = &f.Relay, &f.Requests
 	f.Handoff.register(m)
+	m.Use(f.Relay.conversationFirst)
 	// What is not a command the sender may run goes to the other side of a live
 	// relay, or waits with a 转人工 for whoever accepts.
 	m.Through(func(ctx context.Context, r *bot.Request) (bot.Reply, bool, error) {

@@ -220,6 +220,50 @@ func (f *RelayFlow) relayed(ctx context.Context, r *bot.Request) (rep bot.Reply,
 	return bot.Reply{}, true, f.armTimeout(ctx, t.No, resident, staff, r.Now)
 }
 
+// The collision rule. In a live 对话 people talk, and some of what they say is also
+// a command word: a resident's 满意 (很满意, 不满意...) and 帮助, staff's 下班 and
+// 详情. There, such a word is conversation: it goes to the other side, and the
+// sender is told (once per message) how to use the command instead. It is a
+// command only when clearly meant as one: followed by a ticket number (满意 1001,
+// 详情 1001), or outside a relay. 结束 alone is the one word that ends the relay;
+// 结束 with more (「结束了吗？」) is conversation too (endRelay).
+var (
+	conversationWords = map[string]bool{
+		string(wordsRateSatisfied): true, string(wordsRateBasic): true, string(wordsRateUnsatisfied): true,
+		string(wordsHelp): true, string(wordsDutyOff): true, string(wordsDeskDetail): true,
+	}
+	msgRelayPassed = bot.Msg("relay.passed")
+)
+
+// conversationFirst is the middleware that applies the collision rule.
+func (f *RelayFlow) conversationFirst(next bot.Handler) bot.Handler {
+	return bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+		rt := r.Route
+		if (rt.Kind != bot.RouteCommand && rt.Kind != bot.RouteGlobal) || !conversationWords[rt.Pattern] || f.Relays == nil {
+			return next.Serve(ctx, r)
+		}
+		if _, _, numbered := splitTicketNo(r.Args); numbered {
+			return next.Serve(ctx, r)
+		}
+		rep, ok, err := f.relayed(ctx, r)
+		if err != nil || !ok {
+			if err != nil {
+				return bot.Reply{}, err
+			}
+			return next.Serve(ctx, r)
+		}
+		word := "" // the command word as typed: 「很满意，谢谢」 is 很满意
+		for _, w := range r.Catalog.Words(bot.WordsKey(rt.Pattern)) {
+			if strings.HasPrefix(strings.TrimSpace(r.Update.Text), w) && len(w) > len(word) {
+				word = w
+			}
+		}
+		rep.Text = r.T(msgRelayPassed, map[string]any{"Word": word, "ToResident": !r.User.Can(bot.RoleStaff),
+			"Numbered": rt.Pattern != string(wordsHelp) && rt.Pattern != string(wordsDutyOff)})
+		return rep, nil
+	})
+}
+
 // 结束: either side ends the relay; the other is told.
 func (f *RelayFlow) endRelay(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	if r.Args != "" {

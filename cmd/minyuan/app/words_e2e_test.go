@@ -135,3 +135,56 @@ func TestGreetingGetsAWelcome(t *testing.T) {
 		t.Fatalf("greeting before a request: %q", got)
 	}
 }
+
+// The collision rule in a live 对话: the resident's 满意 and 帮助, and staff's 下班
+// and 详情, are conversation: they reach the other side, the sender is told how to
+// use the command instead, and nothing else happens (no rating, duty unchanged).
+// With a ticket number they are commands. 结束 alone ends the relay; 「结束了吗」 is
+// conversation. After the relay the words are commands again.
+func TestRelayWordsAreConversation(t *testing.T) {
+	e := newResidentEnv(t)
+	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
+	e.knownResident("o_res", "QY", "13800138000")
+	no := e.fileRequest("o_res", "物业维修", "楼道灯坏了")
+	e.say("o_staff", "接单 "+no)
+	if got := e.say("o_staff", "对话 "+no); !strings.Contains(got, "已开始与诉求 "+no) {
+		t.Fatalf("对话: %q", got)
+	}
+
+	for _, w := range []string{"满意", "帮助"} {
+		n := len(e.pushesTo("o_staff"))
+		got := e.say("o_res", w)
+		if !containsAll(got, "对话中，这句「"+w+"」已转给工作人员|先发「结束」") {
+			t.Fatalf("resident %s in a relay: %q", w, got)
+		}
+		e.told("o_staff", n+1, "【对话 "+no+"】", "："+w)
+	}
+	if tk := e.ticket(no); tk.Rating != "" {
+		t.Fatalf("满意 in a relay rated: %+v", tk)
+	}
+	for _, w := range []string{"下班", "详情"} {
+		n := len(e.pushesTo("o_res"))
+		got := e.say("o_staff", w)
+		if !containsAll(got, "对话中，这句「"+w+"」已转给居民|先发「结束」") {
+			t.Fatalf("staff %s in a relay: %q", w, got)
+		}
+		e.told("o_res", n+1, "【社区工作人员 王芳】"+w)
+	}
+	// Clearly a command: with a number.
+	if got := e.say("o_staff", "详情 "+no); strings.Contains(got, "对话中") || !strings.Contains(got, no) {
+		t.Fatalf("详情 %s in a relay: %q", no, got)
+	}
+	// 结束 with more is conversation; 结束 alone ends it.
+	n := len(e.pushesTo("o_staff"))
+	if got := e.say("o_res", "结束了吗"); strings.Contains(got, "对话已结束") {
+		t.Fatalf("结束了吗 ended the relay: %q", got)
+	}
+	e.told("o_staff", n+1, "结束了吗")
+	if got := e.say("o_res", "结束"); !strings.Contains(got, "对话已结束") {
+		t.Fatalf("结束: %q", got)
+	}
+	// Out of the relay, 帮助 is help again.
+	if got := e.say("o_res", "帮助"); strings.Contains(got, "对话中") || !strings.Contains(got, "诉求") {
+		t.Fatalf("帮助 after the relay: %q", got)
+	}
+}
