@@ -1,6 +1,7 @@
 package app_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -96,14 +97,41 @@ func monthly(calls []sim.Call) []string {
 	return out
 }
 
-// The demo's staff member finds last month's seeded figures under 统计 上月.
+// The demo's staff member and district admin find last month's seeded figures
+// under 统计 上月; moving the demo clock to the next month's first working day
+// brings the district pane the monthly push.
 func TestDemoShowsLastMonthsFigures(t *testing.T) {
 	d := startDemo(t, app.DemoOptions{Redis: srv.Client(t)})
 	l := &lifecycle{t: t, d: d}
-	got := l.say(app.DemoStaff, "统计 上月")
-	for _, want := range []string{"接待诉求 26 件（微信 21，热线 5）", "及时签收率 92.0%（23/25）", "满意率 77.8%，基本满意 16.7%"} {
-		if !strings.Contains(got, want) {
-			t.Errorf("统计 上月 in the demo: %q lacks %q", got, want)
+	for _, who := range []string{app.DemoStaff, app.DemoAdmin} {
+		got := l.say(who, "统计 上月")
+		for _, want := range []string{"接待诉求 26 件（微信 21，热线 5）", "及时签收率 92.0%（23/25）", "满意率 77.8%，基本满意 16.7%"} {
+			if !strings.Contains(got, want) {
+				t.Errorf("统计 上月 in the demo (%s): %q lacks %q", who, got, want)
+			}
 		}
+	}
+	now := d.Clock.Now().In(calendar.Location())
+	first := time.Date(now.Year(), now.Month()+1, 1, 9, 0, 0, 0, calendar.Location())
+	for !d.App.Calendar.IsWorkday(first) {
+		first = first.AddDate(0, 0, 1)
+	}
+	l.at(first.Year(), first.Month(), first.Day(), 9, 1)
+	// (A demo started in the first days of a month was sent last month's at once.)
+	want := fmt.Sprintf("%d年%d月工作统计", now.Year(), int(now.Month()))
+	this := func() (n int) {
+		for _, p := range monthly(d.API.Sent(app.DemoAdmin)) {
+			if strings.Contains(p, want) {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for this() == 0 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := this(); n != 1 {
+		t.Errorf("the district pane got %d pushes of %s: %q", n, want, monthly(d.API.Sent(app.DemoAdmin)))
 	}
 }
