@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -222,7 +221,7 @@ func (s *VisitService) FireNovember(ctx context.Context, at time.Time, r Reminde
 		err = s.Pusher.Push(ctx, Push{
 			ID: FourOnePushID(d.Year, g.OpenID), To: g.OpenID, Kind: PushVisitTask,
 			Text:   s.Catalog.T(msgFourOneNovember, map[string]any{"Name": g.Name, "Missing": strings.Join(labels, "、"), "Year": d.Year}),
-			Fields: map[string]string{"visit_kind": s.Catalog.T(msgFourOneTitle, nil), "deadline": strconv.Itoa(d.Year) + "-12-31"},
+			Fields: map[string]string{"visit_kind": s.Catalog.T(msgFourOneTitle, nil), "deadline": When(s.Catalog, time.Date(d.Year, 12, 31, 17, 30, 0, 0, chinaTime))},
 			Ref:    "fourone", Community: g.Community,
 		})
 		if err != nil {

@@ -84,6 +84,8 @@ type Ticket struct {
 	Reopened    int       `json:"reopened,omitempty"` // times reopened after 不满意
 	Flagged     bool      `json:"flagged,omitempty"`  // needs the secretary's attention
 	Escalated   bool      `json:"escalated,omitempty"`
+	// Nudged is the resident's latest 催办 (see TicketService.Nudge).
+	Nudged time.Time `json:"nudged,omitzero"`
 	// Confidential (a counselling call to the hotline): only its handler reads the
 	// contents; reports count it and show nothing of it.
 	Confidential bool `json:"confidential,omitempty"`
@@ -135,6 +137,7 @@ const (
 	EventRated        EventKind = "rated"
 	EventReopened     EventKind = "reopened"
 	EventWarned       EventKind = "warned" // a deadline warning went out
+	EventNudged       EventKind = "nudged" // the resident asked to hurry (催办)
 )
 
 // Counter names a report figure: a field of a community's monthly counters.

@@ -15,8 +15,8 @@ var (
 	msgStatusNew       = Msg("ticket.status.new")
 	msgStatusClaimed   = Msg("ticket.status.claimed")
 	msgStatusClosed    = Msg("ticket.status.closed")
-	msgWhen            = Msg("time.when")     // a moment, the way people say it
-	msgWeekdays        = Msg("time.weekdays") // the names of Sunday to Saturday, one rune each
+	msgWhen            = Msg("time.when")      // a moment, the way people say it
+	msgWeekdays        = Msg("time.weekdays")  // the names of Sunday to Saturday, one rune each
 	msgDayParts        = Msg("time.day_parts") // 凌晨 上午 中午 下午 晚上, space-separated
 	msgRatingSatisfied = Msg("rating.satisfied")
 	msgRatingBasic     = Msg("rating.basic")
@@ -138,6 +138,7 @@ var (
 		EventRated:        Msg("timeline.kind.rated"),
 		EventReopened:     Msg("timeline.kind.reopened"),
 		EventWarned:       Msg("timeline.kind.warned"),
+		EventNudged:       Msg("timeline.kind.nudged"),
 	}
 	msgEventOther = Msg("timeline.kind.other")
 	stageWords    = map[string]MsgKey{

@@ -145,6 +145,8 @@ var (
 	msgPushEscalated      = Msg("push.escalated")
 	msgPushClosed         = Msg("push.closed")
 	msgPushAdded          = Msg("push.ticket_added")
+	msgPushNudged         = Msg("push.ticket_nudged")
+	msgNudgeTooSoon       = Msg("nudge.too_soon")
 	msgPushReopened       = Msg("push.reopened")
 	msgPushUnsatisfied    = Msg("push.unsatisfied_again")
 	msgPushAutoAssigned   = Msg("push.auto_assigned")
@@ -643,6 +645,53 @@ func (s *TicketService) AddInfo(ctx context.Context, a Actor, at time.Time, no, 
 		return nil, err
 	}
 	return t, s.changed(ctx, TicketChange{Before: before, After: t, Event: EventAdded, Actor: a, At: at})
+}
+
+// NudgeEvery is how often a resident may 催办 one ticket: a second nudge within the
+// hour would only repeat the first to the same person, who has not had time to act.
+const NudgeEvery = time.Hour
+
+// NudgeResult says whom a 催办 reached.
+type NudgeResult struct {
+	Ticket *Ticket
+	// Handler is true when the ticket's handler was told; otherwise the community's
+	// staff (on duty first) were, as nobody has signed for it yet.
+	Handler bool
+	Told    int
+}
+
+// Nudge is the resident's 催办 of their open ticket: it goes on the timeline and the
+// handler (or, before anyone signs for it, the community's staff, on duty first) is
+// pushed a reminder. A ticket may be nudged once per NudgeEvery; a sooner one is
+// refused with the time the next may be sent. Only the resident who brought it may.
+func (s *TicketService) Nudge(ctx context.Context, a Actor, at time.Time, no string) (NudgeResult, error) {
+	if a.Kind != ActorResident {
+		return NudgeResult{}, NotFound(no)
+	}
+	before, t, err := s.update(ctx, a, at, no, EventNudged, maySee, func(t *Ticket) ([]Event, error) {
+		switch {
+		case !t.Open():
+			return nil, closedErr(no)
+		case !t.Nudged.IsZero() && at.Sub(t.Nudged) < NudgeEvery:
+			next := t.Nudged.Add(NudgeEvery)
+			return nil, UserError(ERateLimited, msgNudgeTooSoon, map[string]string{"No": no, "Next": When(s.Catalog, next)})
+		}
+		t.Nudged = at
+		return []Event{s.event(a, at, t, EventNudged, "")}, nil
+	})
+	if err != nil {
+		return NudgeResult{}, err
+	}
+	to, err := s.handlerOrDesk(ctx, t)
+	if err != nil {
+		return NudgeResult{}, err
+	}
+	waited := int(at.Sub(t.Created).Hours() / 24)
+	if err := s.tellStaff(ctx, t, to, EventNudged, msgPushNudged, map[string]any{"Days": waited}); err != nil {
+		return NudgeResult{}, err
+	}
+	res := NudgeResult{Ticket: t, Handler: t.Handler != "", Told: len(to)}
+	return res, s.changed(ctx, TicketChange{Before: before, After: t, Event: EventNudged, Actor: a, At: at})
 }
 
 // RateResult says what a rating did.

@@ -69,6 +69,17 @@ func NewMux(f Flows) *bot.Mux {
 	f.Volunteers.register(m)
 	f.Hotline.register(m)
 	f.Stats.register(m)
+	// 催办 is two people's word: a branch secretary's 催办 <任务编号> nudges a party
+	// member's visit (as before), and a resident's 催办 [诉求编号] nudges whoever has
+	// their request. A secretary who gives a number means a visit task; without a
+	// number, or from anyone else, it is the resident's 催办 (催一下, 怎么还没人来 are
+	// the resident's alone, words.nudge).
+	m.Command(wordsVisitNudge, bot.RoleResident, bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+		if _, _, numbered := splitTicketNo(r.Args); numbered && f.Visits.Visits != nil && r.User.Can(bot.RoleSecretary) {
+			return f.Visits.visitNudge(ctx, r)
+		}
+		return f.Requests.nudge(ctx, r)
+	}))
 	f.Handoff.Relay, f.Handoff.Requests = &f.Relay, &f.Requests
 	f.Handoff.register(m)
 	// What is not a command the sender may run goes to the other side of a live

@@ -20,6 +20,7 @@ var (
 	wordsRateBasic       = bot.Words("words.rate_basic")
 	wordsRateUnsatisfied = bot.Words("words.rate_unsatisfied")
 	wordsRate            = bot.Words("words.rate")
+	wordsNudge           = bot.Words("words.nudge")
 )
 
 // The resident's side of a request (民愿): bring one (诉求), see one's own (我的诉求,
@@ -48,6 +49,9 @@ var (
 	msgAddClosed = bot.Msg("request.add_closed")
 	msgAdded     = bot.Msg("request.added")
 
+	msgNudged       = bot.Msg("nudge.done")
+	msgNudgeUsage   = bot.Msg("nudge.usage")
+	msgNudgeNone    = bot.Msg("nudge.none")
 	msgQueryUsage   = bot.Msg("query.usage")
 	msgAddUsage     = bot.Msg("add.usage")
 	msgRateNone     = bot.Msg("rate.none")
@@ -85,6 +89,41 @@ func (f *RequestFlow) register(m *bot.Mux) {
 	m.Command(wordsRateBasic, bot.RoleResident, f.rateWith(bot.RatingBasic))
 	m.Command(wordsRateUnsatisfied, bot.RoleResident, f.rateWith(bot.RatingUnsatisfied))
 	m.Command(wordsRate, bot.RoleResident, bot.HandlerFunc(f.rateByNumber))
+	m.Command(wordsNudge, bot.RoleResident, bot.HandlerFunc(f.nudge))
+}
+
+// onlyOpen is the sender's one open ticket: with exactly one, 查询, 补充 and 催办 need
+// no number. n is how many are open (among the newest myTicketsShown).
+func (f *RequestFlow) onlyOpen(ctx context.Context, r *bot.Request) (no string, n int, err error) {
+	cs, err := f.openTicketChoices(ctx, r, nil)
+	if err != nil || len(cs) != 1 {
+		return "", len(cs), err
+	}
+	return cs[0].Value, 1, nil
+}
+
+// nudge: 催办 [no] (also 催一下, 怎么还没人来). The rule is the ticket service's
+// (TicketService.Nudge: once an hour, handler or else the desk); here the resident
+// is told whom it reached.
+func (f *RequestFlow) nudge(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	no, _, _ := splitTicketNo(r.Args)
+	if no == "" {
+		one, n, err := f.onlyOpen(ctx, r)
+		switch {
+		case err != nil:
+			return bot.Reply{}, err
+		case n == 0:
+			return r.Say(msgNudgeNone, nil), nil
+		case n > 1:
+			return r.Say(msgNudgeUsage, nil), nil
+		}
+		no = one
+	}
+	res, err := f.Tickets.Nudge(ctx, resident(r), r.Now, no)
+	if err != nil {
+		return bot.Reply{}, err
+	}
+	return r.Say(msgNudged, f.Tickets.View(res.Ticket)), nil
 }
 
 // requestForm: 诉求. Category, description (words, voice recognition text, photos),
@@ -220,7 +259,14 @@ func (f *RequestFlow) myTickets(ctx context.Context, r *bot.Request) (bot.Reply,
 func (f *RequestFlow) queryTicket(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, _, _ := splitTicketNo(r.Args)
 	if no == "" {
-		return r.Say(msgQueryUsage, nil), nil
+		one, _, err := f.onlyOpen(ctx, r)
+		if err != nil {
+			return bot.Reply{}, err
+		}
+		if one == "" {
+			return r.Say(msgQueryUsage, nil), nil
+		}
+		no = one
 	}
 	t, evs, err := f.Tickets.Timeline(ctx, resident(r), no)
 	if err != nil {
@@ -273,7 +319,7 @@ func (f *RequestFlow) supplementForm() *bot.Form {
 		ID:      "request.add",
 		Heading: msgAddTitle,
 		Fields: []bot.Field{
-			{Key: "no", Prompt: msgAddWhich, Choices: f.openTicketChoices, Skip: numberFromArgs},
+			{Key: "no", Prompt: msgAddWhich, Choices: f.openTicketChoices, Skip: f.numberOrOnlyOpen},
 			{Key: "text", Prompt: msgAddText, Photos: true, Validate: validDescription},
 		},
 		Submit: func(ctx context.Context, r *bot.Request, a bot.Answers) (bot.Reply, error) {
@@ -284,9 +330,18 @@ func (f *RequestFlow) supplementForm() *bot.Form {
 
 func (h supplement) Serve(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 	no, text, _ := splitTicketNo(r.Args)
+	if no == "" && r.Args != "" {
+		// 补充 楼上也漏水: with exactly one open ticket the text is for it.
+		one, _, err := h.f.onlyOpen(ctx, r)
+		if err != nil {
+			return bot.Reply{}, err
+		}
+		if one == "" {
+			return r.Say(msgAddUsage, nil), nil
+		}
+		no, text = one, r.Args
+	}
 	switch {
-	case no == "" && r.Args != "":
-		return r.Say(msgAddUsage, nil), nil
 	case no == "":
 		cs, err := h.f.openTicketChoices(ctx, r, nil)
 		if err != nil {
@@ -320,6 +375,20 @@ func numberFromArgs(_ context.Context, r *bot.Request, a bot.Answers) (bool, err
 		return false, nil
 	}
 	a["no"] = no
+	return true, nil
+}
+
+// numberOrOnlyOpen takes the number typed after 补充, or the sender's only open
+// ticket: nobody is asked to pick from a list of one.
+func (f *RequestFlow) numberOrOnlyOpen(ctx context.Context, r *bot.Request, a bot.Answers) (bool, error) {
+	if ok, err := numberFromArgs(ctx, r, a); ok || err != nil {
+		return ok, err
+	}
+	one, _, err := f.onlyOpen(ctx, r)
+	if err != nil || one == "" {
+		return false, err
+	}
+	a["no"] = one
 	return true, nil
 }
 
@@ -366,6 +435,18 @@ func (f *RequestFlow) rateWith(rating bot.Rating) bot.Handler {
 				}
 			}
 		}
+		// 「不满意，怎么还没人来」 is about waiting, not a rating: on an open ticket
+		// (the one named, or the resident's open one) it is a 催办.
+		if rating == bot.RatingUnsatisfied && f.asksToHurry(r, reason) {
+			if target != nil && target.Open() {
+				r.Args = target.No
+				return f.nudge(ctx, r)
+			}
+			if target == nil && slices.ContainsFunc(ts, (*bot.Ticket).Open) {
+				r.Args = ""
+				return f.nudge(ctx, r)
+			}
+		}
 		if target == nil {
 			for _, t := range ts {
 				if t.Status == bot.StatusClosed && t.Rating == "" && (target == nil || t.Closed.After(target.Closed)) {
@@ -378,6 +459,12 @@ func (f *RequestFlow) rateWith(rating bot.Rating) bot.Handler {
 		}
 		return f.rate(ctx, r, target.No, rating, reason)
 	})
+}
+
+// asksToHurry reports whether text holds a 催办 word (怎么还没人来, 催一下, 催办).
+func (f *RequestFlow) asksToHurry(r *bot.Request, text string) bool {
+	words := append(slices.Clone(r.Catalog.Words(wordsNudge)), r.Catalog.Words(wordsVisitNudge)...)
+	return slices.ContainsFunc(words, func(w string) bool { return strings.Contains(text, w) })
 }
 
 // rateByNumber: 评价 <no> <1|2|3 or the word> [理由].

@@ -113,7 +113,7 @@ func (f *VisitFlow) register(m *bot.Mux) {
 	m.Command(wordsVisitReturn, bot.RoleParty, bot.HandlerFunc(f.visitReturn))
 	m.Command(wordsVisitBranch, bot.RoleSecretary, bot.HandlerFunc(f.visitBranch))
 	m.Command(wordsVisitAssign, bot.RoleSecretary, bot.HandlerFunc(f.visitAssign))
-	m.Command(wordsVisitNudge, bot.RoleSecretary, bot.HandlerFunc(f.visitNudge))
+	// 催办 is registered in NewMux: the word is the resident's too.
 	m.Command(wordsVisitApprove, bot.RoleSecretary, bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
 		return f.visitDecide(ctx, r, true)
 	}))

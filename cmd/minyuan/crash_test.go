@@ -301,12 +301,12 @@ func settle(ctx context.Context, t *testing.T, rs []*resident, cl *sim.Client) {
 
 // check states what must hold after any fault.
 //
-// After a failover (failover true) a customer-service message sent just before the
-// primary died can be sent again: the record of it was on the primary only, and the
-// platform has no id to recognise it by (a template has its client_msg_id). Such
-// doubles are counted and logged there; anywhere else, and a lost alert anywhere,
-// fail the test.
-func (c *cluster) check(rs []*resident, cl *sim.Client, failover ...bool) {
+// A push a worker sent just before it (or Redis, or the primary) died, whose record of
+// being sent was lost with it, is sent again: at least once, never lost. A template
+// carries a client_msg_id the platform sends once (the simulator too); a
+// customer-service message has no such id and then reaches the phone twice. Such
+// doubles are counted and logged as a figure; a lost alert fails the test.
+func (c *cluster) check(rs []*resident, cl *sim.Client) {
 	t := c.t
 	t.Helper()
 	ctx := context.Background()
@@ -388,13 +388,11 @@ func (c *cluster) check(rs []*resident, cl *sim.Client, failover ...bool) {
 		switch {
 		case alerts[no] == 0:
 			t.Errorf("ticket %s: the staff member was never alerted", no)
-		case alerts[no] > 1 && len(failover) > 0 && failover[0]:
-			doubles++
 		case alerts[no] > 1:
-			t.Errorf("ticket %s: the staff member was alerted %d times", no, alerts[no])
+			doubles++
 		}
 	}
-	t.Logf("%d residents: %d confirmations cut off by the fault, %d answers said the system was busy; %d tickets, each alerted (%d twice, after the failover)",
+	t.Logf("%d residents: %d confirmations cut off by the fault, %d answers said the system was busy; %d tickets, each alerted (%d twice: sent as the sender died)",
 		len(rs), interrupted, busy, len(nos), doubles)
 }
 

@@ -438,8 +438,9 @@ func TestMyTicketsAndQuery(t *testing.T) {
 	if got := e.say("o_res", "我的诉求"); !containsAll(got, "已办好（待评价）") {
 		t.Fatalf("list after close: %q", got)
 	}
-	if got := e.say("o_res", "查询"); !strings.Contains(got, "例如：查询 1001") {
-		t.Fatalf("usage: %q", got)
+	// One request is still open (1002): 查询 alone shows it (issue 15.2).
+	if got := e.say("o_res", "查询"); !strings.Contains(got, "【诉求 1002】") {
+		t.Fatalf("查询 alone with one open: %q", got)
 	}
 }
 
@@ -511,10 +512,12 @@ func TestSupplement(t *testing.T) {
 		t.Fatalf("photos %v", tk.Photos)
 	}
 
-	// 补充 alone asks which ticket, listing the open ones.
+	// 补充 alone asks which ticket, listing the open ones, when there are two (with
+	// one, it is that one: TestQueryAndAddWithoutANumber).
+	second := e.fileRequest("o_res", "环境卫生", "垃圾桶满了")
 	e.conversation("o_res",
-		[2]string{"补充", "哪一件|1. 1001 环境卫生"},
-		[2]string{"1002", "没有这个选项"},
+		[2]string{"补充", "哪一件|1001 环境卫生|" + second},
+		[2]string{"9999", "没有这个选项"},
 		[2]string{no, "请发送要补充的内容"},
 		[2]string{"晚上九点以后最黑", "已补充到诉求 1001"},
 	)
@@ -522,6 +525,7 @@ func TestSupplement(t *testing.T) {
 		t.Fatalf("timeline has %d events", got)
 	}
 	e.closeTicket(no, "o_staff", "王芳", "已修好")
+	e.closeTicket(second, "o_staff", "王芳", "已清运")
 	if got := e.say("o_res", "补充 "+no+" 又坏了"); !strings.Contains(got, "已办好，不能再补充") {
 		t.Fatalf("add to closed: %q", got)
 	}

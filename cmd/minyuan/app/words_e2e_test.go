@@ -3,56 +3,110 @@ package app_test
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"minyuan/bot"
 )
 
-// The words people type (issue 15.2, the part done): 查进度, 不填了/算了, 好的/对/行
-// to confirm, 很满意/一般/没修好 to rate, and 签收/认领, 结案 at the desk.
-func TestWordsPeopleType(t *testing.T) {
+// 催办 (issue 15.2): a resident with one open request hurries it in their own words;
+// the desk is nudged while nobody has signed for it, the handler once someone has;
+// the timeline records it; a second nudge within the hour is refused, kindly; a
+// secretary's 催办 <任务编号> is still a visit nudge.
+func TestNudgeReachesTheDeskThenTheHandler(t *testing.T) {
 	e := newResidentEnv(t)
 	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
 	e.knownResident("o_res", "QY", "13800138000")
 
-	for _, w := range []string{"算了", "不填了。"} {
-		e.say("o_res", "诉求")
-		if got := e.say("o_res", w); !strings.Contains(got, "已取消") {
-			t.Fatalf("%s: %q", w, got)
-		}
+	if got := e.say("o_res", "催一下"); !strings.Contains(got, "没有正在办理的诉求") {
+		t.Fatalf("催一下 with nothing open: %q", got)
 	}
-	var nos []string
-	for _, c := range []struct{ confirm, text string }{{"好的", "垃圾站臭"}, {"没问题", "路灯不亮"}, {"对", "井盖松动"}} {
-		e.say("o_res", "诉求")
-		e.say("o_res", "5")
-		e.say("o_res", c.text)
-		got := e.say("o_res", c.confirm)
-		if !strings.Contains(got, "已收到您的诉求") {
-			t.Fatalf("%s at the summary: %q", c.confirm, got)
-		}
-		nos = append(nos, ticketNo(t, got))
+	no := e.fileRequest("o_res", "物业维修", "楼道灯坏了一个星期")
+	before := len(e.pushesTo("o_staff"))
+
+	// Unclaimed: the community's staff hear it, the resident is told so.
+	got := e.say("o_res", "怎么还没人来？")
+	if !containsAll(got, "已替您催办诉求 "+no+"|七一路社区的值班工作人员") {
+		t.Fatalf("nudge unclaimed: %q", got)
 	}
-	if got := e.say("o_res", "查进度"); !containsAll(got, "您的诉求|"+nos[0]+"|"+nos[2]) {
-		t.Fatalf("查进度: %q", got)
+	e.told("o_staff", before+1, "【催办 "+no+"】", "详情 "+no)
+	evs := e.timeline(no)
+	if last := evs[len(evs)-1]; last.Kind != bot.EventNudged || last.Actor != "o_res" {
+		t.Fatalf("timeline ends with %+v", last)
 	}
 
-	claims := []string{"签收", "认领", "接单"}
-	for i, no := range nos {
-		if got := e.say("o_staff", claims[i]+" "+no); !strings.Contains(got, "已接单") {
-			t.Fatalf("%s: %q", claims[i], got)
-		}
+	// Within the hour: refused, nobody pushed again.
+	e.clock.Set(wed.Add(30 * time.Minute))
+	if got := e.say("o_res", "催办"); !containsAll(got, "刚催办过|后可以再催") || strings.Contains(got, "已替您催办") {
+		t.Fatalf("second nudge within the hour: %q", got)
 	}
-	if got := e.say("o_staff", "结案 "+nos[0]+" 已清运"); !strings.Contains(got, "已办结诉求 "+nos[0]) {
-		t.Fatalf("结案: %q", got)
+	e.told("o_staff", before+1)
+
+	// Claimed, an hour later: the handler is named to the resident and pushed.
+	if got := e.say("o_staff", "接单 "+no); !strings.Contains(got, no) {
+		t.Fatalf("claim: %q", got)
 	}
-	if got := e.say("o_res", "很满意"); !containsAll(got, "感谢您的评价（满意）") {
-		t.Fatalf("很满意: %q", got)
+	e.clock.Set(wed.Add(2 * time.Hour))
+	n := len(e.pushesTo("o_staff"))
+	got = e.say("o_res", "不满意，怎么还没人来")
+	if !containsAll(got, "已替您催办诉求 "+no+"|负责的工作人员王芳") {
+		t.Fatalf("不满意，怎么还没人来 on an open case: %q", got)
 	}
-	e.say("o_staff", "结案 "+nos[1]+" 已换灯泡")
-	if got := e.say("o_res", "一般"); !containsAll(got, "感谢您的评价（基本满意）") {
-		t.Fatalf("一般: %q", got)
+	e.told("o_staff", n+1, "【催办 "+no+"】")
+	if tk := e.ticket(no); tk.Rating != "" || !tk.Open() {
+		t.Fatalf("a nudge rated or closed the ticket: %+v", tk)
 	}
-	e.say("o_staff", "结案 "+nos[2]+" 已固定")
-	if got := e.say("o_res", "没修好"); !containsAll(got, "很抱歉没能让您满意|"+nos[2]+" 已重新办理") {
-		t.Fatalf("没修好: %q", got)
+
+	// A second open request: the number is needed, and 催办 <no> works.
+	no2 := e.fileRequest("o_res", "环境卫生", "垃圾桶满了没人清")
+	e.clock.Set(wed.Add(4 * time.Hour))
+	if got := e.say("o_res", "催一下"); !strings.Contains(got, "催办 1001") || strings.Contains(got, "已替您催办") {
+		t.Fatalf("two open, no number: %q", got)
+	}
+	if got := e.say("o_res", "催办 "+no2); !strings.Contains(got, "已替您催办诉求 "+no2) {
+		t.Fatalf("催办 %s: %q", no2, got)
+	}
+	// Someone else's number is not found, as a number never given.
+	if got := e.say("o_other", "催办 "+no); strings.Contains(got, "已替您催办") {
+		t.Fatalf("someone else's ticket: %q", got)
+	}
+	// Closed: nothing to hurry.
+	e.closeTicket(no, "o_staff", "王芳", "已修好")
+	e.clock.Set(wed.Add(6 * time.Hour))
+	if got := e.say("o_res", "催办 "+no); strings.Contains(got, "已替您催办") {
+		t.Fatalf("nudge of a closed ticket: %q", got)
+	}
+}
+
+// With exactly one open request, 查询 and 补充 need no number; with two they ask.
+func TestQueryAndAddWithoutANumber(t *testing.T) {
+	e := newResidentEnv(t)
+	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
+	e.knownResident("o_res", "QY", "13800138000")
+	no := e.fileRequest("o_res", "物业维修", "楼道灯坏了")
+
+	if got := e.say("o_res", "查询"); !strings.Contains(got, no) {
+		t.Fatalf("查询 alone: %q", got)
+	}
+	if got := e.say("o_res", "查询"); strings.Contains(got, "请在「查询」后加上") {
+		t.Fatalf("查询 alone asked for a number: %q", got)
+	}
+	n := len(e.pushesTo("o_staff"))
+	if got := e.say("o_res", "补充 三楼的也不亮"); !strings.Contains(got, "已补充到诉求 "+no) {
+		t.Fatalf("补充 text: %q", got)
+	}
+	e.told("o_staff", n+1, "三楼的也不亮")
+	if got := e.say("o_res", "补充"); strings.Contains(got, "哪一件") {
+		t.Fatalf("补充 alone asked which of one: %q", got)
+	}
+	if got := e.say("o_res", "晚上一片黑"); !strings.Contains(got, "已补充到诉求 "+no) {
+		t.Fatalf("补充 form: %q", got)
+	}
+
+	e.fileRequest("o_res", "环境卫生", "垃圾没人清")
+	if got := e.say("o_res", "查询"); !strings.Contains(got, "请在「查询」后加上") {
+		t.Fatalf("查询 with two open: %q", got)
+	}
+	if got := e.say("o_res", "补充 四楼也是"); !strings.Contains(got, "请在「补充」后加上") {
+		t.Fatalf("补充 text with two open: %q", got)
 	}
 }
