@@ -19,6 +19,7 @@ var (
 	msgFollowUpOffer      = bot.Msg("followup.offer")
 	msgFollowUpOfferPhoto = bot.Msg("followup.offer_photo")
 	msgFollowUpUnheard    = bot.Msg("followup.voice_unheard")
+	msgGreeting           = bot.Msg("greeting")
 
 	wordsGreeting    = bot.Words("words.greeting")
 	wordsRequestLead = bot.Words("words.request_lead")
@@ -38,6 +39,12 @@ type FollowUpFlow struct {
 
 // fallback serves what nothing else took.
 func (f *FollowUpFlow) fallback(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+	// A greeting alone (你好, 在吗, 您好。) is not a case to file or a follow-up: it
+	// gets a short welcome that says what to do. (In a live relay it never comes
+	// here: it is conversation.)
+	if greeting(r) {
+		return r.Say(msgGreeting, nil), nil
+	}
 	if f.Tickets == nil || r.User.Can(bot.RoleStaff) {
 		return fallback(ctx, r)
 	}
@@ -121,6 +128,21 @@ func (f *FollowUpFlow) asksForRequest(r *bot.Request, text string) (desc string,
 		}
 	}
 	return "", false
+}
+
+// greeting reports whether the text is only a greeting word (words.greeting), with
+// what people put round it: 「你好。」「在吗？」「您好！」.
+func greeting(r *bot.Request) bool {
+	if r.Update.Kind != bot.KindText && r.Update.Kind != bot.KindVoice {
+		return false
+	}
+	s := strings.TrimFunc(bot.Spoken(r.Update.Text), isSeparator)
+	for _, w := range r.Catalog.Words(wordsGreeting) {
+		if s == w {
+			return true
+		}
+	}
+	return false
 }
 
 // cutWord cuts the longest of words off the start of s.

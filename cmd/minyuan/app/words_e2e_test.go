@@ -110,3 +110,28 @@ func TestQueryAndAddWithoutANumber(t *testing.T) {
 		t.Fatalf("补充 text with two open: %q", got)
 	}
 }
+
+// A greeting alone (as typed or said) gets a short welcome with what to do; it is
+// not filed, not added to an open case, and a greeting before a request still
+// starts the form.
+func TestGreetingGetsAWelcome(t *testing.T) {
+	e := newResidentEnv(t)
+	e.knownResident("o_res", "QY", "13800138000")
+	for _, hi := range []string{"你好", "在吗？", "您好。", "有人吗"} {
+		got := e.say("o_res", hi)
+		if !containsAll(got, "民愿接待室|例如「楼道灯坏了」|我的诉求|110") || strings.Contains(got, "请选择诉求类别") {
+			t.Fatalf("%s: %q", hi, got)
+		}
+	}
+	no := e.fileRequest("o_res", "物业维修", "楼道灯坏了")
+	events := len(e.timeline(no))
+	if got := e.say("o_res", "在吗"); !strings.Contains(got, "民愿接待室") {
+		t.Fatalf("在吗 with an open case: %q", got)
+	}
+	if got := len(e.timeline(no)); got != events {
+		t.Fatalf("the greeting went on the open case: %d events, was %d", got, events)
+	}
+	if got := e.say("o_res2", "你好，我想报修"); strings.Contains(got, "例如「楼道灯坏了」") {
+		t.Fatalf("greeting before a request: %q", got)
+	}
+}
