@@ -189,7 +189,7 @@ func EventWhat(c *Catalog, ev Event) string {
 func RatingName(r Rating) MsgKey { return ratingNames[r] }
 
 // When formats a moment in Beijing time the way the catalogue says it, e.g.
-// 11月27日(周五) 17:30.
+// 11月27日（周五）下午5:30.
 func When(c *Catalog, t time.Time) string {
 	t = t.In(chinaTime)
 	names := []rune(c.T(msgWeekdays, nil))

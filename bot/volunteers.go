@@ -103,7 +103,7 @@ type VolunteerService struct {
 }
 
 // ActivityWhen formats an activity's time for people, the catalogue's way:
-// "11月29日(周六) 09:00–11:00".
+// "11月29日（周六）上午9:00–11:00".
 func ActivityWhen(c *Catalog, a *Activity) string {
 	s, e := a.Start.In(chinaTime), a.End.In(chinaTime)
 	if s.YearDay() != e.YearDay() {
