@@ -80,6 +80,24 @@ func NewMux(f Flows) *bot.Mux {
 		}
 		return f.Requests.nudge(ctx, r)
 	}))
+	// 转交 is two roles' word too: a party member's 转交 <任务编号> hands a visit back
+	// to the secretary (as before); staff's 转交 <诉求编号> <社区或姓名> reassigns a
+	// request, like 转派. What follows the number decides: a target means a request.
+	m.Command(wordsVisitReturn, bot.RoleResident, bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
+		_, target, _ := splitTicketNo(r.Args)
+		visits := f.Visits.Visits != nil && r.User.Can(bot.RoleParty)
+		switch {
+		case r.User.Can(bot.RoleStaff) && (target != "" || !visits):
+			return f.Desk.deskReassign(ctx, r)
+		case visits:
+			return f.Visits.visitReturn(ctx, r)
+		}
+		if rep, ok, err := f.Relay.relayed(ctx, r); ok || err != nil {
+			return rep, err
+		}
+		r.Route.Role = bot.RoleParty
+		return refuse(ctx, r)
+	}))
 	f.Handoff.Relay, f.Handoff.Requests = &f.Relay, &f.Requests
 	f.Handoff.register(m)
 	m.Use(f.Relay.conversationFirst)

@@ -110,7 +110,7 @@ func (f *VisitFlow) register(m *bot.Mux) {
 	m.Command(wordsVisitShow, bot.RoleResident, bot.HandlerFunc(f.visitShow))
 	m.Command(wordsVisitDone, bot.RoleParty, complete)
 	m.Command(wordsVisitReschedule, bot.RoleParty, bot.HandlerFunc(f.visitReschedule))
-	m.Command(wordsVisitReturn, bot.RoleParty, bot.HandlerFunc(f.visitReturn))
+	// 转交 is registered in NewMux: the word is staff's too.
 	m.Command(wordsVisitBranch, bot.RoleSecretary, bot.HandlerFunc(f.visitBranch))
 	m.Command(wordsVisitAssign, bot.RoleSecretary, bot.HandlerFunc(f.visitAssign))
 	// 催办 is registered in NewMux: the word is the resident's too.

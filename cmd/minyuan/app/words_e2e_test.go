@@ -188,3 +188,24 @@ func TestRelayWordsAreConversation(t *testing.T) {
 		t.Fatalf("帮助 after the relay: %q", got)
 	}
 }
+
+// 转交 is staff's 转派 when a community or name follows the number; a resident's
+// 转交 is refused; a party member's 转交 <任务编号> is a visit (visits tests).
+func TestTransferIsReassignForStaff(t *testing.T) {
+	e := newResidentEnv(t)
+	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
+	e.bindAs("o_li", bot.RoleStaff, "QY", "李明")
+	e.knownResident("o_res", "QY", "13800138000")
+	no := e.fileRequest("o_res", "物业维修", "楼道灯坏了")
+	e.say("o_staff", "接单 "+no)
+	if got := e.say("o_staff", "转交 "+no); !strings.Contains(got, "转派") {
+		t.Fatalf("转交 without a target: %q", got)
+	}
+	got := e.say("o_staff", "转交 "+no+" 李明")
+	if tk := e.ticket(no); tk.Handler != "o_li" {
+		t.Fatalf("转交 %s 李明: %q, ticket %+v", no, got, tk)
+	}
+	if got := e.say("o_res", "转交 "+no+" 李明"); strings.Contains(got, "已将诉求") {
+		t.Fatalf("a resident's 转交: %q", got)
+	}
+}
