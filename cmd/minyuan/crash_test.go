@@ -285,7 +285,8 @@ func settle(ctx context.Context, t *testing.T, rs []*resident, cl *sim.Client) {
 					r.hear(res.Text)
 				}
 			}
-			for range 10 {
+			// Patient, as people are: a machine under load may take a while to come back.
+			for range 30 {
 				if len(r.told) > 0 && ticketNo.MatchString(r.told[len(r.told)-1]) {
 					return
 				}

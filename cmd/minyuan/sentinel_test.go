@@ -117,6 +117,9 @@ func failover(t *testing.T, ack int) {
 	}
 
 	<-restarted
+	// The residents come back once the new primary has a replica again (with
+	// min_replicas_ack nothing new can be confirmed before).
+	waitReplicated(t, addrs[0])
 	settle(context.Background(), t, rs, cl)
 	lost, falseBusy, untrue := c.failoverFigures(rs)
 	t.Logf("min_replicas_ack=%d: answered normally again %v after the kill; of 40 confirmations in flight, %d acknowledged tickets lost, %d told the system was busy (「可能没有办完」) although their ticket existed, %d told it was not recorded although it was",
@@ -163,6 +166,28 @@ func (c *cluster) failoverFigures(rs []*resident) (lost, falseBusy, untrue int) 
 		}
 	}
 	return lost, falseBusy, untrue
+}
+
+// waitReplicated waits until the primary the sentinel at addr names has a replica
+// online again.
+func waitReplicated(t *testing.T, addr string) {
+	t.Helper()
+	sc := redis.NewSentinelClient(&redis.Options{Addr: addr})
+	defer sc.Close()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if m, err := sc.GetMasterAddrByName(context.Background(), "mymaster").Result(); err == nil && len(m) == 2 {
+			rdb := redis.NewClient(&redis.Options{Addr: m[0] + ":" + m[1]})
+			info, err := rdb.Info(context.Background(), "replication").Result()
+			rdb.Close()
+			if err == nil && strings.Contains(info, "role:master") && !strings.Contains(info, "connected_slaves:0") &&
+				strings.Contains(info, "state=online") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the new primary had no replica online within 60 s")
+		}
+	}
 }
 
 // startSentinel starts a sentinel watching the primary as "mymaster" and returns
