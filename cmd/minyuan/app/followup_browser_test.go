@@ -1,7 +1,6 @@
 package app_test
 
 import (
-	"regexp"
 	"strings"
 	"testing"
 
@@ -16,40 +15,10 @@ import (
 // phone shows as a picture.
 func TestFreeTextAfterAReplyInBrowser(t *testing.T) {
 	d := startDemo(t, app.DemoOptions{})
-	p := openDemoPage(t, d)
-	if err := chromedp.Do(p.browser, chromedp.Click(chromedp.CSS(`#pane-resident .follow-btn`), chromedp.NodeVisible)); err != nil {
-		t.Fatal(err)
-	}
-	p.waitText("resident", 0, "")
+	p := openRoomPage(t, d.URL)
+	p.follow("resident")
 	// The request form, answering what is asked, with the words a first user types.
-	reply := p.say("resident", "报修：3号楼2单元楼道灯坏了，晚上看不见", "")
-	for range 8 {
-		var answer string
-		switch {
-		case strings.Contains(reply, "编号"):
-		case strings.Contains(reply, "请核对"):
-			answer = "确认"
-		case strings.Contains(reply, "类别"):
-			answer = "1"
-		case strings.Contains(reply, "手机"), strings.Contains(reply, "电话"):
-			answer = "13800138000"
-		case strings.Contains(reply, "社区"):
-			answer = "1"
-		case strings.Contains(reply, "称呼"):
-			answer = "张阿姨"
-		default:
-			t.Fatalf("unexpected question %q", reply)
-		}
-		if answer == "" {
-			break
-		}
-		reply = p.say("resident", answer, "")
-	}
-	m := regexp.MustCompile(`编号\s*(\d+)`).FindStringSubmatch(reply)
-	if m == nil {
-		t.Fatalf("the form ended with %q", reply)
-	}
-	no := m[1]
+	no := p.fileRequest("报修：3号楼2单元楼道灯坏了，晚上看不见", formAnswers{Category: "1", Community: "1", Confirm: "确认"})
 	p.waitText("staff", 0, no)
 	p.say("staff", "接单 "+no, no)
 	p.say("staff", "回复 "+no+" 电工明天上午过来换灯。", no)

@@ -1,105 +1,31 @@
 package app_test
 
 import (
-	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
 	"minyuan/cmd/minyuan/app"
 )
 
-// demoPage drives the demo page in headless Chromium.
-type demoPage struct {
-	t       *testing.T
-	browser context.Context
-}
-
-func openDemoPage(t *testing.T, d *app.Demo) *demoPage {
-	t.Helper()
-	exe := chromium(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
-	t.Cleanup(cancel)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(ctx,
-		chromedp.ExecPath(exe), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.NoDefaultBrowserCheck,
-		chromedp.Flag("disable-dev-shm-usage", true), chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1440, 980),
-	)
-	t.Cleanup(cancelAlloc)
-	browser, cancelBrowser := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
-	t.Cleanup(cancelBrowser)
-	p := &demoPage{t: t, browser: browser}
-	if err := chromedp.Do(browser,
-		chromedp.Navigate(d.URL),
-		chromedp.WaitVisible(chromedp.CSS(`body[data-ready="true"]`)),
-	); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func (p *demoPage) eval(expr string) string {
-	p.t.Helper()
-	v, err := chromedp.Run(p.browser, chromedp.Evaluate[string](expr))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	return v
-}
-
 // bot is the text of every bot entry in a pane, in order.
-func (p *demoPage) bot(pane string) []string {
+func (p *roomPage) bot(pane string) []string {
 	p.t.Helper()
-	v := p.eval(`JSON.stringify([...document.querySelectorAll('#pane-` + pane + ` .entry.who-bot')].map(e => e.innerText))`)
 	var out []string
-	for _, s := range regexp.MustCompile(`"((?:[^"\\]|\\.)*)"`).FindAllStringSubmatch(v, -1) {
-		u, err := strconv.Unquote(`"` + s[1] + `"`)
-		if err != nil {
-			p.t.Fatal(err)
-		}
-		out = append(out, u)
+	if err := json.Unmarshal([]byte(p.eval(`JSON.stringify([...document.querySelectorAll('#pane-`+pane+` .entry.who-bot')].map(e => e.innerText))`)), &out); err != nil {
+		p.t.Fatal(err)
 	}
 	return out
 }
 
-// waitText waits until a bot entry after the first from of pane contains want.
-func (p *demoPage) waitText(pane string, from int, want string) string {
-	p.t.Helper()
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		es := p.bot(pane)
-		for _, e := range es[min(from, len(es)):] {
-			if strings.Contains(e, want) {
-				return e
-			}
-		}
-	}
-	p.t.Fatalf("the %s phone never showed %q; it shows %q", pane, want, p.bot(pane))
-	return ""
-}
-
-// say types text in a pane and waits for a bot entry containing want.
-func (p *demoPage) say(pane, text, want string) string {
-	p.t.Helper()
-	n := len(p.bot(pane))
-	if err := chromedp.Do(p.browser,
-		chromedp.SendKeys(chromedp.CSS(`#pane-`+pane+` input.msg`), text, chromedp.NodeVisible),
-		chromedp.Click(chromedp.CSS(`#pane-`+pane+` button.send`)),
-	); err != nil {
-		p.t.Fatalf("%s types %q: %v", pane, text, err)
-	}
-	return p.waitText(pane, n, want)
-}
-
 // shot saves a screenshot of the page: in the test's temp dir, and in
 // $MINYUAN_TEST_SCREENSHOTS (a directory) when set, to look at afterwards.
-func (p *demoPage) shot(name string) {
+func (p *roomPage) shot(name string) {
 	p.t.Helper()
 	png, err := chromedp.Run(p.browser, chromedp.FullScreenshot(100))
 	if err != nil {
@@ -116,6 +42,44 @@ func (p *demoPage) shot(name string) {
 	}
 }
 
+// formAnswers are what the resident answers in the request form; Description may
+// be empty when the first message carries it.
+type formAnswers struct{ Category, Description, Community, Confirm string }
+
+// fileRequest has the resident send first and answer what the form asks, and
+// returns the ticket number they are told.
+func (p *roomPage) fileRequest(first string, a formAnswers) string {
+	p.t.Helper()
+	reply := p.say("resident", first, "")
+	for range 10 {
+		var answer string
+		switch {
+		case strings.Contains(reply, "编号"):
+			if m := regexp.MustCompile(`编号\s*(\d+)`).FindStringSubmatch(reply); m != nil {
+				return m[1]
+			}
+			p.t.Fatalf("the form ended with %q", reply)
+		case strings.Contains(reply, "请核对"):
+			answer = a.Confirm
+		case strings.Contains(reply, "类别"):
+			answer = a.Category
+		case strings.Contains(reply, "描述") && a.Description != "":
+			answer = a.Description
+		case strings.Contains(reply, "手机"), strings.Contains(reply, "电话"):
+			answer = "13800138000"
+		case strings.Contains(reply, "社区"):
+			answer = a.Community
+		case strings.Contains(reply, "称呼"):
+			answer = "张阿姨"
+		default:
+			p.t.Fatalf("unexpected question %q", reply)
+		}
+		reply = p.say("resident", answer, "")
+	}
+	p.t.Fatalf("the form did not end: %q", reply)
+	return ""
+}
+
 // TestDemoLifecycleReadsWellInBrowser plays a whole request on the demo page with the
 // platform's allowance rules on, as a resident who writes only while filling the form:
 // filed, claimed, two replies, closed, rated. The resident's phone shows each step
@@ -123,7 +87,7 @@ func (p *demoPage) shot(name string) {
 // was refused by the platform.
 func TestDemoLifecycleReadsWellInBrowser(t *testing.T) {
 	d := startDemo(t, app.DemoOptions{})
-	p := openDemoPage(t, d)
+	p := openRoomPage(t, d.URL)
 	// Each phone shows the menu of its person: 待办 for staff only, 我的任务 for the
 	// party member (personalised menus by user tag).
 	menu := func(pane string) string {
@@ -134,42 +98,12 @@ func TestDemoLifecycleReadsWellInBrowser(t *testing.T) {
 			t.Errorf("the %s phone's menu shows %q", pane, m)
 		}
 	}
-	if err := chromedp.Do(p.browser, chromedp.Click(chromedp.CSS(`#pane-resident .follow-btn`), chromedp.NodeVisible)); err != nil {
-		t.Fatal(err)
-	}
-	p.waitText("resident", 0, "")
+	p.follow("resident")
 
-	// The form, answering what is asked.
-	reply := p.say("resident", "诉求", "")
-	for range 10 {
-		var answer string
-		switch {
-		case strings.Contains(reply, "编号"):
-		case strings.Contains(reply, "请核对"):
-			answer = "确认。" // as voice input types it: the full stop must not matter
-		case strings.Contains(reply, "类别"):
-			answer = "第一个"
-		case strings.Contains(reply, "描述"):
-			answer = "3号楼2单元楼道灯坏了一个星期，晚上老人上下楼看不见。"
-		case strings.Contains(reply, "手机"), strings.Contains(reply, "电话"):
-			answer = "13800138000"
-		case strings.Contains(reply, "社区"):
-			answer = "七一路"
-		case strings.Contains(reply, "称呼"):
-			answer = "张阿姨"
-		default:
-			t.Fatalf("unexpected question %q", reply)
-		}
-		if answer == "" {
-			break
-		}
-		reply = p.say("resident", answer, "")
-	}
-	no := regexp.MustCompile(`编号\s*(\d+)`).FindStringSubmatch(reply)
-	if no == nil {
-		t.Fatalf("the form ended with %q", reply)
-	}
-	n := no[1]
+	// The form, answering as voice input and an older resident do: the full stop
+	// after 确认 and the words 第一个 and 七一路 must not matter.
+	n := p.fileRequest("诉求", formAnswers{Category: "第一个",
+		Description: "3号楼2单元楼道灯坏了一个星期，晚上老人上下楼看不见。", Community: "七一路", Confirm: "确认。"})
 	p.waitText("staff", 0, n)
 	p.shot("lifecycle-1-filed")
 
