@@ -92,3 +92,33 @@ func (f *ProfileFlow) view(p bot.Profile) map[string]string {
 	c, _ := f.Communities.byCode(p.Community)
 	return map[string]string{"Name": p.Name, "Phone": maskPhone(p.Phone), "Community": c.Name}
 }
+
+// rememberedCommunity is a form's Skip for its community question: skipped, and
+// answered, when the profile names a community we serve (typed once, or set by
+// following through a community's QR code).
+func rememberedCommunity(profiles bot.Profiles, cs Communities) func(context.Context, *bot.Request, bot.Answers) (bool, error) {
+	return func(ctx context.Context, r *bot.Request, a bot.Answers) (bool, error) {
+		p, err := profiles.Profile(ctx, r.Update.From)
+		if err != nil {
+			return false, err
+		}
+		if _, ok := cs.byCode(p.Community); !ok {
+			return false, nil
+		}
+		a["community"] = p.Community
+		return true, nil
+	}
+}
+
+// rememberedPhone is a form's Skip for its phone question: skipped, and answered,
+// when the profile holds a phone.
+func rememberedPhone(profiles bot.Profiles) func(context.Context, *bot.Request, bot.Answers) (bool, error) {
+	return func(ctx context.Context, r *bot.Request, a bot.Answers) (bool, error) {
+		p, err := profiles.Profile(ctx, r.Update.From)
+		if err != nil || p.Phone == "" {
+			return false, err
+		}
+		a["phone"] = p.Phone
+		return true, nil
+	}
+}

@@ -136,8 +136,8 @@ func (f *RequestFlow) requestForm() *bot.Form {
 			{Key: "category", Prompt: msgRequestCategory, Choices: f.categoryChoices},
 			{Key: "description", Prompt: msgRequestDesc, Photos: true, Validate: validDescription, FromArgs: true,
 				PromptData: f.descriptionData},
-			{Key: "community", Prompt: msgRequestCommunity, Choices: f.Communities.choices, Skip: f.rememberedCommunity},
-			{Key: "phone", Prompt: msgRequestPhone, Validate: validPhone, Skip: f.rememberedPhone},
+			{Key: "community", Prompt: msgRequestCommunity, Choices: f.Communities.choices, Skip: rememberedCommunity(f.Profiles, f.Communities)},
+			{Key: "phone", Prompt: msgRequestPhone, Validate: validPhone, Skip: rememberedPhone(f.Profiles)},
 		},
 		Confirm: msgRequestSummary,
 		View: func(_ *bot.Request, a bot.Answers) any {
@@ -170,29 +170,6 @@ func (f *RequestFlow) categoryChoices(context.Context, *bot.Request, bot.Answers
 		out[i] = bot.Choice{Value: c.Code, Label: c.Name, Aliases: c.Aliases, Hint: c.Hint}
 	}
 	return out, nil
-}
-
-// rememberedCommunity skips the question when the profile names a community we serve
-// (typed once, or set by following through a community's QR code).
-func (f *RequestFlow) rememberedCommunity(ctx context.Context, r *bot.Request, a bot.Answers) (bool, error) {
-	p, err := f.Profiles.Profile(ctx, r.Update.From)
-	if err != nil {
-		return false, err
-	}
-	if _, ok := f.Communities.byCode(p.Community); !ok {
-		return false, nil
-	}
-	a["community"] = p.Community
-	return true, nil
-}
-
-func (f *RequestFlow) rememberedPhone(ctx context.Context, r *bot.Request, a bot.Answers) (bool, error) {
-	p, err := f.Profiles.Profile(ctx, r.Update.From)
-	if err != nil || p.Phone == "" {
-		return false, err
-	}
-	a["phone"] = p.Phone
-	return true, nil
 }
 
 func validDescription(_ *bot.Request, in string) (string, error) {

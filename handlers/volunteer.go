@@ -292,8 +292,8 @@ func (f *VolunteerFlow) registerForm() *bot.Form {
 		Heading: msgVolRegTitle,
 		Fields: []bot.Field{
 			{Key: "name", Prompt: msgVolRegName, Validate: validName},
-			{Key: "phone", Prompt: msgVolRegPhone, Validate: validPhone, Skip: f.rememberedPhone},
-			{Key: "community", Prompt: msgVolRegComm, Choices: f.Communities.choices, Skip: f.rememberedCommunity},
+			{Key: "phone", Prompt: msgVolRegPhone, Validate: validPhone, Skip: rememberedPhone(f.Profiles)},
+			{Key: "community", Prompt: msgVolRegComm, Choices: f.Communities.choices, Skip: rememberedCommunity(f.Profiles, f.Communities)},
 			{Key: "skills", Prompt: msgVolRegSkills, Optional: true, Validate: f.validSkills,
 				PromptData: func(*bot.Request, bot.Answers) any {
 					return map[string]any{"SkillList": strings.Join(f.Volunteers.Config.Skills, "、")}
@@ -308,27 +308,6 @@ func (f *VolunteerFlow) registerForm() *bot.Form {
 		},
 		Submit: f.submitRegistration,
 	}
-}
-
-func (f *VolunteerFlow) rememberedPhone(ctx context.Context, r *bot.Request, a bot.Answers) (bool, error) {
-	p, err := f.Profiles.Profile(ctx, r.Update.From)
-	if err != nil || p.Phone == "" {
-		return false, err
-	}
-	a["phone"] = p.Phone
-	return true, nil
-}
-
-func (f *VolunteerFlow) rememberedCommunity(ctx context.Context, r *bot.Request, a bot.Answers) (bool, error) {
-	p, err := f.Profiles.Profile(ctx, r.Update.From)
-	if err != nil {
-		return false, err
-	}
-	if _, ok := f.Communities.byCode(p.Community); !ok {
-		return false, nil
-	}
-	a["community"] = p.Community
-	return true, nil
 }
 
 // validSkills takes skills from the configured list, separated as people type them.
