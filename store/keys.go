@@ -19,6 +19,10 @@ func (k keys) inbox(user, updateID string) string {
 // SHA-256 of the body it came with, for the replay window.
 func (k keys) nonce(query string) string { return k.prefix + "nonce:" + query }
 
+// replicated is written just before a WAIT, so that the WAIT covers every write
+// made before it (Store.Replicated).
+func (k keys) replicated() string { return k.prefix + "replicated" }
+
 // lock serialises one user's Updates across processes.
 func (k keys) lock(user string) string { return k.prefix + "lock:" + user }
 

@@ -304,7 +304,7 @@ func (s *Store) Replicated(ctx context.Context, n int, timeout time.Duration) er
 	}
 	var wait *redis.Cmd
 	_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		p.Set(ctx, s.k.prefix+"replicated", time.Now().UnixMilli(), time.Minute)
+		p.Set(ctx, s.k.replicated(), time.Now().UnixMilli(), time.Minute)
 		wait = p.Do(ctx, "WAIT", n, timeout.Milliseconds())
 		return nil
 	})

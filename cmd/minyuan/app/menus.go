@@ -27,8 +27,8 @@ import (
 // RetagKind is the reminder kind that sets a person's menu tags from their roles.
 const RetagKind = "menu.retag"
 
-// tagPrefix starts the name of every user tag Minyuan makes (the console shows it).
-const tagPrefix = "民愿·"
+// msgMenuTag names the user tag of a role's menu (the console shows it).
+var msgMenuTag = bot.Msg("menu.tag")
 
 func (a *App) oaContext() *oacontext.Context {
 	return &oacontext.Context{
@@ -121,7 +121,7 @@ func (a *App) Retag(ctx context.Context, openid string) error {
 
 // tagID finds the platform's tag of a role, making it the first time.
 func (a *App) tagID(role bot.Role) (int32, error) {
-	name := tagPrefix + a.catalog.T(bot.Msg("role."+string(role)), nil)
+	name := a.catalog.T(msgMenuTag, map[string]string{"Role": a.catalog.T(bot.Msg("role."+string(role)), nil)})
 	a.tagsMu.Lock()
 	defer a.tagsMu.Unlock()
 	if id, ok := a.tags[name]; ok {
