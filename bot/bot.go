@@ -49,7 +49,24 @@ type Update struct {
 	// EventKey is the menu key of a CLICK, the URL of a VIEW, or the QR scene of a
 	// subscribe or SCAN (without the platform's "qrscene_" prefix).
 	EventKey string `json:"event_key,omitempty"`
+	// Replay, when set, guards a delivery whose signature does not cover its body.
+	Replay *ReplayGuard `json:"-"`
 }
+
+// ReplayGuard names a delivery's signed query (Key) and a digest of its body (Sum).
+// The inbox refuses the Update (ErrReplayed) when the same Key came with another Sum
+// within TTL, in the same step as the claim: a captured plaintext query cannot
+// carry another body, while the platform's own retry (same query, same body) is
+// answered as any duplicate is. Replicas share what they saw.
+type ReplayGuard struct {
+	Key string
+	Sum string
+	TTL time.Duration
+}
+
+// ErrReplayed is what Inbox.Begin returns for an Update whose ReplayGuard's query was
+// seen with another body. Nothing was claimed.
+var ErrReplayed = errors.New("signed query replayed with another body")
 
 // Location is a place a user shared.
 type Location struct {
@@ -61,6 +78,9 @@ type Location struct {
 // Reply is the passive answer to an Update. An empty Reply means "nothing to say".
 type Reply struct {
 	Text string `json:"text,omitempty"`
+	// Refused, when set, is why the delivery itself was refused (a replayed signed
+	// query): the channel answers with an error status and tells the user nothing.
+	Refused string `json:"-"`
 }
 
 // Text makes a text Reply.
@@ -243,6 +263,8 @@ type Claim struct {
 	Update   Update
 	Grants   []Grant
 	Session  *Session
+	// Relay is the live relay the sender was in when the claim was taken, if any.
+	Relay *Relay
 }
 
 // ErrInFlight is what Begin returns when its context ends while another live owner
@@ -264,8 +286,8 @@ func (e *ErrClaimLost) Error() string { return "claim lost: " + e.Reason }
 // within a lease, not after minutes.
 type Inbox interface {
 	// Begin claims u, takes its sender's lock in turn (Updates waiting together go in
-	// the order the user sent them), and loads the sender's grants and session: one
-	// round trip when nothing is in the way. It waits until ctx is done; a caller
+	// the order the user sent them), and loads the sender's grants, session and live
+	// relay: one round trip when nothing is in the way. It checks u.Replay first. It waits until ctx is done; a caller
 	// that finds u already answered gets Owner false and the stored reply. It never
 	// takes a claim or a lock after deadline.
 	Begin(ctx context.Context, u Update, deadline time.Time) (*Claim, error)

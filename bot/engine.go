@@ -114,6 +114,9 @@ func (e *Engine) Handle(ctx context.Context, u Update) Reply {
 func (e *Engine) handleUpdate(ctx context.Context, u Update, deadline time.Time, phase *atomic.Int32, log *slog.Logger) Reply {
 	c, err := e.Inbox.Begin(ctx, u, deadline)
 	switch {
+	case errors.Is(err, ErrReplayed):
+		log.Warn("refused: signed query replayed with another body")
+		return Reply{Refused: ErrReplayed.Error()}
 	case errors.Is(err, ErrInFlight):
 		// Another live owner has it: this is a retry that came while the first
 		// delivery runs. The platform will try again and get the stored reply.
@@ -207,7 +210,7 @@ func (e *Engine) decide(ctx context.Context, c *Claim, log *slog.Logger) (Reply,
 	if sess != nil && sess.Data == nil {
 		sess.Data = map[string]string{}
 	}
-	r := &Request{Update: u, User: &User{OpenID: u.From, Grants: c.Grants}, Session: sess, Now: now, Catalog: e.Catalog}
+	r := &Request{Update: u, User: &User{OpenID: u.From, Grants: c.Grants}, Session: sess, Relay: c.Relay, Now: now, Catalog: e.Catalog}
 
 	var notes []string
 	if sess != nil && now.Sub(sess.Updated) > e.SessionTimeout {

@@ -15,6 +15,8 @@ type Request struct {
 	Update  Update
 	User    *User
 	Session *Session // nil outside a flow; a handler sets it with Start, clears it with End
+	// Relay is the live relay (对话) the sender was in when their message came, if any.
+	Relay   *Relay
 	Args    string
 	Now     time.Time
 	Catalog *Catalog

@@ -81,9 +81,7 @@ func (f *HandoffFlow) community(ctx context.Context, openid string) (bot.Communi
 
 // request: 转人工 [what about].
 func (f *HandoffFlow) request(ctx context.Context, r *bot.Request) (bot.Reply, error) {
-	if rl, ok, err := f.Relay.Relays.Relay(ctx, r.Update.From); err != nil {
-		return bot.Reply{}, err
-	} else if ok {
+	if rl := r.Relay; rl != nil {
 		return r.Say(msgHandoffInRelay, map[string]string{"No": rl.Ticket}), nil
 	}
 	com, err := f.community(ctx, r.Update.From)

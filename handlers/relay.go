@@ -126,10 +126,8 @@ func (f *RelayFlow) open(ctx context.Context, r *bot.Request, a bot.Actor, t *bo
 		return r.Say(msgRelayBusy, map[string]string{"No": no}), nil
 	}
 	// A relay the sender had with another resident ends here; that resident is told.
-	if rl, ok, err := f.Relays.Relay(ctx, me); err != nil {
-		return bot.Reply{}, err
-	} else if ok && rl.Peer != t.OpenID {
-		if err := f.relayEnded(ctx, r, rl); err != nil {
+	if rl := r.Relay; rl != nil && rl.Peer != t.OpenID {
+		if err := f.relayEnded(ctx, r, *rl); err != nil {
 			return bot.Reply{}, err
 		}
 	}
@@ -171,10 +169,10 @@ func (f *RelayFlow) relaySide(ctx context.Context, r *bot.Request, rl bot.Relay)
 // relay; ok is false when they are not (or the relay no longer holds).
 func (f *RelayFlow) relayed(ctx context.Context, r *bot.Request) (rep bot.Reply, ok bool, err error) {
 	u := r.Update
-	rl, ok, err := f.Relays.Relay(ctx, u.From)
-	if err != nil || !ok {
-		return bot.Reply{}, false, err
+	if r.Relay == nil {
+		return bot.Reply{}, false, nil
 	}
+	rl := *r.Relay
 	a, t, ok, err := f.relaySide(ctx, r, rl)
 	if err != nil {
 		return bot.Reply{}, false, err

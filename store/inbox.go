@@ -47,10 +47,21 @@ const pendingPrefix = "p:"
 // Nothing is taken once the caller's deadline has passed by Redis's clock: a request
 // that waited in a paused server's socket must not take a lock nobody will use.
 //
-// KEYS: inbox, lock, lock queue, lock arrivals, grants, session.
-// ARGV: token, member (update id), send order, lease ms, deadline unix ms, stale ms.
-// Returns {"late"} | {"done", reply} | {"busy"} | {"wait"} | {"own", grants, session}.
+// With a replay guard (an eighth key) the signed query is remembered with its body's
+// digest first, and a query seen with another body is refused before anything else.
+//
+// KEYS: inbox, lock, lock queue, lock arrivals, grants, session, relay[, nonce].
+// ARGV: token, member (update id), send order, lease ms, deadline unix ms, stale ms[,
+// body digest, nonce ttl ms].
+// Returns {"replay"} | {"late"} | {"done", reply} | {"busy"} | {"wait"} |
+// {"own", grants, session, relay}.
 var beginScript = redis.NewScript(`
+if KEYS[8] then
+	local seen = redis.call('SET', KEYS[8], ARGV[7], 'NX', 'GET', 'PX', ARGV[8])
+	if seen and seen ~= ARGV[7] then
+		return {'replay'}
+	end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local mine = 'p:' .. ARGV[1]
@@ -79,7 +90,7 @@ if redis.call('EXISTS', KEYS[2]) == 0 then
 			redis.call('ZREM', KEYS[3], ARGV[2])
 			redis.call('ZREM', KEYS[4], ARGV[2])
 		end
-		return {'own', redis.call('HGETALL', KEYS[5]), redis.call('GET', KEYS[6])}
+		return {'own', redis.call('HGETALL', KEYS[5]), redis.call('GET', KEYS[6]), redis.call('GET', KEYS[7])}
 	end
 end
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
@@ -101,7 +112,7 @@ end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
 redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[2])
-return {'own', redis.call('HGETALL', KEYS[5]), redis.call('GET', KEYS[6])}
+return {'own', redis.call('HGETALL', KEYS[5]), redis.call('GET', KEYS[6]), redis.call('GET', KEYS[7])}
 `)
 
 // Begin claims u, takes its sender's lock in turn and loads their grants and session.
@@ -113,14 +124,17 @@ func (s *Store) Begin(ctx context.Context, u bot.Update, deadline time.Time) (*b
 	}
 	c := &bot.Claim{Token: rand.Text(), Deadline: deadline, Update: u}
 	keys := []string{s.k.inbox(u.From, u.ID), s.k.lock(u.From), s.k.lockQueue(u.From), s.k.lockArrivals(u.From),
-		s.k.grants(u.From), s.k.session(u.From)}
-	order := strconv.FormatInt(u.Time.Unix(), 10)
-	lease := s.opt.Lease.Milliseconds()
+		s.k.grants(u.From), s.k.session(u.From), s.k.relay(u.From)}
+	args := []any{c.Token, u.ID, strconv.FormatInt(u.Time.Unix(), 10), s.opt.Lease.Milliseconds(),
+		deadline.UnixMilli(), lockWaiterStale.Milliseconds()}
+	if g := u.Replay; g != nil {
+		keys = append(keys, s.k.nonce(g.Key))
+		args = append(args, g.Sum, max(g.TTL.Milliseconds(), 1))
+	}
 	wait := beginPollMin
 	busy := false
 	for {
-		res, err := beginScript.Run(ctx, s.rdb, keys, c.Token, u.ID, order, lease,
-			deadline.UnixMilli(), lockWaiterStale.Milliseconds()).Slice()
+		res, err := beginScript.Run(ctx, s.rdb, keys, args...).Slice()
 		if err != nil {
 			// The script may yet run (or have run) without our hearing of it: give
 			// back whatever it took under our token.
@@ -140,12 +154,21 @@ func (s *Store) Begin(ctx context.Context, u bot.Update, deadline time.Time) (*b
 				}
 				c.Session = &se
 			}
+			if raw, ok := res[3].(string); ok {
+				var rl bot.Relay
+				if err := json.Unmarshal([]byte(raw), &rl); err != nil {
+					return nil, fmt.Errorf("store: relay %s: %w", u.From, err)
+				}
+				c.Relay = &rl
+			}
 			return c, nil
 		case "done":
 			if err := json.Unmarshal([]byte(res[1].(string)), &c.Reply); err != nil {
 				return nil, fmt.Errorf("store: begin %s: stored reply: %w", u.ID, err)
 			}
 			return c, nil
+		case "replay":
+			return nil, fmt.Errorf("store: begin %s: %w", u.ID, bot.ErrReplayed)
 		case "late":
 			if busy {
 				return nil, fmt.Errorf("store: begin %s: %w", u.ID, bot.ErrInFlight)

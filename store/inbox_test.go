@@ -545,3 +545,53 @@ func TestLockUsersIndependent(t *testing.T) {
 		t.Fatalf("second message of a while a is locked: %v, want a plain time-out", err)
 	}
 }
+
+// A signed query seen by one replica is refused by another with a different body,
+// before anything is claimed, and let through with the same body (the platform's
+// retry, answered from the inbox).
+func TestBeginRefusesAReplayedQuery(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	other := e.another(t, store.Options{})
+	ctx := context.Background()
+	guard := func(body string) *bot.ReplayGuard {
+		return &bot.ReplayGuard{Key: "1732500060:1357924680:abc", Sum: body, TTL: time.Minute}
+	}
+	u := upd("o1")
+	u.Replay = guard("a")
+	commit(t, e.st, begin(t, e.st, u), bot.Text("收到"), nil)
+	if c, err := other.Begin(ctx, u, soon()); err != nil || c.Owner || c.Reply.Text != "收到" {
+		t.Fatalf("the platform's retry on another replica: %+v, %v", c, err)
+	}
+	forged := upd("o2")
+	forged.Replay = guard("b")
+	for _, st := range []*store.Store{e.st, other} {
+		if c, err := st.Begin(ctx, forged, soon()); !errors.Is(err, bot.ErrReplayed) {
+			t.Fatalf("replayed query with another body: %+v, %v; want ErrReplayed", c, err)
+		}
+	}
+	if n, _ := e.rdb.Exists(ctx, e.prefix+"inbox:o2:"+forged.ID, e.prefix+"lock:o2").Result(); n != 0 {
+		t.Fatalf("a refused replay left %d keys behind", n)
+	}
+	checkTTL(t, e, "nonce:1732500060:1357924680:abc", time.Minute)
+	fresh := upd("o2")
+	fresh.Replay = &bot.ReplayGuard{Key: "another:query:sig", Sum: "b", TTL: time.Minute}
+	begin(t, e.st, fresh)
+}
+
+// Begin hands over the sender's live relay with their grants and session.
+func TestBeginLoadsTheRelay(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	if c := begin(t, e.st, upd("resident")); c.Relay != nil {
+		t.Fatalf("no relay yet: %+v", c.Relay)
+	}
+	if err := e.st.StartRelay(ctx, "staff", "resident", "1001", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	c := begin(t, e.st, upd("resident"))
+	if c.Relay == nil || c.Relay.Peer != "staff" || c.Relay.Ticket != "1001" {
+		t.Fatalf("relay: %+v", c.Relay)
+	}
+}

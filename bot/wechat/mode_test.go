@@ -69,7 +69,9 @@ func TestModeRefusesTheOtherModes(t *testing.T) {
 // What was seen (issue 13, point 4): a signed plaintext query could be replayed within
 // the window with any body, since the signature does not cover the body. A query
 // seen once is refused with another body; the platform's own retry (same query,
-// same body) still goes through, to be answered once by the inbox.
+// same body) still goes through, to be answered once by the inbox. The webhook names
+// the query and digests the body; the inbox (here the fake handler, in store the
+// claim script: TestBeginRefusesAReplayedQuery) remembers them.
 func TestPlaintextQueryReplayedWithAnotherBodyIsRefused(t *testing.T) {
 	f := &fakeHandler{reply: bot.Text("收到")}
 	h := webhookInMode(t, f, wechat.ModePlain)

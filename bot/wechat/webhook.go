@@ -6,6 +6,7 @@ package wechat
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/xml"
 	"errors"
@@ -30,9 +31,6 @@ const (
 	DefaultMaxBody = 64 << 10
 	DefaultWindow  = 5 * time.Minute
 	DefaultBudget  = 4 * time.Second
-	// nonceBudget bounds the replay check; past it the request goes on unchecked
-	// (see receive).
-	nonceBudget = 500 * time.Millisecond
 )
 
 // Modes of the account's server configuration (消息加解密方式): what the webhook
@@ -55,10 +53,6 @@ type Config struct {
 	// Mode is ModeSafe, ModeCompatible or ModePlain; empty means ModeSafe with an
 	// EncodingAESKey and ModePlain without.
 	Mode string
-	// Nonces remembers the signed queries of plaintext requests within Window, so a
-	// captured query cannot carry another body (default: an in-process NonceCache;
-	// replicas behind one URL should share one, as store.Store offers).
-	Nonces Nonces
 	// MaxBody bounds a request body; larger bodies get 413. Default 64 KiB: real
 	// messages are a few KiB (text is capped at 2048 bytes by the platform).
 	MaxBody int64
@@ -120,9 +114,6 @@ func (c *Config) validate() error {
 	}
 	if c.Clock == nil {
 		c.Clock = bot.SystemClock{}
-	}
-	if c.Nonces == nil {
-		c.Nonces = NewNonceCache()
 	}
 	return nil
 }
@@ -243,11 +234,19 @@ func (wh *webhook) receive(w http.ResponseWriter, r *http.Request) {
 		wh.reject(w, r, http.StatusBadRequest, "malformed message")
 		return
 	}
-	if !encrypted && !wh.freshQuery(ctx, w, r, q, body) {
-		return
+	if !encrypted {
+		// The signature covers the query, not the body: the inbox refuses the query
+		// seen before with another body, in the same step as the claim.
+		sum := sha256.Sum256(body)
+		u.Replay = &bot.ReplayGuard{Key: q.Get("timestamp") + ":" + q.Get("nonce") + ":" + q.Get("signature"),
+			Sum: string(sum[:]), TTL: wh.cfg.Window * 2}
 	}
 
 	reply := wh.h(ctx, u)
+	if reply.Refused != "" {
+		wh.reject(w, r, http.StatusForbidden, reply.Refused)
+		return
+	}
 
 	status := http.StatusOK
 	if reply.Text == "" {
@@ -274,27 +273,6 @@ func (wh *webhook) receive(w http.ResponseWriter, r *http.Request) {
 	wh.log.DebugContext(ctx, "update sizes", "id", u.ID,
 		"body_bytes", len(body), "text_runes", utf8.RuneCountInString(u.Text),
 		"reply_runes", utf8.RuneCountInString(reply.Text))
-}
-
-// freshQuery refuses a plaintext request whose signed query was seen with another
-// body: the signature covers the query, not the body, so that is a forgery. It is
-// asked only of well-formed messages, so refused requests leave nothing behind.
-func (wh *webhook) freshQuery(ctx context.Context, w http.ResponseWriter, r *http.Request, q url.Values, body []byte) bool {
-	nctx, ncancel := context.WithTimeout(ctx, nonceBudget)
-	fresh, err := wh.cfg.Nonces.Fresh(nctx, q.Get("timestamp")+":"+q.Get("nonce")+":"+q.Get("signature"), body, wh.cfg.Window*2)
-	ncancel()
-	if err != nil {
-		// The cache lives in Redis, and so does everything the handler would
-		// change: with Redis out of reach a replay can do nothing, and refusing
-		// would only cost the resident the busy answer.
-		wh.log.WarnContext(ctx, "nonce cache unavailable; the request goes on checked by signature and window only", "err", err)
-		fresh = true
-	}
-	if !fresh {
-		wh.reject(w, r, http.StatusForbidden, "signed query replayed with another body")
-		return false
-	}
-	return true
 }
 
 // checkSignature verifies signature over (token, timestamp, nonce) and the timestamp

@@ -51,13 +51,25 @@ type fakeHandler struct {
 	mu    sync.Mutex
 	got   []bot.Update
 	reply bot.Reply
+	seen  map[string]string // replay guards, as the inbox keeps them
 }
 
+// handle records u and answers; like the inbox, it refuses an Update whose replay
+// guard's query came before with another body.
 func (f *fakeHandler) handle(ctx context.Context, u bot.Update) bot.Reply {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if ctx == nil {
 		panic("no context")
+	}
+	if g := u.Replay; g != nil {
+		if f.seen == nil {
+			f.seen = map[string]string{}
+		}
+		if sum, ok := f.seen[g.Key]; ok && sum != g.Sum {
+			return bot.Reply{Refused: bot.ErrReplayed.Error()}
+		}
+		f.seen[g.Key] = g.Sum
 	}
 	f.got = append(f.got, u)
 	return f.reply
@@ -321,7 +333,10 @@ func TestPlaintextUpdates(t *testing.T) {
 			if !got.Time.Equal(tc.want.Time) {
 				t.Errorf("Time %v, want %v", got.Time, tc.want.Time)
 			}
-			got.Time, tc.want.Time = time.Time{}, time.Time{}
+			if got.Replay == nil || got.Replay.Key == "" || len(got.Replay.Sum) != 32 {
+				t.Errorf("a plaintext message without its replay guard: %+v", got.Replay)
+			}
+			got.Time, tc.want.Time, got.Replay = time.Time{}, time.Time{}, nil
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got  %+v\nwant %+v", got, tc.want)
 			}

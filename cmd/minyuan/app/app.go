@@ -263,7 +263,6 @@ func New(ctx context.Context, cfg configs.Config, opt Options) (*App, error) {
 		AppID:          cfg.WeChat.AppID,
 		EncodingAESKey: cfg.WeChat.EncodingAESKey,
 		Mode:           cfg.WeChat.Mode,
-		Nonces:         a.Store,
 		MaxBody:        cfg.WeChat.MaxBody,
 		Window:         cfg.WeChat.ReplayWindow,
 		Clock:          a.clock,

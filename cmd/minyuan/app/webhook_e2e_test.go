@@ -263,6 +263,29 @@ func TestRetriesHaveOneEffectAndOneAnswer(t *testing.T) {
 	}
 }
 
+// A signed plaintext query replayed with another body is refused with 403 and does
+// nothing: the forged request neither files a request nor reaches a session; the
+// platform's own retry (same query, same body) gets the first answer.
+func TestReplayedQueryWithAnotherBodyIsRefused(t *testing.T) {
+	e := newEnv(t)
+	q := e.query()
+	first := textXML("o_res", e.msgID.Add(1), e.clock.Now(), "诉求")
+	code, body := e.post(q, first)
+	if code != http.StatusOK || !strings.Contains(replyText(t, body), "类别") {
+		t.Fatalf("first: %d %s", code, body)
+	}
+	if code, again := e.post(q, first); code != http.StatusOK || again != body {
+		t.Fatalf("the platform's retry: %d %q, want the first answer", code, again)
+	}
+	forged := textXML("o_victim", e.msgID.Add(1), e.clock.Now(), "诉求")
+	if code, body := e.post(q, forged); code != http.StatusForbidden {
+		t.Fatalf("replayed query with another body: %d %s, want 403", code, body)
+	}
+	if s, err := e.app.Store.Session(context.Background(), "o_victim"); err != nil || s != nil {
+		t.Fatalf("the forged message started a flow: %+v %v", s, err)
+	}
+}
+
 // Two messages of one user that wait together (another replica is handling the
 // user's previous message) are handled in the order the user sent them, even when
 // they arrive the other way round.
