@@ -134,7 +134,7 @@ func (s *Store) Begin(ctx context.Context, u bot.Update, deadline time.Time) (*b
 	wait := beginPollMin
 	busy := false
 	for {
-		res, err := beginScript.Run(ctx, s.rdb, keys, args...).Slice()
+		res, err := s.batch.run(ctx, beginScript, keys, args...).Slice()
 		if err != nil {
 			// The script may yet run (or have run) without our hearing of it: give
 			// back whatever it took under our token.
@@ -344,7 +344,7 @@ func (s *Store) Commit(ctx context.Context, c *bot.Claim, out bot.Commit) error 
 	if !out.Seen.IsZero() {
 		seen = out.Seen.UnixMilli()
 	}
-	res, err := commitScript.Run(ctx, s.rdb,
+	res, err := s.batch.run(ctx, commitScript,
 		[]string{s.k.inbox(out.User, out.UpdateID), s.k.session(out.User), s.k.seen(), s.k.lock(out.User), s.k.contact(out.User)},
 		c.Token, reply, s.opt.InboxTTL.Milliseconds(), sess, s.opt.SessionTTL.Milliseconds(), out.User, seen,
 		c.Deadline.UnixMilli(), string(out.Action), contactTTL.Milliseconds(),

@@ -595,3 +595,64 @@ func TestBeginLoadsTheRelay(t *testing.T) {
 		t.Fatalf("relay: %+v", c.Relay)
 	}
 }
+
+// Claims and commits of many users at once share round trips (store/batch.go); each
+// caller still gets its own answer, and a retry reads back its own reply.
+func TestManyUsersAtOnceEachGetTheirOwnAnswer(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	const n = 300
+	us := make([]bot.Update, n)
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range us {
+		us[i] = upd(fmt.Sprintf("many%03d", i))
+		wg.Go(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			c, err := e.st.Begin(ctx, us[i], soon())
+			if err != nil || !c.Owner || c.Update.From != us[i].From {
+				errs <- fmt.Errorf("begin %d: %+v %v", i, c, err)
+				return
+			}
+			s := &bot.Session{User: us[i].From, Flow: "f", Data: map[string]string{"i": fmt.Sprint(i)}, Updated: time.Now()}
+			if err := e.st.Commit(ctx, c, bot.Commit{UpdateID: us[i].ID, User: us[i].From, Reply: bot.Text(fmt.Sprint("答", i)), Session: s, Seen: us[i].Time}); err != nil {
+				errs <- fmt.Errorf("commit %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i, u := range us {
+		c, err := e.st.Begin(ctx, u, soon())
+		if err != nil || c.Owner || c.Reply.Text != fmt.Sprint("答", i) {
+			t.Fatalf("retry %d: %+v %v", i, c, err)
+		}
+		if s, err := e.st.Session(ctx, u.From); err != nil || s == nil || s.Data["i"] != fmt.Sprint(i) {
+			t.Fatalf("session %d: %+v %v", i, s, err)
+		}
+	}
+}
+
+// A server that forgot the scripts (restarted, failed over, SCRIPT FLUSH) is sent
+// them again.
+func TestBeginAndCommitAfterTheServerForgotTheScripts(t *testing.T) {
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	if err := e.rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	u := upd("forgot")
+	c := begin(t, e.st, u)
+	if err := e.rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	commit(t, e.st, c, bot.Text("收到"), nil)
+	if got, err := e.st.Begin(ctx, u, soon()); err != nil || got.Owner || got.Reply.Text != "收到" {
+		t.Fatalf("retry: %+v %v", got, err)
+	}
+}

@@ -69,10 +69,11 @@ func (o Options) withDefaults() Options {
 
 // Store implements the engine's Inbox, Locker, Sessions and Roles over Redis.
 type Store struct {
-	rdb  redis.UniversalClient
-	k    keys
-	opt  Options
-	cats map[string]bot.Category
+	rdb   redis.UniversalClient
+	batch *batcher // the message path's scripts, in shared pipelines
+	k     keys
+	opt   Options
+	cats  map[string]bot.Category
 	// holdersReady is set once the holders index is known to be built (holders.go).
 	holdersReady atomic.Bool
 }
@@ -81,7 +82,7 @@ type Store struct {
 func New(rdb redis.UniversalClient, opt Options) *Store {
 	opt = opt.withDefaults()
 	rdb.AddHook(outageHook{})
-	return &Store{rdb: rdb, k: keys{prefix: opt.Prefix}, opt: opt}
+	return &Store{rdb: rdb, batch: &batcher{rdb: rdb}, k: keys{prefix: opt.Prefix}, opt: opt}
 }
 
 // Ping checks that Redis answers.
