@@ -316,15 +316,7 @@ func (wh *webhook) decrypt(q url.Values, ts int64, body []byte) (plain []byte, s
 // replyXML builds the passive text reply, sealed in safe mode with the request's
 // timestamp and nonce, as the platform expects.
 func (wh *webhook) replyXML(u bot.Update, reply bot.Reply, encrypted bool, ts int64, nonce string) ([]byte, error) {
-	msg := message.NewText(reply.Text)
-	msg.SetToUserName(message.CDATA(u.From))
-	msg.SetFromUserName(message.CDATA(u.To))
-	msg.SetCreateTime(wh.cfg.Clock.Now().Unix())
-	msg.SetMsgType(message.MsgTypeText)
-	raw, err := xml.Marshal(msg)
-	if err != nil {
-		return nil, fmt.Errorf("wechat: marshal reply: %w", err)
-	}
+	raw := textReplyXML(u.From, u.To, wh.cfg.Clock.Now().Unix(), reply.Text)
 	if !encrypted {
 		return raw, nil
 	}
@@ -338,16 +330,7 @@ func (wh *webhook) replyXML(u bot.Update, reply bot.Reply, encrypted bool, ts in
 	}
 	// Sign the timestamp as it will be marshalled, not as it came in the query.
 	tsText := strconv.FormatInt(ts, 10)
-	out, err := xml.Marshal(message.ResponseEncryptedXMLMsg{
-		EncryptedMsg: string(sealed),
-		MsgSignature: Sign(wh.cfg.Token, tsText, nonce, string(sealed)),
-		Timestamp:    ts,
-		Nonce:        nonce,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("wechat: marshal encrypted reply: %w", err)
-	}
-	return out, nil
+	return encryptedReplyXML(string(sealed), Sign(wh.cfg.Token, tsText, nonce, string(sealed)), ts, nonce), nil
 }
 
 // reject answers a request that reaches no handler. Only the reason is logged, never
