@@ -347,15 +347,19 @@ var errMalformed = errors.New("wechat: malformed message")
 // for events (with the EventKey as in the Update), because the platform numbers
 // messages but not events, and retries either unchanged.
 func Parse(raw []byte) (bot.Update, error) {
-	var m message.MixMessage
-	if err := xml.Unmarshal(raw, &m); err != nil {
-		return bot.Update{}, fmt.Errorf("%w: %w", errMalformed, err)
+	m, ok := scanFlat(raw)
+	if !ok {
+		var mm message.MixMessage
+		if err := xml.Unmarshal(raw, &mm); err != nil {
+			return bot.Update{}, fmt.Errorf("%w: %w", errMalformed, err)
+		}
+		m = fieldsOf(&mm)
 	}
 	u := bot.Update{
-		From: strings.TrimSpace(string(m.FromUserName)),
-		To:   strings.TrimSpace(string(m.ToUserName)),
+		From: strings.TrimSpace(m.FromUserName),
+		To:   strings.TrimSpace(m.ToUserName),
 	}
-	msgType := strings.TrimSpace(string(m.MsgType))
+	msgType := strings.TrimSpace(m.MsgType)
 	switch {
 	case u.From == "":
 		return bot.Update{}, fmt.Errorf("%w: no FromUserName", errMalformed)
@@ -368,7 +372,7 @@ func Parse(raw []byte) (bot.Update, error) {
 
 	if msgType == string(message.MsgTypeEvent) {
 		u.Kind = bot.KindEvent
-		u.Event = strings.TrimSpace(string(m.Event))
+		u.Event = strings.TrimSpace(m.Event)
 		if u.Event == "" {
 			return bot.Update{}, fmt.Errorf("%w: event without Event", errMalformed)
 		}
