@@ -12,6 +12,7 @@ import (
 	"sync"
 	"testing"
 	"text/template"
+	"text/template/parse"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -97,6 +98,7 @@ func DeclaredKeys() []MsgKey {
 // words users type, as lists keyed by WordsKey.
 type Catalog struct {
 	tpl   map[MsgKey]*template.Template
+	plain map[MsgKey]string // the texts without a template action: no need to run them
 	words map[WordsKey][]string
 	flow  map[string]WordsKey // flow word -> its list
 }
@@ -117,7 +119,7 @@ func ParseCatalog(raw []byte) (*Catalog, error) {
 	if err := yaml.Unmarshal(raw, &entries); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	c := &Catalog{tpl: make(map[MsgKey]*template.Template, len(entries)), words: map[WordsKey][]string{}}
+	c := &Catalog{tpl: make(map[MsgKey]*template.Template, len(entries)), plain: map[MsgKey]string{}, words: map[WordsKey][]string{}}
 	for k, node := range entries {
 		if node.Kind == yaml.SequenceNode {
 			var ws []string
@@ -138,6 +140,11 @@ func ParseCatalog(raw []byte) (*Catalog, error) {
 			return nil, fmt.Errorf("catalog: key %q: %w", k, err)
 		}
 		c.tpl[MsgKey(k)] = t
+		if nodes := t.Tree.Root.Nodes; len(nodes) == 0 {
+			c.plain[MsgKey(k)] = ""
+		} else if tn, ok := nodes[0].(*parse.TextNode); ok && len(nodes) == 1 {
+			c.plain[MsgKey(k)] = string(tn.Text)
+		}
 	}
 	var missing []string
 	for _, k := range DeclaredKeys() {
@@ -215,6 +222,9 @@ func (c *Catalog) Words(key WordsKey) []string { return c.words[key] }
 // test that rendered it fails. In production the person still gets the text, with
 // the missing field left empty rather than a half-rendered sentence.
 func (c *Catalog) T(key MsgKey, data any) string {
+	if s, ok := c.plain[key]; ok {
+		return s
+	}
 	t := c.tpl[key]
 	if t == nil {
 		slog.Error("catalog: no text", "key", key)

@@ -57,3 +57,20 @@ func TestCatalogRefusesMissingFields(t *testing.T) {
 	}()
 	t.Fatalf("rendered %q", cat.T("engine.cancelled", map[string]string{}))
 }
+
+// Texts without a template action (most of them, the help texts among them) are
+// handed out as they are; the others still run with their data.
+func TestCatalogPlainAndTemplatedTexts(t *testing.T) {
+	cat, err := bot.ParseCatalog([]byte(testCatalog + "\nx.plain: |-\n  第一行\n  第二行 {不是模板}\nx.empty: \"\"\nx.tpl: \"您好，{{.Name}}\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[bot.MsgKey]string{"x.plain": "第一行\n第二行 {不是模板}", "x.empty": ""} {
+		if got := cat.T(key, nil); got != want {
+			t.Errorf("%s: %q, want %q", key, got, want)
+		}
+	}
+	if got := cat.T("x.tpl", map[string]string{"Name": "王阿姨"}); got != "您好，王阿姨" {
+		t.Errorf("templated: %q", got)
+	}
+}
