@@ -273,18 +273,19 @@ func (s *Store) abort(c *bot.Claim) {
 	_ = s.Abort(ctx, c)
 }
 
-// commitScript writes the reply, the session and the last-seen time and releases the
-// lock together, so that a crash can never leave a remembered reply without the
-// session that produced it. It writes only while the claim is still the caller's and
-// its deadline has not passed by Redis's clock: after that the engine has answered
-// without it, and a retry must find the Update undone. Last-seen only moves forward:
-// commits of one user can land out of order.
+// commitScript writes the reply and the session and releases the lock together, so
+// that a crash can never leave a remembered reply without the session that produced
+// it. It writes only while the claim is still the caller's and its deadline has not
+// passed by Redis's clock: after that the engine has answered without it, and a
+// retry must find the Update undone.
 //
-// With an action it records it in the user's customer-service allowance (actLua).
+// With an action it records it, at the time seen, in the user's customer-service
+// allowance (actLua), which only moves forward: commits of one user can land out of
+// order.
 //
-// KEYS: inbox, session, seen, lock, contact. ARGV: token, reply, inbox ttl ms,
-// session ("" deletes it), session ttl ms, openid, seen unix ms (0: leave it),
-// deadline unix ms, action ("": none), contact ttl ms.
+// KEYS: inbox, session, lock, contact. ARGV: token, reply, inbox ttl ms,
+// session ("" deletes it), session ttl ms, seen unix ms, deadline unix ms,
+// action ("": none), contact ttl ms.
 // Returns {"ok"} | {"done", reply} | {"lost"} | {"late"}.
 var commitScript = redis.NewScript(actLua + `
 local v = redis.call('GET', KEYS[1])
@@ -296,10 +297,10 @@ if v ~= 'p:' .. ARGV[1] then
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-if now > tonumber(ARGV[8]) then
+if now > tonumber(ARGV[7]) then
 	redis.call('DEL', KEYS[1])
-	if redis.call('GET', KEYS[4]) == ARGV[1] then
-		redis.call('DEL', KEYS[4])
+	if redis.call('GET', KEYS[3]) == ARGV[1] then
+		redis.call('DEL', KEYS[3])
 	end
 	return {'late'}
 end
@@ -309,18 +310,12 @@ if ARGV[4] == '' then
 else
 	redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
 end
-local seen = tonumber(ARGV[7])
-if seen > 0 then
-	local old = tonumber(redis.call('HGET', KEYS[3], ARGV[6]) or '0')
-	if seen > old then
-		redis.call('HSET', KEYS[3], ARGV[6], ARGV[7])
-	end
+local seen = tonumber(ARGV[6])
+if seen > 0 and ARGV[8] ~= '' then
+	act(KEYS[4], seen, ARGV[8], ARGV[9])
 end
-if seen > 0 and ARGV[9] ~= '' then
-	act(KEYS[5], seen, ARGV[9], ARGV[10])
-end
-if redis.call('GET', KEYS[4]) == ARGV[1] then
-	redis.call('DEL', KEYS[4])
+if redis.call('GET', KEYS[3]) == ARGV[1] then
+	redis.call('DEL', KEYS[3])
 end
 return {'ok'}
 `)
@@ -345,8 +340,8 @@ func (s *Store) Commit(ctx context.Context, c *bot.Claim, out bot.Commit) error 
 		seen = out.Seen.UnixMilli()
 	}
 	res, err := s.batch.run(ctx, commitScript,
-		[]string{s.k.inbox(out.User, out.UpdateID), s.k.session(out.User), s.k.seen(), s.k.lock(out.User), s.k.contact(out.User)},
-		c.Token, reply, s.opt.InboxTTL.Milliseconds(), sess, s.opt.SessionTTL.Milliseconds(), out.User, seen,
+		[]string{s.k.inbox(out.User, out.UpdateID), s.k.session(out.User), s.k.lock(out.User), s.k.contact(out.User)},
+		c.Token, reply, s.opt.InboxTTL.Milliseconds(), sess, s.opt.SessionTTL.Milliseconds(), seen,
 		c.Deadline.UnixMilli(), string(out.Action), contactTTL.Milliseconds(),
 	).Slice()
 	if err != nil {
@@ -383,19 +378,6 @@ func (s *Store) Session(ctx context.Context, user string) (*bot.Session, error) 
 	return &sess, nil
 }
 
-// LastSeen is when openid last wrote to us, which opens the platform's 48-hour
-// customer-service window. ok is false when they never have (since records began).
-func (s *Store) LastSeen(ctx context.Context, openid string) (t time.Time, ok bool, err error) {
-	ms, err := s.rdb.HGet(ctx, s.k.seen(), openid).Int64()
-	if errors.Is(err, redis.Nil) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("store: last seen %s: %w", openid, err)
-	}
-	return time.UnixMilli(ms), true, nil
-}
-
 // sleep waits for d or until ctx is done, returning ctx.Err() then.
 func sleep(ctx context.Context, d time.Duration) error {
 	t := time.NewTimer(d)
@@ -416,24 +398,4 @@ func ctxOr(ctx context.Context, err error) error {
 		return fmt.Errorf("%w: %w", err, cerr)
 	}
 	return err
-}
-
-// seenScript moves one user's last-seen time forward, never back.
-//
-// KEYS: seen. ARGV: openid, unix ms.
-var seenScript = redis.NewScript(`
-local old = tonumber(redis.call('HGET', KEYS[1], ARGV[1]) or '0')
-if tonumber(ARGV[2]) > old then
-	redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-end
-return 1
-`)
-
-// RecordSeen notes that openid wrote to us at at, as a commit does: what tests and
-// imports use to open a customer-service window without a whole Update.
-func (s *Store) RecordSeen(ctx context.Context, openid string, at time.Time) error {
-	if err := seenScript.Run(ctx, s.rdb, []string{s.k.seen()}, openid, at.UnixMilli()).Err(); err != nil {
-		return fmt.Errorf("store: record seen %s: %w", openid, err)
-	}
-	return nil
 }

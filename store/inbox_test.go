@@ -313,14 +313,11 @@ func TestCommit(t *testing.T) {
 	if s, err := e.st.Session(ctx, "u1"); s != nil || err != nil {
 		t.Fatalf("Session before any = %+v, %v; want nil, nil", s, err)
 	}
-	if _, ok, err := e.st.LastSeen(ctx, "u1"); ok || err != nil {
-		t.Fatalf("LastSeen before any: ok %v, err %v", ok, err)
-	}
 
 	sess := &bot.Session{User: "u1", Flow: "request", Step: 2, Data: map[string]string{"category": "噪音", "desc": "楼上装修"}, Updated: now}
 	u := bot.Update{ID: "m1", From: "u1", Time: now}
 	c := begin(t, e.st, u)
-	if err := e.st.Commit(ctx, c, bot.Commit{UpdateID: "m1", User: "u1", Reply: bot.Text("请输入电话"), Session: sess, Seen: now}); err != nil {
+	if err := e.st.Commit(ctx, c, bot.Commit{UpdateID: "m1", User: "u1", Reply: bot.Text("请输入电话"), Session: sess, Seen: now, Action: bot.ActionMessage}); err != nil {
 		t.Fatal(err)
 	}
 	// The next message of the user brings the session along.
@@ -329,12 +326,11 @@ func TestCommit(t *testing.T) {
 	if got == nil || got.User != sess.User || got.Flow != sess.Flow || got.Step != sess.Step || !got.Updated.Equal(sess.Updated) || len(got.Data) != 2 || got.Data["desc"] != "楼上装修" {
 		t.Fatalf("Session = %+v, want %+v", got, sess)
 	}
-	seen, ok, err := e.st.LastSeen(ctx, "u1")
-	if err != nil || !ok || !seen.Equal(now) {
-		t.Fatalf("LastSeen = %v, %v, %v; want %v", seen, ok, err, now)
+	if ct, err := e.st.Contact(ctx, "u1"); err != nil || !ct.LastMessage.Equal(now) || !ct.Last.Equal(now) {
+		t.Fatalf("Contact = %+v, %v; want the message at %v", ct, err, now)
 	}
 	// The claim of m2 and the user's lock are held: short leases.
-	wantKeys := []string{e.prefix + "inbox:u1:m1", e.prefix + "inbox:u1:m2", e.prefix + "lock:u1", e.prefix + "seen", e.prefix + "session:u1"}
+	wantKeys := []string{e.prefix + "contact:u1", e.prefix + "inbox:u1:m1", e.prefix + "inbox:u1:m2", e.prefix + "lock:u1", e.prefix + "session:u1"}
 	if keys := srv.Keys(t, e.prefix); !slices.Equal(keys, wantKeys) {
 		t.Fatalf("keys = %q, want %q", keys, wantKeys)
 	}
@@ -344,7 +340,7 @@ func TestCommit(t *testing.T) {
 	checkTTLWithin(t, e, "lock:u1", store.DefaultLease, time.Second)
 
 	// No session: the flow ended; the lock goes with the commit.
-	if err := e.st.Commit(ctx, c, bot.Commit{UpdateID: "m2", User: "u1", Reply: bot.Text("已提交"), Seen: now.Add(time.Minute)}); err != nil {
+	if err := e.st.Commit(ctx, c, bot.Commit{UpdateID: "m2", User: "u1", Reply: bot.Text("已提交"), Seen: now.Add(time.Minute), Action: bot.ActionMessage}); err != nil {
 		t.Fatal(err)
 	}
 	if s, err := e.st.Session(ctx, "u1"); s != nil || err != nil {
@@ -353,13 +349,14 @@ func TestCommit(t *testing.T) {
 	if e.rdb.Exists(ctx, e.prefix+"lock:u1").Val() != 0 {
 		t.Fatal("the commit did not release the lock")
 	}
-	// A commit that arrives late, for an older message, must not move last-seen back.
+	// A commit that arrives late, for an older message, must not move the last
+	// message back.
 	c = begin(t, e.st, bot.Update{ID: "m0", From: "u1", Time: now})
-	if err := e.st.Commit(ctx, c, bot.Commit{UpdateID: "m0", User: "u1", Seen: now.Add(-time.Minute)}); err != nil {
+	if err := e.st.Commit(ctx, c, bot.Commit{UpdateID: "m0", User: "u1", Seen: now.Add(-time.Minute), Action: bot.ActionMessage}); err != nil {
 		t.Fatal(err)
 	}
-	if seen, _, _ := e.st.LastSeen(ctx, "u1"); !seen.Equal(now.Add(time.Minute)) {
-		t.Fatalf("LastSeen = %v, want %v", seen, now.Add(time.Minute))
+	if ct, _ := e.st.Contact(ctx, "u1"); !ct.LastMessage.Equal(now.Add(time.Minute)) {
+		t.Fatalf("last message = %v, want %v", ct.LastMessage, now.Add(time.Minute))
 	}
 	if err := e.st.Commit(ctx, c, bot.Commit{UpdateID: "m3"}); bot.ErrorCode(err) != bot.EInvalid {
 		t.Fatalf("Commit without user: %v, want EInvalid", err)

@@ -35,10 +35,6 @@ func (k keys) lockArrivals(user string) string { return k.prefix + "lockqa:" + u
 // session is the user's conversation state (JSON bot.Session).
 func (k keys) session(user string) string { return k.prefix + "session:" + user }
 
-// seen is one hash for all users, openid -> unix ms of their last inbound message,
-// which decides whether the 48-hour customer-service window is open.
-func (k keys) seen() string { return k.prefix + "seen" }
-
 // invite is a hash describing one invite code (upper case).
 func (k keys) invite(code string) string { return k.prefix + "invite:" + code }
 
@@ -347,3 +343,10 @@ func (k keys) attachmentsOf(owner string) string { return k.prefix + "att:owner:
 
 // attachmentsKept is every kept attachment scored by when it was kept (unix ms).
 func (k keys) attachmentsKept() string { return k.prefix + "att:kept" }
+
+// retired are keys earlier versions wrote that nothing reads any more.
+func (k keys) retired() []string {
+	return []string{
+		k.prefix + "seen", // openid -> last message: each user's contact record says it, and expires
+	}
+}

@@ -711,13 +711,14 @@ func decodeContact(m map[string]string) bot.Contact {
 // KEYS: contact. ARGV: unix ms, kind, ttl ms.
 const actLua = `
 local function act(key, at, kind, ttl)
-	local last = tonumber(redis.call('HGET', key, 'last') or '0')
-	if at < last then
+	local was = redis.call('HMGET', key, 'last', 'msg')
+	if at < tonumber(was[1] or '0') then
 		return 0
 	end
-	redis.call('HSET', key, 'last', at, 'kind', kind, 'sends', 0)
-	if kind == 'message' and at > tonumber(redis.call('HGET', key, 'msg') or '0') then
-		redis.call('HSET', key, 'msg', at)
+	if kind == 'message' and at > tonumber(was[2] or '0') then
+		redis.call('HSET', key, 'last', at, 'kind', kind, 'sends', 0, 'msg', at)
+	else
+		redis.call('HSET', key, 'last', at, 'kind', kind, 'sends', 0)
 	end
 	redis.call('PEXPIRE', key, ttl)
 	return 1

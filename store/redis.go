@@ -230,6 +230,14 @@ func (p Persistence) String() string {
 	return "redis persistence not ok: " + strings.Join(p.Problems, "; ")
 }
 
+// DropRetired deletes what earlier versions kept and nothing reads any more.
+func (s *Store) DropRetired(ctx context.Context) error {
+	if err := s.rdb.Unlink(ctx, s.k.retired()...).Err(); err != nil {
+		return fmt.Errorf("store: drop retired keys: %w", err)
+	}
+	return nil
+}
+
 // CheckPersistence reads the server's persistence settings. It returns an error only
 // when Redis cannot be asked at all; callers decide whether to warn or refuse.
 func (s *Store) CheckPersistence(ctx context.Context) (Persistence, error) {

@@ -116,3 +116,19 @@ func TestCheckPersistence(t *testing.T) {
 		}
 	})
 }
+
+// What earlier versions kept and nothing reads any more (the hash of every user's
+// last message) is dropped; the rest stays.
+func TestDropRetired(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	e.rdb.HSet(ctx, e.prefix+"seen", "oResident", 1732500000000)
+	e.rdb.Set(ctx, e.prefix+"session:oResident", "{}", 0)
+	if err := e.st.DropRetired(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if keys := srv.Keys(t, e.prefix); len(keys) != 1 || keys[0] != e.prefix+"session:oResident" {
+		t.Fatalf("keys after: %q", keys)
+	}
+}

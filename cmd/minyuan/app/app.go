@@ -422,6 +422,9 @@ func (a *App) checkRedis(ctx context.Context) error {
 	if err := a.Store.Ping(ctx); err != nil {
 		return fmt.Errorf("redis: %w", err)
 	}
+	if err := a.Store.DropRetired(ctx); err != nil {
+		a.log.Warn("retired keys not dropped; they do no harm", "err", err)
+	}
 	if a.memory {
 		return nil
 	}
