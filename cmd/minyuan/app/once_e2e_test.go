@@ -19,24 +19,42 @@ import (
 // armed: what a crash or a Redis failure between the ticket and the reply does.
 type failCommit struct{ armed *atomic.Bool }
 
+// hit fails cmd as a reset connection when it is the armed commit. The commit's KEYS
+// are inbox, session, lock, contact.
+func (f failCommit) hit(cmd redis.Cmder) bool {
+	args := cmd.Args()
+	if name := cmd.Name(); (name == "evalsha" || name == "eval") && len(args) > 4 && f.armed.Load() {
+		if s, ok := args[4].(string); ok && strings.Contains(s, ":session:") && fmt.Sprint(args[2]) == "4" {
+			f.armed.Store(false)
+			cmd.SetErr(&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})
+			return true
+		}
+	}
+	return false
+}
+
 func (f failCommit) DialHook(next redis.DialHook) redis.DialHook { return next }
 func (f failCommit) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		// The commit's KEYS are inbox, session, seen, lock, contact.
-		args := cmd.Args()
-		if name := cmd.Name(); (name == "evalsha" || name == "eval") && len(args) > 4 && f.armed.Load() {
-			if s, ok := args[4].(string); ok && strings.Contains(s, ":session:") && fmt.Sprint(args[2]) == "5" {
-				f.armed.Store(false)
-				err := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
-				cmd.SetErr(err)
-				return err
-			}
+		if f.hit(cmd) {
+			return cmd.Err()
 		}
 		return next(ctx, cmd)
 	}
 }
 func (f failCommit) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		rest := cmds[:0:0]
+		for _, c := range cmds {
+			if !f.hit(c) {
+				rest = append(rest, c)
+			}
+		}
+		if len(rest) == 0 {
+			return nil
+		}
+		return next(ctx, rest)
+	}
 }
 
 // downPusher fails one push as an outage once armed.
