@@ -15,7 +15,7 @@ import (
 
 // textReplyXML is a text reply to user `to` from account `from`.
 func textReplyXML(to, from string, created int64, text string) []byte {
-	b := make([]byte, 0, 160+len(to)+len(from)+len(text))
+	b := make([]byte, 0, 200+len(to)+len(from)+len(text))
 	b = append(b, "<xml><ToUserName>"...)
 	b = appendCDATA(b, to)
 	b = append(b, "</ToUserName><FromUserName>"...)
