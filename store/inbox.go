@@ -54,7 +54,7 @@ const pendingPrefix = "p:"
 // ARGV: token, member (update id), send order, lease ms, deadline unix ms, stale ms[,
 // body digest, nonce ttl ms].
 // Returns {"replay"} | {"late"} | {"done", reply} | {"busy"} | {"wait"} |
-// {"own", grants, session, relay}.
+// {"own", grants, {session, relay}}.
 var beginScript = redis.NewScript(`
 if KEYS[8] then
 	local seen = redis.call('SET', KEYS[8], ARGV[7], 'NX', 'GET', 'PX', ARGV[8])
@@ -65,11 +65,11 @@ end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local mine = 'p:' .. ARGV[1]
-local v = redis.call('GET', KEYS[1])
-if v and string.sub(v, 1, 2) ~= 'p:' then
-	return {'done', v}
-end
 if now > tonumber(ARGV[5]) then
+	local v = redis.call('GET', KEYS[1])
+	if v and string.sub(v, 1, 2) ~= 'p:' then
+		return {'done', v}
+	end
 	redis.call('ZREM', KEYS[3], ARGV[2])
 	redis.call('ZREM', KEYS[4], ARGV[2])
 	if v == mine then
@@ -77,21 +77,25 @@ if now > tonumber(ARGV[5]) then
 	end
 	return {'late'}
 end
-if v and v ~= mine then
-	return {'busy'}
-end
-redis.call('SET', KEYS[1], mine, 'PX', ARGV[4])
-if redis.call('EXISTS', KEYS[2]) == 0 then
-	local head = redis.call('ZRANGE', KEYS[3], 0, 0)
-	if head[1] == nil or head[1] == ARGV[2] then
-		-- Nobody is queued ahead: the common case, one write.
-		redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
-		if head[1] then
-			redis.call('ZREM', KEYS[3], ARGV[2])
-			redis.call('ZREM', KEYS[4], ARGV[2])
-		end
-		return {'own', redis.call('HGETALL', KEYS[5]), redis.call('GET', KEYS[6]), redis.call('GET', KEYS[7])}
+local v = redis.call('SET', KEYS[1], mine, 'NX', 'GET', 'PX', ARGV[4])
+if v then
+	if string.sub(v, 1, 2) ~= 'p:' then
+		return {'done', v}
 	end
+	if v ~= mine then
+		return {'busy'}
+	end
+	-- Our own claim, asked again while we wait for the lock.
+	redis.call('PEXPIRE', KEYS[1], ARGV[4])
+end
+local head = redis.call('ZRANGE', KEYS[3], 0, 0)
+if (head[1] == nil or head[1] == ARGV[2]) and redis.call('SET', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[4]) then
+	-- Nobody is queued ahead and the lock was free: the common case.
+	if head[1] then
+		redis.call('ZREM', KEYS[3], ARGV[2])
+		redis.call('ZREM', KEYS[4], ARGV[2])
+	end
+	return {'own', redis.call('HGETALL', KEYS[5]), redis.call('MGET', KEYS[6], KEYS[7])}
 end
 redis.call('ZADD', KEYS[3], ARGV[3], ARGV[2])
 redis.call('ZADD', KEYS[4], now, ARGV[2])
@@ -112,7 +116,7 @@ end
 redis.call('SET', KEYS[2], ARGV[1], 'PX', ARGV[4])
 redis.call('ZREM', KEYS[3], ARGV[2])
 redis.call('ZREM', KEYS[4], ARGV[2])
-return {'own', redis.call('HGETALL', KEYS[5]), redis.call('GET', KEYS[6]), redis.call('GET', KEYS[7])}
+return {'own', redis.call('HGETALL', KEYS[5]), redis.call('MGET', KEYS[6], KEYS[7])}
 `)
 
 // Begin claims u, takes its sender's lock in turn and loads their grants and session.
@@ -147,14 +151,18 @@ func (s *Store) Begin(ctx context.Context, u bot.Update, deadline time.Time) (*b
 			if c.Grants, err = grantsFromFlat(res[1]); err != nil {
 				return nil, fmt.Errorf("store: grants %s: %w", u.From, err)
 			}
-			if raw, ok := res[2].(string); ok {
+			loaded, _ := res[2].([]any)
+			if len(loaded) != 2 {
+				return nil, fmt.Errorf("store: begin %s: loaded %d values, want 2", u.ID, len(loaded))
+			}
+			if raw, ok := loaded[0].(string); ok {
 				var se bot.Session
 				if err := json.Unmarshal([]byte(raw), &se); err != nil {
 					return nil, fmt.Errorf("store: session %s: %w", u.From, err)
 				}
 				c.Session = &se
 			}
-			if raw, ok := res[3].(string); ok {
+			if raw, ok := loaded[1].(string); ok {
 				var rl bot.Relay
 				if err := json.Unmarshal([]byte(raw), &rl); err != nil {
 					return nil, fmt.Errorf("store: relay %s: %w", u.From, err)
