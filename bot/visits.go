@@ -310,11 +310,11 @@ func (s *VisitService) FireDue(ctx context.Context, at time.Time, r Reminder) er
 	case levelSecretary:
 		return s.tellSecretaries(ctx, v, msgVisitSecretary, p.Level, nil)
 	case levelDistrict:
-		admins, err := s.Holders.Holders(ctx, RoleAdmin, "")
+		to, fellBack, err := s.escalationTo(ctx, RoleAdmin, v.Community)
 		if err != nil {
 			return err
 		}
-		return s.tell(ctx, v, admins, msgVisitDistrict, p.Level, nil)
+		return s.tell(ctx, v, to, msgVisitDistrict, p.Level, map[string]any{"FallBack": fellBack})
 	}
 	return nil
 }
@@ -607,7 +607,7 @@ func (s *VisitService) Return(ctx context.Context, actor Actor, at time.Time, no
 	if err != nil {
 		return nil, err
 	}
-	return v, s.tellSecretaries(ctx, v, msgVisitReturned, "returned", map[string]string{"Member": actor.Name})
+	return v, s.tellSecretaries(ctx, v, msgVisitReturned, "returned", map[string]any{"Member": actor.Name})
 }
 
 // Nudge pushes a reminder to the assignee at the secretary's word (催办).
@@ -701,7 +701,7 @@ func (s *VisitService) Secretaries(actor Actor) []string {
 
 // pushData is what a push may say about a task: its number, kind, place and
 // deadline. Never the reason: a hardship's details are shown in chat only.
-func (s *VisitService) pushData(v *Visit, extra map[string]string) map[string]any {
+func (s *VisitService) pushData(v *Visit, extra map[string]any) map[string]any {
 	d := map[string]any{
 		"No":       v.No,
 		"Kind":     s.KindLabel(v.Kind),
@@ -711,6 +711,7 @@ func (s *VisitService) pushData(v *Visit, extra map[string]string) map[string]an
 		// Optional fields are there, empty: catalogue texts fail on a missing one.
 		"Person":   "",
 		"Proposed": "",
+		"FallBack": false, // sent to the community's staff: nobody holds the role it is for
 	}
 	if v.Trigger == TriggerTransferIn || v.Trigger == TriggerPairing {
 		// A newcomer's or a paired person's name is no secret to their visitor; a
@@ -733,16 +734,41 @@ func (s *VisitService) tellAssignee(ctx context.Context, v *Visit, key MsgKey, e
 	return s.tell(ctx, v, []Grant{{OpenID: v.Assignee, Name: v.AssigneeName}}, key, event, nil)
 }
 
-func (s *VisitService) tellSecretaries(ctx context.Context, v *Visit, key MsgKey, event string, extra map[string]string) error {
-	secs, err := s.Holders.Holders(ctx, RoleSecretary, v.Community)
+// tellSecretaries tells the community's secretaries; with none bound, its staff, in
+// words that say why and offer none of the secretary's commands (FallBack).
+func (s *VisitService) tellSecretaries(ctx context.Context, v *Visit, key MsgKey, event string, extra map[string]any) error {
+	to, fellBack, err := s.escalationTo(ctx, RoleSecretary, v.Community)
 	if err != nil {
 		return err
 	}
-	secs = slices.DeleteFunc(secs, func(g Grant) bool { return g.Role != RoleSecretary })
-	return s.tell(ctx, v, secs, key, event, extra)
+	if extra == nil {
+		extra = map[string]any{}
+	}
+	extra["FallBack"] = fellBack
+	return s.tell(ctx, v, to, key, event, extra)
 }
 
-func (s *VisitService) tell(ctx context.Context, v *Visit, to []Grant, key MsgKey, event string, extra map[string]string) error {
+// escalationTo is who hears what is meant for role about a task of community (its
+// secretaries, the district's admins): the role's holders, or, when nobody holds
+// it, the community's staff, so that it always reaches a person (the rule of
+// requests, TicketService.escalationTo). fellBack says which.
+func (s *VisitService) escalationTo(ctx context.Context, role Role, community string) (to []Grant, fellBack bool, err error) {
+	in := community
+	if role == RoleAdmin {
+		in = ""
+	}
+	if to, err = s.Holders.Holders(ctx, role, in); err != nil {
+		return nil, false, err
+	}
+	if to = slices.DeleteFunc(to, func(g Grant) bool { return g.Role != role }); len(to) > 0 {
+		return to, false, nil
+	}
+	to, err = s.Holders.Holders(ctx, RoleStaff, community)
+	to = slices.DeleteFunc(to, func(g Grant) bool { return g.Role != RoleStaff || g.Community != community })
+	return to, true, err
+}
+
+func (s *VisitService) tell(ctx context.Context, v *Visit, to []Grant, key MsgKey, event string, extra map[string]any) error {
 	data := s.pushData(v, extra)
 	// A deadline reminder is one per deadline (a retried reminder, which writes the
 	// task again, tells nobody twice); anything else one per version of the task.
