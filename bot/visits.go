@@ -528,15 +528,17 @@ func (s *VisitService) Complete(ctx context.Context, actor Actor, at time.Time, 
 }
 
 // AskReschedule asks the secretary to move the deadline to the end of date (改期).
-func (s *VisitService) AskReschedule(ctx context.Context, actor Actor, at time.Time, no string, date time.Time, reason string) (*Visit, error) {
+// told is who heard of it: RoleSecretary, or RoleStaff when the community has no
+// secretary (nobody can approve it until one is bound).
+func (s *VisitService) AskReschedule(ctx context.Context, actor Actor, at time.Time, no string, date time.Time, reason string) (v *Visit, told Role, err error) {
 	if _, err := s.ownTask(ctx, actor, no); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	deadline := s.Calendar.AddWorkingDays(startOfDay(date), 0)
 	if !s.Calendar.IsWorkday(date) || !deadline.After(at) || strings.TrimSpace(reason) == "" {
-		return nil, UserError(EInvalid, MsgVisitBadDate, nil)
+		return nil, "", UserError(EInvalid, MsgVisitBadDate, nil)
 	}
-	v, err := s.Visits.UpdateVisit(ctx, no, func(v *Visit) ([]VisitEvent, error) {
+	v, err = s.Visits.UpdateVisit(ctx, no, func(v *Visit) ([]VisitEvent, error) {
 		if !v.Open() || v.Assignee != actor.ID {
 			return nil, UserError(EConflict, MsgVisitNotOpen, map[string]string{"No": no})
 		}
@@ -544,9 +546,10 @@ func (s *VisitService) AskReschedule(ctx context.Context, actor Actor, at time.T
 		return []VisitEvent{{At: at, Actor: actor.ID, Name: actor.Name, Kind: "reschedule_asked", Text: v.ProposedReason}}, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return v, s.tellSecretaries(ctx, v, msgVisitAskPush, "ask", nil)
+	told, err = s.toSecretaries(ctx, v, msgVisitAskPush, "ask", nil)
+	return v, told, err
 }
 
 func startOfDay(t time.Time) time.Time {
@@ -592,11 +595,13 @@ func (s *VisitService) DecideReschedule(ctx context.Context, actor Actor, at tim
 }
 
 // Return hands a task back to the secretary (转交): it waits to be assigned again.
-func (s *VisitService) Return(ctx context.Context, actor Actor, at time.Time, no string) (*Visit, error) {
+// told is who heard of it: RoleSecretary, or RoleStaff when the community has no
+// secretary.
+func (s *VisitService) Return(ctx context.Context, actor Actor, at time.Time, no string) (v *Visit, told Role, err error) {
 	if _, err := s.ownTask(ctx, actor, no); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	v, err := s.Visits.UpdateVisit(ctx, no, func(v *Visit) ([]VisitEvent, error) {
+	v, err = s.Visits.UpdateVisit(ctx, no, func(v *Visit) ([]VisitEvent, error) {
 		if !v.Open() || v.Assignee != actor.ID {
 			return nil, UserError(EConflict, MsgVisitNotOpen, map[string]string{"No": no})
 		}
@@ -605,9 +610,10 @@ func (s *VisitService) Return(ctx context.Context, actor Actor, at time.Time, no
 		return []VisitEvent{{At: at, Actor: actor.ID, Name: actor.Name, Kind: "returned"}}, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return v, s.tellSecretaries(ctx, v, msgVisitReturned, "returned", map[string]any{"Member": actor.Name})
+	told, err = s.toSecretaries(ctx, v, msgVisitReturned, "returned", map[string]any{"Member": actor.Name})
+	return v, told, err
 }
 
 // Nudge pushes a reminder to the assignee at the secretary's word (催办).
@@ -737,15 +743,25 @@ func (s *VisitService) tellAssignee(ctx context.Context, v *Visit, key MsgKey, e
 // tellSecretaries tells the community's secretaries; with none bound, its staff, in
 // words that say why and offer none of the secretary's commands (FallBack).
 func (s *VisitService) tellSecretaries(ctx context.Context, v *Visit, key MsgKey, event string, extra map[string]any) error {
+	_, err := s.toSecretaries(ctx, v, key, event, extra)
+	return err
+}
+
+// toSecretaries is tellSecretaries, saying who was told: RoleSecretary or RoleStaff.
+func (s *VisitService) toSecretaries(ctx context.Context, v *Visit, key MsgKey, event string, extra map[string]any) (Role, error) {
 	to, fellBack, err := s.escalationTo(ctx, RoleSecretary, v.Community)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if extra == nil {
 		extra = map[string]any{}
 	}
 	extra["FallBack"] = fellBack
-	return s.tell(ctx, v, to, key, event, extra)
+	told := RoleSecretary
+	if fellBack {
+		told = RoleStaff
+	}
+	return told, s.tell(ctx, v, to, key, event, extra)
 }
 
 // escalationTo is who hears what is meant for role about a task of community (its

@@ -130,10 +130,11 @@ func TestStartUpWarnsOfEmptyRoles(t *testing.T) {
 	}
 }
 
-// With no secretary bound, what a visit task has for the secretary (待指派, 任务退回,
-// 走访超期) and, with no district admin either, the district's 督办 reach the
+// With no secretary bound, what a visit task has for the secretary (待指派, 改期申请,
+// 任务退回, 走访超期) and, with no district admin either, the district's 督办 reach the
 // community's staff, each saying why and offering none of the secretary's commands
-// (指派, 催办 are the secretary's). Once a secretary is bound, they go to the secretary.
+// (指派, 催办, 同意 are the secretary's); the member who asks or hands back is told
+// who heard it. Once a secretary is bound, they go to the secretary.
 func TestVisitEscalationsReachStaffWhenNoSecretary(t *testing.T) {
 	e := newResidentEnv(t) // Wednesday 25 Nov 10:00
 	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
@@ -153,10 +154,18 @@ func TestVisitEscalationsReachStaffWhenNoSecretary(t *testing.T) {
 	if got := e.pushedTexts("o_party"); !strings.Contains(got, "【走访任务 "+no+"】") {
 		t.Fatalf("member pushes:\n%s", got)
 	}
-	if got := e.say("o_party", "转交 "+no); !strings.Contains(got, no) {
-		t.Fatalf("转交: %q", got)
+	asked := e.say("o_party", "改期 "+no+" 12月2日 住院复查")
+	if !containsAll(asked, "本社区尚未绑定社区书记|暂时无人审批|已告知社区工作人员") || strings.Contains(asked, "已报支部书记") {
+		t.Fatalf("改期 with no secretary: %q", asked)
 	}
 	last := e.pushesTo("o_staff")
+	if text := last[len(last)-1].Text; !containsAll(text, "【改期申请 "+no+"】|改期须由社区书记同意") || strings.Contains(text, "「同意") {
+		t.Fatalf("reschedule push to staff: %q", text)
+	}
+	if got := e.say("o_party", "转交 "+no); !containsAll(got, no+" 已交回|已告知社区工作人员联系党支部另行安排") || strings.Contains(got, "支部书记另行安排") {
+		t.Fatalf("转交: %q", got)
+	}
+	last = e.pushesTo("o_staff")
 	if text := last[len(last)-1].Text; !containsAll(text, "【任务退回 "+no+"】李建国|本社区尚未绑定社区书记|请联系党支部重新安排") ||
 		strings.Contains(text, "「指派") {
 		t.Fatalf("returned task's push to staff: %q", text)
