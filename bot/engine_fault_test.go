@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -89,17 +90,22 @@ func TestHandlerOutageIsBusyNotABug(t *testing.T) {
 }
 
 // losingInbox commits, once armed, and then loses the commit's answer: Redis wrote
-// everything and died before saying so.
+// everything and died before saying so; or, with late set, said so only after the
+// engine had answered without it.
 type losingInbox struct {
 	*memStore
-	armed bool
+	armed atomic.Bool
+	late  time.Duration
 }
 
 func (l *losingInbox) Commit(ctx context.Context, c *bot.Claim, o bot.Commit) error {
-	if err := l.memStore.Commit(ctx, c, o); err != nil || !l.armed {
+	if err := l.memStore.Commit(ctx, c, o); err != nil || !l.armed.CompareAndSwap(true, false) {
 		return err
 	}
-	l.armed = false
+	if l.late > 0 {
+		time.Sleep(l.late)
+		return nil
+	}
 	return bot.Errorf(bot.EUnavailable, "read tcp: connection reset")
 }
 
@@ -119,7 +125,7 @@ func TestLostAnswerOfAFinishedFormIsToldAgain(t *testing.T) {
 	for _, s := range []string{"登记", "张三", "红", "跳过"} {
 		h.say("u1", s)
 	}
-	lose.armed = true
+	lose.armed.Store(true)
 	if got := h.say("u1", "确认"); got != "忙，可能未完成" {
 		t.Fatalf("the lost answer: %q", got)
 	}
@@ -185,5 +191,28 @@ func TestRepeatedConfirmInARelayIsConversation(t *testing.T) {
 	relaying = false
 	if got := h.say("u1", "好"); got != "已登记张三" {
 		t.Fatalf("好 after the relay ended: %q", got)
+	}
+}
+
+// The same when the commit went through but its answer came after the engine's
+// budget: the person was told 「可能未完成」, and their 确认 again is told the number.
+func TestLateAnswerOfAFinishedFormIsToldAgain(t *testing.T) {
+	h := newHarness(t)
+	lose := &losingInbox{memStore: h.store, late: 300 * time.Millisecond}
+	h.eng.Inbox = lose
+	h.eng.Budget, h.eng.Grace = 100*time.Millisecond, 50*time.Millisecond
+	for _, s := range []string{"登记", "张三", "红", "跳过"} {
+		h.say("u1", s)
+	}
+	lose.armed.Store(true)
+	if got := h.say("u1", "确认"); got != "忙，可能未完成" {
+		t.Fatalf("the late answer: %q", got)
+	}
+	time.Sleep(lose.late)
+	if got := h.say("u1", "确认"); got != "已登记张三" {
+		t.Fatalf("确认 after the late answer: %q", got)
+	}
+	if len(h.submits) != 1 {
+		t.Fatalf("submits = %d, want 1", len(h.submits))
 	}
 }
