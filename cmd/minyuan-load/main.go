@@ -19,6 +19,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -243,11 +244,22 @@ func (o options) client(url string, hc *http.Client) *sim.Client {
 
 // drive runs the load for o.dur against one webhook.
 func drive(ctx context.Context, o options, target, prefix string) (stats, error) {
-	transport := &http.Transport{MaxIdleConnsPerHost: o.conc, MaxConnsPerHost: o.conc}
-	defer transport.CloseIdleConnections()
+	u, err := url.Parse(target)
+	if err != nil {
+		return stats{}, err
+	}
+	if u.Scheme != "http" || u.Port() == "" {
+		return stats{}, fmt.Errorf("%s: want http://host:port/…", target)
+	}
+	transport := newConnTransport(u.Host, o.conc)
+	defer transport.Close()
 	client := o.client(target, &http.Client{Transport: transport})
 	ctx, cancel := context.WithTimeout(ctx, o.dur)
 	defer cancel()
+	// The run is over at its deadline, which a connection's deadline can meet a
+	// moment before ctx's timer fires.
+	end, _ := ctx.Deadline()
+	over := func() bool { return ctx.Err() != nil || !time.Now().Before(end) }
 	var errs, over5s, forms atomic.Int64
 	var firstErr sync.Once
 	lat := make([][]time.Duration, o.conc)
@@ -270,7 +282,7 @@ func drive(ctx context.Context, o options, target, prefix string) (stats, error)
 				t0 := time.Now()
 				reply, err := client.Text(ctx, from, text)
 				d := time.Since(t0)
-				if ctx.Err() != nil {
+				if over() {
 					return "", false // the run ended mid-message: not counted
 				}
 				lat[w] = append(lat[w], d)
@@ -284,7 +296,7 @@ func drive(ctx context.Context, o options, target, prefix string) (stats, error)
 				}
 				return reply, true
 			}
-			for i := 0; ctx.Err() == nil; i++ {
+			for i := 0; !over(); i++ {
 				from := mine[i%len(mine)]
 				switch flows[rng.IntN(len(flows))] {
 				case "chat":
