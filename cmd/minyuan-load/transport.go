@@ -97,13 +97,22 @@ func exchange(ctx context.Context, c *bufConn, req *http.Request) (*http.Respons
 	if err != nil {
 		return nil, err
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+	if resp.ContentLength > maxAnswer {
+		return nil, errors.New("answer too long")
+	}
+	var body []byte
+	if resp.ContentLength >= 0 {
+		body = make([]byte, resp.ContentLength)
+		_, err = io.ReadFull(resp.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(resp.Body, maxAnswer+1))
+		if err == nil && len(body) > maxAnswer {
+			err = errors.New("answer too long")
+		}
+	}
 	resp.Body.Close()
 	if err != nil {
 		return nil, err
-	}
-	if len(body) > maxAnswer {
-		return nil, errors.New("answer too long")
 	}
 	if ctx.Err() != nil {
 		return nil, ctx.Err()
