@@ -1,10 +1,15 @@
 // Command minyuan-load drives a Minyuan webhook as WeChat would, with many residents
 // at once, and measures it; it can run a bare echo on the same WeChat library and
-// drive it in the same sitting, to print how far the real work is from doing nothing.
+// drive it, and any other webhook (node-echo.js: node-webot's), in the same sitting,
+// to print how far the real work is from doing nothing.
 //
 //	minyuan-load echo -addr 127.0.0.1:8091 -token T -appid A -aes-key K
-//	minyuan-load run -url http://127.0.0.1:8080/wechat -vs http://127.0.0.1:8091/ \
-//	    -token T -appid A -aes-key K -mode safe -residents 500 -c 64 -d 10s
+//	minyuan-load run -url http://127.0.0.1:8080/wechat -vs echo=http://127.0.0.1:8091/ \
+//	    -vs node=http://127.0.0.1:8092/ -token T -appid A -aes-key K -mode safe -c 64 -d 10s
+//
+// Before it measures, every target must refuse a forged signature, and every target
+// but Minyuan must echo a good message. The tool-cpu column is the tool's own CPU
+// per message, taken from the machine the server under test runs on.
 //
 // Each resident's messages go one at a time, as from one phone; residents run in
 // parallel up to -c. The flows: chat (帮助), status (我的诉求) and whole request forms
@@ -70,6 +75,8 @@ func echo(ctx context.Context, args []string) error {
 	token := fs.String("token", "", "webhook token")
 	appID := fs.String("appid", "wxload", "AppID")
 	aesKey := fs.String("aes-key", "", "EncodingAESKey (safe mode)")
+	delay := fs.Duration("delay", 0, "wait this long before answering, to drive the echo at a slower server's pace")
+	repeat := fs.Int("repeat", 1, "answer with the text repeated this many times, for a reply as long as a real one")
 	_ = fs.Parse(args)
 	mywechat.Silence()
 	oa := officialaccount.NewOfficialAccount(&offConfig.Config{
@@ -79,7 +86,8 @@ func echo(ctx context.Context, args []string) error {
 		srv := oa.GetServer(r, w)
 		srv.SkipValidate(false)
 		srv.SetMessageHandler(func(m *message.MixMessage) *message.Reply {
-			return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(m.Content)}
+			time.Sleep(*delay)
+			return &message.Reply{MsgType: message.MsgTypeText, MsgData: message.NewText(strings.Repeat(m.Content, max(*repeat, 1)))}
 		})
 		if err := srv.Serve(); err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
