@@ -134,11 +134,11 @@ func (t *targets) String() string {
 }
 
 func (t *targets) Set(s string) error {
-	name, url, ok := strings.Cut(s, "=")
+	name, webhook, ok := strings.Cut(s, "=")
 	if !ok || strings.Contains(name, "/") {
-		name, url = "echo", s
+		name, webhook = "echo", s
 	}
-	if name == "" || url == "" {
+	if name == "" || webhook == "" {
 		return fmt.Errorf("want name=url, got %q", s)
 	}
 	for _, x := range *t {
@@ -149,7 +149,7 @@ func (t *targets) Set(s string) error {
 	if name == "minyuan" {
 		return errors.New(`"minyuan" is the -url target`)
 	}
-	*t = append(*t, target{name, url})
+	*t = append(*t, target{name, webhook})
 	return nil
 }
 
@@ -247,12 +247,12 @@ type stats struct {
 	toolCPU              time.Duration // the load tool's own CPU over the run
 }
 
-func (o options) client(url string, hc *http.Client) *sim.Client {
+func (o options) client(webhook string, hc *http.Client) *sim.Client {
 	mode := sim.ModePlain
 	if o.mode == "safe" {
 		mode = sim.ModeSafe
 	}
-	return &sim.Client{WebhookURL: url, Token: o.token, AppID: o.appID, EncodingAESKey: o.aesKey, Mode: mode,
+	return &sim.Client{WebhookURL: webhook, Token: o.token, AppID: o.appID, EncodingAESKey: o.aesKey, Mode: mode,
 		HTTP: hc, ReplyTimeout: 30 * time.Second, Attempts: 1}
 }
 
@@ -262,10 +262,14 @@ func drive(ctx context.Context, o options, target, prefix string) (stats, error)
 	if err != nil {
 		return stats{}, err
 	}
-	if u.Scheme != "http" || u.Port() == "" {
-		return stats{}, fmt.Errorf("%s: want http://host:port/…", target)
+	if u.Scheme != "http" {
+		return stats{}, fmt.Errorf("%s: want http://…", target)
 	}
-	transport := newConnTransport(u.Host, o.conc)
+	addr := u.Host
+	if u.Port() == "" {
+		addr = net.JoinHostPort(u.Hostname(), "80")
+	}
+	transport := newConnTransport(addr, o.conc)
 	defer transport.Close()
 	client := o.client(target, &http.Client{Transport: transport})
 	ctx, cancel := context.WithTimeout(ctx, o.dur)

@@ -40,8 +40,8 @@ func newConnTransport(addr string, max int) *connTransport {
 }
 
 func (t *connTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Host != t.addr {
-		return nil, fmt.Errorf("transport for %s asked for %s", t.addr, req.URL.Host)
+	if host := req.URL.Host; host != t.addr && net.JoinHostPort(host, "80") != t.addr {
+		return nil, fmt.Errorf("transport for %s asked for %s", t.addr, host)
 	}
 	ctx := req.Context()
 	c, reused, err := t.get(ctx)
