@@ -138,6 +138,24 @@ type Session struct {
 	Step    int               `json:"step"`
 	Data    map[string]string `json:"data,omitempty"`
 	Updated time.Time         `json:"updated"`
+	// Finished, in a session with no Flow, is the form the user finished last, kept
+	// for a few minutes; such a session is no flow (handlers see none).
+	Finished *Finished `json:"finished,omitempty"`
+}
+
+// Finished is a form's run that has ended: the answer that ended it and what the
+// user was told. That answer can be lost on its way after everything was written
+// (Redis died before replying, or time ran out), and the user is then told to send
+// the same again; by then the form is over. Until Until, the same final answer is
+// read as that repetition and told the same words, not taken for something new.
+type Finished struct {
+	Flow string `json:"flow"`
+	// Said is the final answer as Spoken; Confirm: it was the confirm step, and any
+	// confirm word repeats it (「好」 then 「确认」).
+	Said    string    `json:"said,omitempty"`
+	Confirm bool      `json:"confirm,omitempty"`
+	Reply   string    `json:"reply"`
+	Until   time.Time `json:"until"`
 }
 
 // Role is what a user may do. A role is granted by an invite code, never self-declared.

@@ -76,9 +76,13 @@ type Callback struct {
 	Status    CallbackStatus    `json:"status,omitempty"`
 	Attempts  []CallbackAttempt `json:"attempts,omitempty"`
 	Escalated bool              `json:"escalated,omitempty"`
-	Result    CallbackResult    `json:"result,omitempty"`
-	Closed    time.Time         `json:"closed,omitzero"`
-	Version   int               `json:"version,omitempty"`
+	// EscalatedTo is who was told when it escalated: RoleSecretary, or RoleStaff (the
+	// community's staff) when no secretary was bound. Empty in tasks from before it
+	// was kept: their secretary was told, if bound.
+	EscalatedTo Role           `json:"escalated_to,omitempty"`
+	Result      CallbackResult `json:"result,omitempty"`
+	Closed      time.Time      `json:"closed,omitzero"`
+	Version     int            `json:"version,omitempty"`
 }
 
 // Open reports whether the task still waits for a call.
@@ -145,6 +149,9 @@ type CallbackService struct {
 	Retry time.Duration
 	// MaxFailed tries that do not get through escalate to the secretary (default 3).
 	MaxFailed int
+	// Holders says whether a community has a secretary to escalate to; with none
+	// (or no Holders) the community's staff are told instead.
+	Holders RoleHolders
 	// Community takes tasks that name none (the hotline's desk).
 	Community string
 }
@@ -268,6 +275,15 @@ func (s *CallbackService) Attempt(ctx context.Context, actor Actor, at time.Time
 		return nil, Errorf(EInvalid, "callback: result %q", result)
 	}
 	escalate := false
+	escalateTo := RoleStaff
+	if result == CallbackNoAnswer {
+		// Whom a third failure would tell, asked before the write: the write
+		// records it with the escalation, and the caller's answer says it.
+		var err error
+		if escalateTo, err = s.escalateTo(ctx, no); err != nil {
+			return nil, err
+		}
+	}
 	c, err := s.Store.UpdateCallback(ctx, no, func(c *Callback) (map[Counter]int64, error) {
 		if !mayCall(actor, c) {
 			return nil, Errorf(ENotFound, "callback %s", no)
@@ -282,7 +298,7 @@ func (s *CallbackService) Attempt(ctx context.Context, actor Actor, at time.Time
 		}
 		c.Due = at.Add(s.retry())
 		if c.Failed() >= s.maxFailed() && !c.Escalated {
-			c.Escalated, escalate = true, true
+			c.Escalated, c.EscalatedTo, escalate = true, escalateTo, true
 		}
 		return nil, nil
 	})
@@ -305,6 +321,26 @@ func (s *CallbackService) Attempt(ctx context.Context, actor Actor, at time.Time
 		}
 	}
 	return c, nil
+}
+
+// escalateTo is who hears of task no's failed calls: its community's secretaries,
+// or, with none bound, its staff.
+func (s *CallbackService) escalateTo(ctx context.Context, no string) (Role, error) {
+	if s.Holders == nil {
+		return RoleStaff, nil
+	}
+	c, err := s.Store.Callback(ctx, no)
+	if err != nil {
+		return "", err
+	}
+	secs, err := s.Holders.Holders(ctx, RoleSecretary, c.Community)
+	if err != nil {
+		return "", err
+	}
+	if slices.ContainsFunc(secs, func(g Grant) bool { return g.Role == RoleSecretary && g.Community == c.Community }) {
+		return RoleSecretary, nil
+	}
+	return RoleStaff, nil
 }
 
 // Due runs a task's reminder: the desk is reminded of a task still waiting for the

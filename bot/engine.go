@@ -45,6 +45,11 @@ const (
 	// DefaultRenewEvery renews the claim and lock leases of a handler that runs this
 	// long; the store's lease must be a few times longer.
 	DefaultRenewEvery = 500 * time.Millisecond
+	// DefaultRepeatWindow is how long a finished form's final answer, sent again, is
+	// read as a repetition (Session.Finished). A person told 「系统繁忙…再发一次」
+	// sends it again within seconds or a minute or two, or after putting the phone
+	// down for a while; much later, 「好」 or 「确认」 is about something else.
+	DefaultRepeatWindow = 10 * time.Minute
 )
 
 // Engine turns an Update into a Reply exactly once per Update, one Update per user at a
@@ -66,6 +71,9 @@ type Engine struct {
 	// RenewEvery is how often a running handler's leases are renewed
 	// (default DefaultRenewEvery).
 	RenewEvery time.Duration
+	// RepeatWindow is how long a finished form's final answer is answered again with
+	// the same words (default DefaultRepeatWindow).
+	RepeatWindow time.Duration
 }
 
 // Phases of one Update, for the answer given when time runs out.
@@ -207,10 +215,15 @@ func (e *Engine) decide(ctx context.Context, c *Claim, log *slog.Logger) (Reply,
 	u := c.Update
 	now := e.Clock.Now()
 	sess := c.Session
+	var last *Finished
+	if sess != nil && sess.Flow == "" {
+		// Only a form finished a moment ago: the user is in no flow.
+		last, sess = sess.Finished, nil
+	}
 	if sess != nil && sess.Data == nil {
 		sess.Data = map[string]string{}
 	}
-	r := &Request{Update: u, User: &User{OpenID: u.From, Grants: c.Grants}, Session: sess, Relay: c.Relay, Now: now, Catalog: e.Catalog}
+	r := &Request{Update: u, User: &User{OpenID: u.From, Grants: c.Grants}, Session: sess, Relay: c.Relay, Now: now, Catalog: e.Catalog, last: last}
 
 	var notes []string
 	if sess != nil && now.Sub(sess.Updated) > e.SessionTimeout {
@@ -225,14 +238,18 @@ func (e *Engine) decide(ctx context.Context, c *Claim, log *slog.Logger) (Reply,
 		}
 		log.Info("refused", "code", ue.Code)
 		reply = r.Say(ue.Msg, ue.Data)
+		r.finished = nil
 	}
 	if len(notes) > 0 {
 		reply.Text = strings.Join(append(notes, reply.Text), "\n\n")
 	}
+	if r.Session == nil {
+		r.Session = e.keepFinished(r, reply)
+	}
 	if r.Session != nil {
 		r.Session.User = u.From
 		r.Session.Updated = now
-		if r.Session.ID == "" {
+		if r.Session.ID == "" && r.Session.Flow != "" {
 			r.Session.ID = rand.Text()
 		}
 	}
@@ -301,7 +318,39 @@ func (e *Engine) route(ctx context.Context, r *Request) (Reply, error) {
 	if rep, ok, err := e.through(ctx, r); ok || err != nil {
 		return rep, err
 	}
+	if f := r.last; f != nil && e.repeats(r, f) {
+		return e.run(ctx, r, m.flowRoute(RouteFlow, f.Flow, HandlerFunc(func(context.Context, *Request) (Reply, error) {
+			return Text(f.Reply), nil
+		})))
+	}
 	return e.run(ctx, r, route{Route{Kind: RouteFallback}, m.fallback})
+}
+
+// repeats reports whether the Update is the final answer of form f, finished a
+// moment ago, sent again: it was told what it had made, or, if that answer was
+// lost, to send the same again. It comes after commands and a live relay (there
+// 「好」 is conversation), in the place of the fallback.
+func (e *Engine) repeats(r *Request, f *Finished) bool {
+	if !r.Now.Before(f.Until) || (r.Update.Kind != KindText && r.Update.Kind != KindVoice) {
+		return false
+	}
+	said := Spoken(r.Update.Text)
+	return said != "" && (said == f.Said || f.Confirm && oneOf(said, e.Catalog.Words(wordsConfirm)))
+}
+
+// keepFinished is the session to keep for a user in no flow after r: the form r
+// finished, with its answer, for RepeatWindow; or the one finished before, until
+// its window ends; or none.
+func (e *Engine) keepFinished(r *Request, reply Reply) *Session {
+	f := r.last
+	if r.finished != nil {
+		f = r.finished
+		f.Reply, f.Until = reply.Text, r.Now.Add(cmp.Or(e.RepeatWindow, DefaultRepeatWindow))
+	}
+	if f == nil || !r.Now.Before(f.Until) {
+		return nil
+	}
+	return &Session{Finished: f}
 }
 
 // through offers the Update to the Mux's PassFunc, if it has one.

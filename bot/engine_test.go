@@ -233,7 +233,8 @@ func TestFormConversation(t *testing.T) {
 			{"2", "备注？\n可跳过"},
 			{"跳过", "姓名张三 颜色blue 备注\n请确认"},
 			{"确认", "已登记张三"},
-			{"确认", "不懂"}, // the session is over
+			{"确认", "已登记张三"}, // the form is over: told again, nothing made
+			{"张三", "不懂"},
 		}, 1},
 		{"validation and bad choice ask again", []step{
 			{"登记", "您的姓名？"},

@@ -376,6 +376,7 @@ func (f *Form) submit(ctx context.Context, r *Request) (Reply, error) {
 	}
 	if r.Session != nil && r.Session.Flow == f.ID {
 		r.End()
+		r.finished = &Finished{Flow: f.ID, Said: Spoken(strings.TrimSpace(r.Update.Text)), Confirm: f.Confirm != ""}
 	}
 	return rep, nil
 }

@@ -23,6 +23,10 @@ type Request struct {
 	// Route is what the router chose (for middleware); zero for the engine's own
 	// answers.
 	Route Route
+
+	// last is the form the user finished a moment ago, if any (Session.Finished);
+	// finished is the form this Update finished.
+	last, finished *Finished
 }
 
 // T renders a catalogue text.

@@ -310,11 +310,11 @@ func (s *VisitService) FireDue(ctx context.Context, at time.Time, r Reminder) er
 	case levelSecretary:
 		return s.tellSecretaries(ctx, v, msgVisitSecretary, p.Level, nil)
 	case levelDistrict:
-		admins, err := s.Holders.Holders(ctx, RoleAdmin, "")
+		to, fellBack, err := s.escalationTo(ctx, RoleAdmin, v.Community)
 		if err != nil {
 			return err
 		}
-		return s.tell(ctx, v, admins, msgVisitDistrict, p.Level, nil)
+		return s.tell(ctx, v, to, msgVisitDistrict, p.Level, map[string]any{"FallBack": fellBack})
 	}
 	return nil
 }
@@ -528,15 +528,17 @@ func (s *VisitService) Complete(ctx context.Context, actor Actor, at time.Time, 
 }
 
 // AskReschedule asks the secretary to move the deadline to the end of date (改期).
-func (s *VisitService) AskReschedule(ctx context.Context, actor Actor, at time.Time, no string, date time.Time, reason string) (*Visit, error) {
+// told is who heard of it: RoleSecretary, or RoleStaff when the community has no
+// secretary (nobody can approve it until one is bound).
+func (s *VisitService) AskReschedule(ctx context.Context, actor Actor, at time.Time, no string, date time.Time, reason string) (v *Visit, told Role, err error) {
 	if _, err := s.ownTask(ctx, actor, no); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	deadline := s.Calendar.AddWorkingDays(startOfDay(date), 0)
 	if !s.Calendar.IsWorkday(date) || !deadline.After(at) || strings.TrimSpace(reason) == "" {
-		return nil, UserError(EInvalid, MsgVisitBadDate, nil)
+		return nil, "", UserError(EInvalid, MsgVisitBadDate, nil)
 	}
-	v, err := s.Visits.UpdateVisit(ctx, no, func(v *Visit) ([]VisitEvent, error) {
+	v, err = s.Visits.UpdateVisit(ctx, no, func(v *Visit) ([]VisitEvent, error) {
 		if !v.Open() || v.Assignee != actor.ID {
 			return nil, UserError(EConflict, MsgVisitNotOpen, map[string]string{"No": no})
 		}
@@ -544,9 +546,10 @@ func (s *VisitService) AskReschedule(ctx context.Context, actor Actor, at time.T
 		return []VisitEvent{{At: at, Actor: actor.ID, Name: actor.Name, Kind: "reschedule_asked", Text: v.ProposedReason}}, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return v, s.tellSecretaries(ctx, v, msgVisitAskPush, "ask", nil)
+	told, err = s.toSecretaries(ctx, v, msgVisitAskPush, "ask", nil)
+	return v, told, err
 }
 
 func startOfDay(t time.Time) time.Time {
@@ -592,11 +595,13 @@ func (s *VisitService) DecideReschedule(ctx context.Context, actor Actor, at tim
 }
 
 // Return hands a task back to the secretary (转交): it waits to be assigned again.
-func (s *VisitService) Return(ctx context.Context, actor Actor, at time.Time, no string) (*Visit, error) {
+// told is who heard of it: RoleSecretary, or RoleStaff when the community has no
+// secretary.
+func (s *VisitService) Return(ctx context.Context, actor Actor, at time.Time, no string) (v *Visit, told Role, err error) {
 	if _, err := s.ownTask(ctx, actor, no); err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	v, err := s.Visits.UpdateVisit(ctx, no, func(v *Visit) ([]VisitEvent, error) {
+	v, err = s.Visits.UpdateVisit(ctx, no, func(v *Visit) ([]VisitEvent, error) {
 		if !v.Open() || v.Assignee != actor.ID {
 			return nil, UserError(EConflict, MsgVisitNotOpen, map[string]string{"No": no})
 		}
@@ -605,9 +610,10 @@ func (s *VisitService) Return(ctx context.Context, actor Actor, at time.Time, no
 		return []VisitEvent{{At: at, Actor: actor.ID, Name: actor.Name, Kind: "returned"}}, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
-	return v, s.tellSecretaries(ctx, v, msgVisitReturned, "returned", map[string]string{"Member": actor.Name})
+	told, err = s.toSecretaries(ctx, v, msgVisitReturned, "returned", map[string]any{"Member": actor.Name})
+	return v, told, err
 }
 
 // Nudge pushes a reminder to the assignee at the secretary's word (催办).
@@ -701,7 +707,7 @@ func (s *VisitService) Secretaries(actor Actor) []string {
 
 // pushData is what a push may say about a task: its number, kind, place and
 // deadline. Never the reason: a hardship's details are shown in chat only.
-func (s *VisitService) pushData(v *Visit, extra map[string]string) map[string]any {
+func (s *VisitService) pushData(v *Visit, extra map[string]any) map[string]any {
 	d := map[string]any{
 		"No":       v.No,
 		"Kind":     s.KindLabel(v.Kind),
@@ -711,6 +717,7 @@ func (s *VisitService) pushData(v *Visit, extra map[string]string) map[string]an
 		// Optional fields are there, empty: catalogue texts fail on a missing one.
 		"Person":   "",
 		"Proposed": "",
+		"FallBack": false, // sent to the community's staff: nobody holds the role it is for
 	}
 	if v.Trigger == TriggerTransferIn || v.Trigger == TriggerPairing {
 		// A newcomer's or a paired person's name is no secret to their visitor; a
@@ -733,16 +740,51 @@ func (s *VisitService) tellAssignee(ctx context.Context, v *Visit, key MsgKey, e
 	return s.tell(ctx, v, []Grant{{OpenID: v.Assignee, Name: v.AssigneeName}}, key, event, nil)
 }
 
-func (s *VisitService) tellSecretaries(ctx context.Context, v *Visit, key MsgKey, event string, extra map[string]string) error {
-	secs, err := s.Holders.Holders(ctx, RoleSecretary, v.Community)
-	if err != nil {
-		return err
-	}
-	secs = slices.DeleteFunc(secs, func(g Grant) bool { return g.Role != RoleSecretary })
-	return s.tell(ctx, v, secs, key, event, extra)
+// tellSecretaries tells the community's secretaries; with none bound, its staff, in
+// words that say why and offer none of the secretary's commands (FallBack).
+func (s *VisitService) tellSecretaries(ctx context.Context, v *Visit, key MsgKey, event string, extra map[string]any) error {
+	_, err := s.toSecretaries(ctx, v, key, event, extra)
+	return err
 }
 
-func (s *VisitService) tell(ctx context.Context, v *Visit, to []Grant, key MsgKey, event string, extra map[string]string) error {
+// toSecretaries is tellSecretaries, saying who was told: RoleSecretary or RoleStaff.
+func (s *VisitService) toSecretaries(ctx context.Context, v *Visit, key MsgKey, event string, extra map[string]any) (Role, error) {
+	to, fellBack, err := s.escalationTo(ctx, RoleSecretary, v.Community)
+	if err != nil {
+		return "", err
+	}
+	if extra == nil {
+		extra = map[string]any{}
+	}
+	extra["FallBack"] = fellBack
+	told := RoleSecretary
+	if fellBack {
+		told = RoleStaff
+	}
+	return told, s.tell(ctx, v, to, key, event, extra)
+}
+
+// escalationTo is who hears what is meant for role about a task of community (its
+// secretaries, the district's admins): the role's holders, or, when nobody holds
+// it, the community's staff, so that it always reaches a person (the rule of
+// requests, TicketService.escalationTo). fellBack says which.
+func (s *VisitService) escalationTo(ctx context.Context, role Role, community string) (to []Grant, fellBack bool, err error) {
+	in := community
+	if role == RoleAdmin {
+		in = ""
+	}
+	if to, err = s.Holders.Holders(ctx, role, in); err != nil {
+		return nil, false, err
+	}
+	if to = slices.DeleteFunc(to, func(g Grant) bool { return g.Role != role }); len(to) > 0 {
+		return to, false, nil
+	}
+	to, err = s.Holders.Holders(ctx, RoleStaff, community)
+	to = slices.DeleteFunc(to, func(g Grant) bool { return g.Role != RoleStaff || g.Community != community })
+	return to, true, err
+}
+
+func (s *VisitService) tell(ctx context.Context, v *Visit, to []Grant, key MsgKey, event string, extra map[string]any) error {
 	data := s.pushData(v, extra)
 	// A deadline reminder is one per deadline (a retried reminder, which writes the
 	// task again, tells nobody twice); anything else one per version of the task.

@@ -47,17 +47,17 @@ visit.push.new: |-
   回复「任务 {{.No}}」查看详情，走访后回复「完成 {{.No}} 走访情况」。
 visit.push.unassigned: |-
   【待指派 {{.No}}】{{.Kind}}，截止 {{.Deadline}}。
-  回复「指派 {{.No}} 党员姓名」安排走访，「任务 {{.No}}」查看详情。
+  {{if .FallBack}}本社区尚未绑定社区书记，此提醒发给社区工作人员：指派须由社区书记操作，请联系党支部安排党员走访，并请管理员绑定社区书记。{{else}}回复「指派 {{.No}} 党员姓名」安排走访，「任务 {{.No}}」查看详情。{{end}}
 visit.push.before: "⏰【走访提醒 {{.No}}】{{.Kind}}明天到期（{{.Deadline}}）。{{if .Place}}地点：{{.Place}}。{{end}}完成后回复「完成 {{.No}} 走访情况」。"
 visit.push.on_day: "🔴【今日到期 {{.No}}】{{.Kind}}今天 {{.Deadline}} 到期。{{if .Place}}地点：{{.Place}}。{{end}}完成后回复「完成 {{.No}} 走访情况」，需延期请回复「改期 {{.No}} 日期 原因」。"
-visit.push.secretary: "🔴【走访超期 {{.No}}】{{.Kind}}已过期限（{{.Deadline}}）{{if .Assignee}}，承办党员：{{.Assignee}}{{else}}，尚未指派{{end}}。回复「催办 {{.No}}」提醒，或「指派 {{.No}} 党员姓名」。"
-visit.push.district: "🔴【走访超期·区级督办 {{.No}}】{{.Kind}}已超期（期限 {{.Deadline}}）{{if .Assignee}}，承办党员：{{.Assignee}}{{end}}，请督促支部落实。"
+visit.push.secretary: "🔴【走访超期 {{.No}}】{{.Kind}}已过期限（{{.Deadline}}）{{if .Assignee}}，承办党员：{{.Assignee}}{{else}}，尚未指派{{end}}。{{if .FallBack}}本社区尚未绑定社区书记，此提醒发给社区工作人员：请{{if .Assignee}}联系承办党员尽快走访{{else}}联系党支部尽快安排党员走访{{end}}，并请管理员绑定社区书记。{{else}}回复「催办 {{.No}}」提醒，或「指派 {{.No}} 党员姓名」。{{end}}"
+visit.push.district: "🔴【走访超期·区级督办 {{.No}}】{{.Kind}}已超期（期限 {{.Deadline}}）{{if .Assignee}}，承办党员：{{.Assignee}}{{end}}，{{if .FallBack}}尚未绑定区级管理员，此督办提醒发给社区工作人员，请尽快落实，并请管理员绑定区级管理员。{{else}}请督促支部落实。{{end}}"
 visit.push.nudge: "📌【支部催办 {{.No}}】{{.Kind}}请尽快走访，期限 {{.Deadline}}。完成后回复「完成 {{.No}} 走访情况」。"
-visit.push.reschedule_ask: "【改期申请 {{.No}}】{{.Assignee}}申请将{{.Kind}}的期限改到 {{.Proposed}}。回复「同意 {{.No}}」或「不同意 {{.No}}」，「任务 {{.No}}」查看原因。"
+visit.push.reschedule_ask: "【改期申请 {{.No}}】{{.Assignee}}申请将{{.Kind}}的期限改到 {{.Proposed}}。{{if .FallBack}}本社区尚未绑定社区书记，此申请发给社区工作人员：改期须由社区书记同意，请与党员商量，并请管理员绑定社区书记。{{else}}回复「同意 {{.No}}」或「不同意 {{.No}}」，「任务 {{.No}}」查看原因。{{end}}"
 visit.push.reschedule_ok: "✅ 支部已同意改期：任务 {{.No}} 的新期限为 {{.Deadline}}。"
 visit.push.reschedule_no: "支部未同意改期：任务 {{.No}} 的期限仍为 {{.Deadline}}，如有困难请联系支部书记或回复「转交 {{.No}}」。"
-visit.push.returned: "【任务退回 {{.No}}】{{.Member}}已将{{.Kind}}交回支部，期限 {{.Deadline}}。回复「指派 {{.No}} 党员姓名」重新安排。"
-visit.push.done: "✅【走访完成 {{.No}}】{{.Assignee}}已完成{{.Kind}}。回复「任务 {{.No}}」查看走访情况。"
+visit.push.returned: "【任务退回 {{.No}}】{{.Member}}已将{{.Kind}}交回支部，期限 {{.Deadline}}。{{if .FallBack}}本社区尚未绑定社区书记，此提醒发给社区工作人员：请联系党支部重新安排，并请管理员绑定社区书记。{{else}}回复「指派 {{.No}} 党员姓名」重新安排。{{end}}"
+visit.push.done: "✅【走访完成 {{.No}}】{{.Assignee}}已完成{{.Kind}}。{{if .FallBack}}（本社区尚未绑定社区书记，此消息发给社区工作人员。）{{else}}回复「任务 {{.No}}」查看走访情况。{{end}}"
 visit.not_found: "没有找到任务 {{.No}}，或这不是您的任务。发送「我的任务」查看您的任务。"
 visit.not_open: "任务 {{.No}} 已经完成或已撤销，不需要再操作。"
 visit.not_member: "本支部没有名为「{{.Member}}」的党员。请核对姓名（党员需先绑定身份）。"

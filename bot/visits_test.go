@@ -226,10 +226,10 @@ func TestVisitIsolation(t *testing.T) {
 	if _, err := e.svc.Complete(ctx, e.actor("m2"), at, v.No, "看过了", nil); bot.ErrorCode(err) != bot.ENotFound {
 		t.Fatalf("m2 completed m1's task: %v", err)
 	}
-	if _, err := e.svc.AskReschedule(ctx, e.actor("m2"), at, v.No, at.AddDate(0, 0, 7), "忙"); bot.ErrorCode(err) != bot.ENotFound {
+	if _, _, err := e.svc.AskReschedule(ctx, e.actor("m2"), at, v.No, at.AddDate(0, 0, 7), "忙"); bot.ErrorCode(err) != bot.ENotFound {
 		t.Fatalf("m2 rescheduled m1's task: %v", err)
 	}
-	if _, err := e.svc.Return(ctx, e.actor("m2"), at, v.No); bot.ErrorCode(err) != bot.ENotFound {
+	if _, _, err := e.svc.Return(ctx, e.actor("m2"), at, v.No); bot.ErrorCode(err) != bot.ENotFound {
 		t.Fatalf("m2 handed back m1's task: %v", err)
 	}
 	if mine, _ := e.svc.Mine(ctx, e.actor("m2")); len(mine) != 0 {
@@ -273,17 +273,17 @@ func TestReschedule(t *testing.T) {
 	at := time.Date(2026, 11, 27, 10, 0, 0, 0, cst)
 	v, _, _ := e.svc.TransferIn(ctx, e.actor("sec"), at, "QY", "王建军", "")
 	m := e.actor(v.Assignee)
-	if _, err := e.svc.AskReschedule(ctx, m, at, v.No, time.Date(2026, 12, 5, 0, 0, 0, 0, cst), "出差"); bot.ErrorCode(err) != bot.EInvalid {
+	if _, _, err := e.svc.AskReschedule(ctx, m, at, v.No, time.Date(2026, 12, 5, 0, 0, 0, 0, cst), "出差"); bot.ErrorCode(err) != bot.EInvalid {
 		t.Fatalf("a Saturday: %v", err)
 	}
-	if _, err := e.svc.AskReschedule(ctx, m, at, v.No, time.Date(2026, 11, 20, 0, 0, 0, 0, cst), "出差"); bot.ErrorCode(err) != bot.EInvalid {
+	if _, _, err := e.svc.AskReschedule(ctx, m, at, v.No, time.Date(2026, 11, 20, 0, 0, 0, 0, cst), "出差"); bot.ErrorCode(err) != bot.EInvalid {
 		t.Fatalf("the past: %v", err)
 	}
 	if _, err := e.svc.DecideReschedule(ctx, e.actor("sec"), at, v.No, true); bot.ErrorCode(err) != bot.EConflict {
 		t.Fatalf("approving nothing: %v", err)
 	}
 	newDay := time.Date(2026, 12, 10, 0, 0, 0, 0, cst)
-	if _, err := e.svc.AskReschedule(ctx, m, at, v.No, newDay, "出差"); err != nil {
+	if _, _, err := e.svc.AskReschedule(ctx, m, at, v.No, newDay, "出差"); err != nil {
 		t.Fatal(err)
 	}
 	if got := e.pushes.to("sec"); len(got) == 0 || !strings.Contains(got[len(got)-1].Text, "同意 "+v.No) {

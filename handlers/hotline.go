@@ -92,8 +92,9 @@ func (f *HotlineFlow) view(c *bot.Callback) map[string]any {
 	return map[string]any{
 		"No": c.No, "Phone": c.Phone, "Community": com.Name, "Ticket": c.Ref, "Text": excerpt(c.Text, 60),
 		"Code": c.Code, "Attempts": len(c.Attempts), "Failed": c.Failed(), "Escalated": c.Escalated,
-		"Reason": f.Catalog.T(msgCallbackReason, map[string]string{"Reason": c.Reason}),
-		"Due":    bot.When(f.Catalog, c.Due),
+		"ToStaff": c.EscalatedTo == bot.RoleStaff,
+		"Reason":  f.Catalog.T(msgCallbackReason, map[string]string{"Reason": c.Reason}),
+		"Due":     bot.When(f.Catalog, c.Due),
 	}
 }
 
@@ -147,18 +148,23 @@ func (f *HotlineFlow) CallbackDue(ctx context.Context, c *bot.Callback) error {
 	return f.tell(ctx, c, to, "due", msgPushCallbackDue)
 }
 
-// CallbackEscalated tells the secretary (the community's staff when it has none)
-// that three calls did not get through.
+// CallbackEscalated tells whom the service chose (c.EscalatedTo): the community's
+// secretaries, or its staff when it has none, that three calls did not get through.
 func (f *HotlineFlow) CallbackEscalated(ctx context.Context, c *bot.Callback) error {
-	to, err := f.People.Holders(ctx, bot.RoleSecretary, c.Community)
-	if err != nil {
-		return err
-	}
-	to = slices.DeleteFunc(to, func(g bot.Grant) bool { return g.Community != c.Community })
-	if len(to) == 0 {
-		if to, err = f.Tickets.StaffOf(ctx, c.Community); err != nil {
+	var to []bot.Grant
+	if c.EscalatedTo != bot.RoleStaff {
+		secs, err := f.People.Holders(ctx, bot.RoleSecretary, c.Community)
+		if err != nil {
 			return err
 		}
+		to = slices.DeleteFunc(secs, func(g bot.Grant) bool { return g.Role != bot.RoleSecretary || g.Community != c.Community })
+	}
+	if len(to) == 0 {
+		staff, err := f.Tickets.StaffOf(ctx, c.Community)
+		if err != nil {
+			return err
+		}
+		to = staff
 	}
 	return f.tell(ctx, c, to, "escalated", msgPushCallbackEsc)
 }

@@ -300,11 +300,13 @@ func (f *VisitFlow) visitReschedule(ctx context.Context, r *bot.Request) (bot.Re
 	if !ok || strings.TrimSpace(reason) == "" {
 		return f.usage(r, wordsVisitReschedule)
 	}
-	v, err := f.Visits.AskReschedule(ctx, member(r), r.Now, no, date, reason)
+	v, told, err := f.Visits.AskReschedule(ctx, member(r), r.Now, no, date, reason)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgVisitAskedOK, f.visitView(r, v)), nil
+	view := f.visitView(r, v)
+	view["ToStaff"] = told == bot.RoleStaff
+	return r.Say(msgVisitAskedOK, view), nil
 }
 
 var (
@@ -355,11 +357,13 @@ func (f *VisitFlow) visitReturn(ctx context.Context, r *bot.Request) (bot.Reply,
 	if !ok {
 		return f.usage(r, wordsVisitReturn)
 	}
-	v, err := f.Visits.Return(ctx, member(r), r.Now, no)
+	v, told, err := f.Visits.Return(ctx, member(r), r.Now, no)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgVisitReturnedOK, f.visitView(r, v)), nil
+	view := f.visitView(r, v)
+	view["ToStaff"] = told == bot.RoleStaff
+	return r.Say(msgVisitReturnedOK, view), nil
 }
 
 // 支部任务: the branch's open and overdue tasks and this month's coverage.

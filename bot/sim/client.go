@@ -8,11 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -363,7 +361,7 @@ func (c *Client) XML(m Message) ([]byte, error) {
 			x.EventKey = cd(m.EventKey)
 		}
 	}
-	return xml.Marshal(x)
+	return x.marshal(), nil
 }
 
 // seal builds the request body and query for the Client's mode.
@@ -397,13 +395,13 @@ func (c *Client) seal(m Message, now time.Time) ([]byte, url.Values, error) {
 	q.Set("msg_signature", wechat.Sign(c.Token, ts, nonce, string(sealed)))
 	var body []byte
 	if c.Mode == ModeSafe {
-		body, err = xml.Marshal(inboundXML{ToUserName: cd(c.account()), Encrypt: cd(string(sealed))})
+		body = (&inboundXML{ToUserName: cd(c.account()), Encrypt: cd(string(sealed))}).marshal()
 	} else {
 		// Compatible mode: everything of the plaintext, and the ciphertext beside it.
 		var x inboundXML
 		if err = xml.Unmarshal(plain, &x); err == nil {
 			x.Encrypt = cd(string(sealed))
-			body, err = xml.Marshal(x)
+			body = x.marshal()
 		}
 	}
 	if err != nil {
@@ -433,8 +431,8 @@ func (c *Client) open(res Result, openid string, raw []byte) (Result, error) {
 	if len(trimmed) == 0 || string(trimmed) == "success" {
 		return res, nil
 	}
-	var x replyXML
-	if err := xml.Unmarshal(trimmed, &x); err != nil {
+	x, err := parseReply(trimmed)
+	if err != nil {
 		return res, fmt.Errorf("sim: reply is not XML: %w", err)
 	}
 	if c.Mode == ModeCompat || c.Mode == ModeSafe {
@@ -449,8 +447,7 @@ func (c *Client) open(res Result, openid string, raw []byte) (Result, error) {
 			return res, fmt.Errorf("sim: decrypt reply: %w", err)
 		}
 		trimmed = plain
-		x = replyXML{}
-		if err := xml.Unmarshal(plain, &x); err != nil {
+		if x, err = parseReply(plain); err != nil {
 			return res, fmt.Errorf("sim: decrypted reply is not XML: %w", err)
 		}
 	}
@@ -506,10 +503,15 @@ func init() { msgSeq.Store(time.Now().UnixMicro() * 1000) }
 func nextMsgID() int64 { return msgSeq.Add(1) }
 
 func randomDigits(n int) string {
-	var b strings.Builder
-	for range n {
-		d, _ := rand.Int(rand.Reader, big.NewInt(10))
-		b.WriteByte(byte('0' + d.Int64()))
+	b := make([]byte, 0, n)
+	var random [16]byte
+	for len(b) < n {
+		_, _ = rand.Read(random[:])
+		for _, r := range random {
+			if r < 250 && len(b) < n { // 250 = 25×10: every digit equally likely
+				b = append(b, '0'+r%10)
+			}
+		}
 	}
-	return b.String()
+	return string(b)
 }

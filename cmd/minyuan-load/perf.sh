@@ -3,9 +3,13 @@
 # library, in one sitting: a private redis-server (appendonly everysec), `minyuan
 # serve`, `minyuan-load echo`, then `minyuan-load run` in plaintext and safe mode,
 # alternating Minyuan and the echo. Loopback only; everything is stopped at the end.
+# With NODE=1 it also installs node-webot's `wechat` package from npm into its
+# temporary directory (never into the repository) and drives node-echo.js, the same
+# bare echo on that package, in the same sitting. Node runs it on one thread.
 #
 #   cmd/minyuan-load/perf.sh                 # 64 connections, 10 s runs, 2 rounds
 #   C=32 D=5s ROUNDS=1 cmd/minyuan-load/perf.sh
+#   NODE=1 D=5s cmd/minyuan-load/perf.sh     # and node-webot's echo
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 C=${C:-64}; D=${D:-10s}; ROUNDS=${ROUNDS:-2}; RESIDENTS=${RESIDENTS:-500}; MIX=${MIX:-chat=60,status=20,form=20}
@@ -34,12 +38,28 @@ sleep 0.5
 pids+=($!)
 "$dir/minyuan-load" echo -addr 127.0.0.1:$eport -token "$token" -appid "$appid" -aes-key "$aeskey" 2>"$dir/echo.log" &
 pids+=($!)
+vs=(-vs "echo=http://127.0.0.1:$eport/")
+if [ -n "${NODE:-}" ]; then
+  command -v node >/dev/null || { echo "NODE=1: node is not installed"; exit 1; }
+  npm install --prefix "$dir/node" --no-audit --no-fund --no-save wechat >"$dir/npm.log" 2>&1 ||
+    { echo "NODE=1: npm install wechat failed:"; cat "$dir/npm.log"; exit 1; }
+  nport=$(free_port)
+  NODE_PATH="$dir/node/node_modules" ADDR=127.0.0.1:$nport TOKEN=$token APPID=$appid AES_KEY=$aeskey \
+    node cmd/minyuan-load/node-echo.js 2>"$dir/node.log" &
+  pids+=($!)
+  vs+=(-vs "node=http://127.0.0.1:$nport/")
+  for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$nport/" && break; sleep 0.1; done
+  curl -s -o /dev/null "http://127.0.0.1:$nport/" || { echo "node-echo.js did not start:"; cat "$dir/node.log"; exit 1; }
+fi
 for _ in $(seq 50); do curl -s -o /dev/null "http://127.0.0.1:$mport/healthz" && break; sleep 0.1; done
 curl -sf -o /dev/null "http://127.0.0.1:$mport/healthz" || { echo "minyuan serve did not start:"; cat "$dir/serve.log"; exit 1; }
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); $(go version | cut -d' ' -f3); $(redis-server --version | cut -d' ' -f3)"
+if [ -n "${NODE:-}" ]; then
+  echo "node $(node --version), wechat $(node -p "require('$dir/node/node_modules/wechat/package.json').version") (one process, one thread)"
+fi
 for mode in plain safe; do
-  "$dir/minyuan-load" run -url "http://127.0.0.1:$mport/wechat" -vs "http://127.0.0.1:$eport/" \
+  "$dir/minyuan-load" run -url "http://127.0.0.1:$mport/wechat" "${vs[@]}" \
     -token "$token" -appid "$appid" -aes-key "$aeskey" -mode $mode \
     -residents "$RESIDENTS" -c "$C" -d "$D" -rounds "$ROUNDS" -mix "$MIX"
 done

@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -318,7 +319,7 @@ func (c *cluster) check(rs []*resident, cl *sim.Client) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	var interrupted, busy int
+	var interrupted, busy, unsure int
 	nos := map[string]bool{}
 	for _, r := range rs {
 		if r.first == "" {
@@ -350,6 +351,16 @@ func (c *cluster) check(rs []*resident, cl *sim.Client) {
 		}
 		if len(r.told) == 0 || !ticketNo.MatchString(r.told[len(r.told)-1]) {
 			t.Errorf("%s ended without being told their number: %q", r.from, r.told)
+		}
+		// Told 「可能没有办完」, they typed 确认 again: the first answer that is not
+		// "busy" is the form's own 「已收到您的诉求，编号 N」, never a note added to
+		// their case (the form may have finished with the answer lost).
+		if i := slices.IndexFunc(r.told, func(s string) bool { return strings.Contains(s, "可能没有办完") }); i >= 0 {
+			unsure++
+			after := slices.IndexFunc(r.told[i+1:], func(s string) bool { return !strings.Contains(s, "系统") })
+			if after < 0 || !strings.Contains(r.told[i+1+after], "已收到您的诉求，编号 "+no) {
+				t.Errorf("%s, told it may not be done, typed 确认 again and was not told their number %s: %q", r.from, no, r.told)
+			}
 		}
 		if _, ok, err := c.st.Reminder(ctx, bot.TicketReminderID(no, bot.StageResolve+":"+bot.LevelRed)); err != nil || !ok {
 			t.Errorf("ticket %s has no deadline reminder (%v)", no, err)
@@ -393,8 +404,8 @@ func (c *cluster) check(rs []*resident, cl *sim.Client) {
 			doubles++
 		}
 	}
-	t.Logf("%d residents: %d confirmations cut off by the fault, %d answers said the system was busy; %d tickets, each alerted (%d twice: sent as the sender died)",
-		len(rs), interrupted, busy, len(nos), doubles)
+	t.Logf("%d residents: %d confirmations cut off by the fault, %d answers said the system was busy (%d residents told it may not be done); %d tickets, each alerted (%d twice: sent as the sender died)",
+		len(rs), interrupted, busy, unsure, len(nos), doubles)
 }
 
 // residents makes n residents of this round and takes them to the confirmation.

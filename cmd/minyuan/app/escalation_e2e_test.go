@@ -129,3 +129,77 @@ func TestStartUpWarnsOfEmptyRoles(t *testing.T) {
 		t.Fatalf("start-up log:\n%s", out)
 	}
 }
+
+// With no secretary bound, what a visit task has for the secretary (待指派, 改期申请,
+// 任务退回, 走访超期) and, with no district admin either, the district's 督办 reach the
+// community's staff, each saying why and offering none of the secretary's commands
+// (指派, 催办, 同意 are the secretary's); the member who asks or hands back is told
+// who heard it. Once a secretary is bound, they go to the secretary.
+func TestVisitEscalationsReachStaffWhenNoSecretary(t *testing.T) {
+	e := newResidentEnv(t) // Wednesday 25 Nov 10:00
+	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
+	e.bindAs("o_party", bot.RoleParty, "QY", "李建国")
+
+	created := e.say("o_staff", "病访 张大爷 幸福里5栋")
+	no := taskNo(t, created)
+	unassigned := e.pushedTexts("o_staff")
+	if !containsAll(unassigned, "【待指派 "+no+"】|本社区尚未绑定社区书记，此提醒发给社区工作人员|请联系党支部安排党员走访") ||
+		strings.Contains(unassigned, "回复「指派") {
+		t.Fatalf("the unassigned task's push to staff:\n%s", unassigned)
+	}
+
+	// Nobody assigned it: after four hours it goes to the member; they hand it back.
+	e.clock.Advance(4*time.Hour + time.Minute)
+	e.pump()
+	if got := e.pushedTexts("o_party"); !strings.Contains(got, "【走访任务 "+no+"】") {
+		t.Fatalf("member pushes:\n%s", got)
+	}
+	asked := e.say("o_party", "改期 "+no+" 12月2日 住院复查")
+	if !containsAll(asked, "本社区尚未绑定社区书记|暂时无人审批|已告知社区工作人员") || strings.Contains(asked, "已报支部书记") {
+		t.Fatalf("改期 with no secretary: %q", asked)
+	}
+	last := e.pushesTo("o_staff")
+	if text := last[len(last)-1].Text; !containsAll(text, "【改期申请 "+no+"】|改期须由社区书记同意") || strings.Contains(text, "「同意") {
+		t.Fatalf("reschedule push to staff: %q", text)
+	}
+	if got := e.say("o_party", "转交 "+no); !containsAll(got, no+" 已交回|已告知社区工作人员联系党支部另行安排") || strings.Contains(got, "支部书记另行安排") {
+		t.Fatalf("转交: %q", got)
+	}
+	last = e.pushesTo("o_staff")
+	if text := last[len(last)-1].Text; !containsAll(text, "【任务退回 "+no+"】李建国|本社区尚未绑定社区书记|请联系党支部重新安排") ||
+		strings.Contains(text, "「指派") {
+		t.Fatalf("returned task's push to staff: %q", text)
+	}
+
+	// Deadline Friday 27th (two working days); overdue Monday, the district Tuesday.
+	before := len(e.pushesTo("o_staff"))
+	e.clock.Set(time.Date(2026, 12, 1, 10, 0, 0, 0, wed.Location()))
+	e.pump()
+	var overdue []string
+	for _, p := range e.pushesTo("o_staff")[before:] {
+		overdue = append(overdue, p.Text)
+	}
+	all := strings.Join(overdue, "\n")
+	for _, want := range []string{"【走访超期 " + no + "】", "尚未指派。本社区尚未绑定社区书记，此提醒发给社区工作人员：请联系党支部尽快安排党员走访",
+		"【走访超期·区级督办 " + no + "】", "尚未绑定区级管理员，此督办提醒发给社区工作人员"} {
+		if !strings.Contains(all, want) {
+			t.Fatalf("overdue pushes to staff lack %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "「催办") || strings.Contains(all, "「指派") {
+		t.Fatalf("overdue pushes to staff offer the secretary's commands:\n%s", all)
+	}
+
+	// With a secretary bound, a new task's push is the secretary's, with 指派.
+	e.bindAs("o_sec", bot.RoleSecretary, "QY", "张书记")
+	staffBefore := len(e.pushesTo("o_staff"))
+	second := taskNo(t, e.say("o_staff", "病访 王奶奶 幸福里6栋"))
+	if got := e.pushedTexts("o_sec"); !containsAll(got, "【待指派 "+second+"】|回复「指派 "+second+" 党员姓名」") || strings.Contains(got, "尚未绑定") {
+		t.Fatalf("secretary pushes:\n%s", got)
+	}
+	for _, p := range e.pushesTo("o_staff")[staffBefore:] {
+		if strings.Contains(p.Text, second) {
+			t.Fatalf("staff told of the task the secretary has: %q", p.Text)
+		}
+	}
+}

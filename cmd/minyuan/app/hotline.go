@@ -36,6 +36,7 @@ func (a *App) hotline(ctx context.Context, cfg configs.Config) error {
 	a.Callbacks.Store, a.Callbacks.Reminders, a.Callbacks.Profiles = a.Store, a.Store, a.Store
 	a.Callbacks.Tickets, a.Callbacks.Pusher = a.Store, a.pusher
 	a.Callbacks.Clock, a.Callbacks.Retry, a.Callbacks.Community = a.clock, cfg.Hotline.CallbackRetry, community
+	a.Callbacks.Holders = a.Store
 	a.Hotline = &bot.HotlineService{
 		Calls: a.Store, Intake: a.Tickets, Tickets: a.Store, Callbacks: a.Callbacks, Profiles: a.Store,
 		Hasher: bot.NewPhoneHasher(key), Proofs: a.Store,

@@ -94,6 +94,57 @@ func TestMissedCallBecomesACallbackStaffClose(t *testing.T) {
 	d.expect(zhao, "回电 "+no+" 已接通", "没有编号为 "+no)
 }
 
+// Three calls that do not get through are told to the community's secretary, and
+// the staff member is told so; with no secretary bound, the community's staff are
+// told instead, and every word says that (the answer, the push, the 回电 list).
+func TestCallbackThreeFailuresTellWhoWasToldTruly(t *testing.T) {
+	for _, secretary := range []bool{true, false} {
+		t.Run(fmt.Sprint("secretary=", secretary), func(t *testing.T) {
+			d := newHotlineDesk(t)
+			if secretary {
+				d.bind("o_sec", bot.RoleSecretary, "QY", "刘书记")
+			}
+			d.cti(url.Values{"event": {"newCall"}, "from": {"02787654321"}, "to": {"12345"}, "direction": {"in"}, "callId": {"m1"}})
+			d.cti(url.Values{"event": {"hangup"}, "from": {"02787654321"}, "to": {"12345"}, "direction": {"in"}, "callId": {"m1"}, "cause": {"cancel"}})
+			no := callbackNo.FindStringSubmatch(d.lastPush(wang, "回电任务").Text)[1]
+			for i := 1; i <= 2; i++ {
+				if got := d.expect(wang, "回电 "+no+" 未接通", fmt.Sprintf("第 %d 次", i)); strings.Contains(got, "三次") {
+					t.Fatalf("try %d: %q", i, got)
+				}
+			}
+			third := d.say(wang, "回电 "+no+" 未接通")
+			list := d.say(wang, "回电")
+			if secretary {
+				if !strings.Contains(third, "已连续三次未接通，已报社区书记") || strings.Contains(third, "尚未绑定") {
+					t.Fatalf("third try with a secretary: %q", third)
+				}
+				d.lastPush("o_sec", "回电三次未接通 "+no, "请社区书记关注")
+				if !strings.Contains(list, "已报书记") {
+					t.Fatalf("回电 list: %q", list)
+				}
+				for _, p := range d.pushesTo(li) {
+					if strings.Contains(p.Text, "回电三次未接通") {
+						t.Fatalf("staff told with a secretary bound: %q", p.Text)
+					}
+				}
+				return
+			}
+			if !containsAll(third, "已连续三次未接通|本社区尚未绑定社区书记，已告知本社区工作人员") || strings.Contains(third, "已报社区书记") {
+				t.Fatalf("third try with no secretary: %q", third)
+			}
+			for _, who := range []string{wang, li} {
+				p := d.lastPush(who, "回电三次未接通 "+no, "本社区尚未绑定社区书记，此提醒发给社区工作人员")
+				if strings.Contains(p.Text, "请社区书记关注") {
+					t.Fatalf("push to %s: %q", who, p.Text)
+				}
+			}
+			if !strings.Contains(list, "已告知社区工作人员（未绑定社区书记）") || strings.Contains(list, "已报书记") {
+				t.Fatalf("回电 list: %q", list)
+			}
+		})
+	}
+}
+
 func TestVoiceCodeLinksCallsAndReceiptsReachWeChat(t *testing.T) {
 	d := newHotlineDesk(t)
 	first := d.logCall("c1", hlCaller, "楼道灯坏了")

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
@@ -57,6 +58,33 @@ func (f failCommit) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.Pr
 	}
 }
 
+// loseCommitAnswer lets the engine's commit run, once armed, and then loses its
+// answer: Redis wrote the ticket, cleared the form and stored the reply, and died
+// before saying so.
+type loseCommitAnswer struct{ armed *atomic.Bool }
+
+func (f loseCommitAnswer) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (f loseCommitAnswer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		args := cmd.Args()
+		if name := cmd.Name(); (name == "evalsha" || name == "eval") && len(args) > 4 && f.armed.Load() {
+			if s, ok := args[4].(string); ok && strings.Contains(s, ":session:") && fmt.Sprint(args[2]) == "5" {
+				f.armed.Store(false)
+				if err := next(ctx, cmd); err != nil {
+					return err
+				}
+				err := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
+				cmd.SetErr(err)
+				return err
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+func (f loseCommitAnswer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
 // downPusher fails one push as an outage once armed.
 type downPusher struct {
 	bot.Pusher
@@ -75,8 +103,12 @@ func (p *downPusher) Push(ctx context.Context, m bot.Push) error {
 // ticket 1197; 1123 never alerted anyone. Now the form's run is the creation key: a
 // 确认 typed again after any failure answers the first ticket's number, and the
 // desk's alert, lost with the first try, is sent then, once.
+//
+// When the commit itself went through and only its answer was lost, the form is
+// over: the 确认 typed again is answered from the finished form, in the words the
+// first one would have had, for a few minutes (bot.DefaultRepeatWindow).
 func TestConfirmTypedAgainAfterAFailureFindsTheTicket(t *testing.T) {
-	for _, how := range []string{"the alert failed", "the commit failed"} {
+	for _, how := range []string{"the alert failed", "the commit failed", "the commit's answer was lost"} {
 		t.Run(how, func(t *testing.T) {
 			rdb := srv.Client(t)
 			e := newEnvOn(t, rdb, quietLog(t))
@@ -88,9 +120,11 @@ func TestConfirmTypedAgainAfterAFailureFindsTheTicket(t *testing.T) {
 				flaky := &downPusher{Pusher: e.app.Tickets.Pusher, armed: &armed}
 				e.app.Tickets.Pusher = flaky
 				e.srv = httptest.NewServer(e.app.Handler())
-			} else {
+			} else if how == "the commit failed" {
 				// The hook goes inside the store's own, as a failing Redis would.
 				rdb.AddHook(failCommit{&armed})
+			} else {
+				rdb.AddHook(loseCommitAnswer{&armed})
 			}
 			e.knownResident("o_res", "QY", "13800138000")
 			e.conversation("o_res", [2]string{"诉求", "类别"}, [2]string{"5", "请描述"}, [2]string{"小区门口有人打架", "请核对"})
@@ -107,7 +141,7 @@ func TestConfirmTypedAgainAfterAFailureFindsTheTicket(t *testing.T) {
 			}
 			// A new message, not the platform's retry: the resident types 确认 again.
 			again := e.say("o_res", "确认")
-			if !strings.Contains(again, "编号 1001") {
+			if !strings.Contains(again, "已收到您的诉求，编号 1001") || !strings.Contains(again, "前受理") {
 				t.Fatalf("确认 typed again: %q", again)
 			}
 			if n := e.lastTicketNo(); n != 1001 {
@@ -117,10 +151,22 @@ func TestConfirmTypedAgainAfterAFailureFindsTheTicket(t *testing.T) {
 			if list := e.say("o_res", "我的诉求"); strings.Count(list, "100") != 1 {
 				t.Fatalf("the resident's list: %q", list)
 			}
-			// And the form is over: a third 确认 is no confirmation.
-			if third := e.say("o_res", "确认"); strings.Contains(third, "编号 1001") && strings.Contains(third, "已收到您的诉求") {
-				t.Fatalf("a third 确认: %q", third)
+			// The form is over: a third 确认 is told the same again and makes nothing.
+			if third := e.say("o_res", "确认"); third != again {
+				t.Fatalf("a third 确认: %q, want the same words %q", third, again)
 			}
+			if n := e.lastTicketNo(); n != 1001 {
+				t.Fatalf("a third 确认 made another ticket: last %d", n)
+			}
+			// Past the window, 确认 is what it is with no form: words for the open case.
+			e.clock.Advance(bot.DefaultRepeatWindow + time.Minute)
+			if later := e.say("o_res", "确认"); strings.Contains(later, "已收到您的诉求") {
+				t.Fatalf("确认 long after the form: %q", later)
+			}
+			if n := e.lastTicketNo(); n != 1001 {
+				t.Fatalf("a late 确认 made another ticket: last %d", n)
+			}
+			e.told("o_staff", 2, "1001")
 		})
 	}
 }
