@@ -445,7 +445,10 @@ func (f *VisitFlow) sayCreated(r *bot.Request, v *bot.Visit, created bool) bot.R
 	if !created {
 		return r.Say(msgVisitExists, f.visitView(r, v))
 	}
-	return r.Say(msgVisitCreatedOK, f.visitView(r, v))
+	view := f.visitView(r, v)
+	// 指派 is the secretary's: staff who flag a hardship are told who assigns it.
+	view["CanAssign"] = r.User.CanIn(bot.RoleSecretary, v.Community)
+	return r.Say(msgVisitCreatedOK, view)
 }
 
 // 标记困难 / 病访 / 逝访 <ticket n> on a ticket's resident, or 病访 / 逝访 <name>

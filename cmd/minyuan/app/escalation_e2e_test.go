@@ -142,6 +142,9 @@ func TestVisitEscalationsReachStaffWhenNoSecretary(t *testing.T) {
 
 	created := e.say("o_staff", "病访 张大爷 幸福里5栋")
 	no := taskNo(t, created)
+	if !strings.Contains(created, "待社区书记指派") || strings.Contains(created, "「指派") {
+		t.Fatalf("staff who made the task: %q", created)
+	}
 	unassigned := e.pushedTexts("o_staff")
 	if !containsAll(unassigned, "【待指派 "+no+"】|本社区尚未绑定社区书记，此提醒发给社区工作人员|请联系党支部安排党员走访") ||
 		strings.Contains(unassigned, "回复「指派") {
