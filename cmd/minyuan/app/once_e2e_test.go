@@ -16,73 +16,68 @@ import (
 	"minyuan/bot"
 )
 
-// failCommit fails the engine's commit (the one script that writes a session) once
-// armed: what a crash or a Redis failure between the ticket and the reply does.
-type failCommit struct{ armed *atomic.Bool }
+// commitFault makes the engine's commit (the one script that writes a session) fail
+// once armed, as a reset connection: what a crash or a Redis failure between the
+// ticket and the reply does. It fails before the commit reaches Redis (failCommit),
+// or after Redis ran it (loseCommitAnswer: only the answer is lost). The commit's
+// KEYS are inbox, session, lock, contact.
+type commitFault struct {
+	armed *atomic.Bool
+	lost  bool
+}
 
-// hit fails cmd as a reset connection when it is the armed commit. The commit's KEYS
-// are inbox, session, lock, contact.
-func (f failCommit) hit(cmd redis.Cmder) bool {
+func failCommit(armed *atomic.Bool) commitFault       { return commitFault{armed: armed} }
+func loseCommitAnswer(armed *atomic.Bool) commitFault { return commitFault{armed: armed, lost: true} }
+
+func (f commitFault) hit(cmd redis.Cmder) bool {
 	args := cmd.Args()
 	if name := cmd.Name(); (name == "evalsha" || name == "eval") && len(args) > 4 && f.armed.Load() {
 		if s, ok := args[4].(string); ok && strings.Contains(s, ":session:") && fmt.Sprint(args[2]) == "4" {
-			f.armed.Store(false)
-			cmd.SetErr(&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET})
-			return true
+			return f.armed.CompareAndSwap(true, false)
 		}
 	}
 	return false
 }
 
-func (f failCommit) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (f failCommit) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
-	return func(ctx context.Context, cmd redis.Cmder) error {
-		if f.hit(cmd) {
-			return cmd.Err()
-		}
-		return next(ctx, cmd)
-	}
-}
-func (f failCommit) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return func(ctx context.Context, cmds []redis.Cmder) error {
-		rest := cmds[:0:0]
-		for _, c := range cmds {
-			if !f.hit(c) {
-				rest = append(rest, c)
-			}
-		}
-		if len(rest) == 0 {
-			return nil
-		}
-		return next(ctx, rest)
-	}
-}
+var errReset = &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
 
-// loseCommitAnswer lets the engine's commit run, once armed, and then loses its
-// answer: Redis wrote the ticket, cleared the form and stored the reply, and died
-// before saying so.
-type loseCommitAnswer struct{ armed *atomic.Bool }
-
-func (f loseCommitAnswer) DialHook(next redis.DialHook) redis.DialHook { return next }
-func (f loseCommitAnswer) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+func (f commitFault) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (f commitFault) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
-		args := cmd.Args()
-		if name := cmd.Name(); (name == "evalsha" || name == "eval") && len(args) > 4 && f.armed.Load() {
-			if s, ok := args[4].(string); ok && strings.Contains(s, ":session:") && fmt.Sprint(args[2]) == "5" {
-				f.armed.Store(false)
-				if err := next(ctx, cmd); err != nil {
-					return err
-				}
-				err := &net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}
-				cmd.SetErr(err)
+		if !f.hit(cmd) {
+			return next(ctx, cmd)
+		}
+		if f.lost {
+			if err := next(ctx, cmd); err != nil {
 				return err
 			}
 		}
-		return next(ctx, cmd)
+		cmd.SetErr(errReset)
+		return errReset
 	}
 }
-func (f loseCommitAnswer) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
-	return next
+func (f commitFault) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		var hit redis.Cmder
+		send := cmds[:0:0]
+		for _, c := range cmds {
+			if hit == nil && f.hit(c) {
+				hit = c
+				if !f.lost {
+					continue
+				}
+			}
+			send = append(send, c)
+		}
+		var err error
+		if len(send) > 0 {
+			err = next(ctx, send)
+		}
+		if hit != nil {
+			hit.SetErr(errReset)
+		}
+		return err
+	}
 }
 
 // downPusher fails one push as an outage once armed.
@@ -122,9 +117,9 @@ func TestConfirmTypedAgainAfterAFailureFindsTheTicket(t *testing.T) {
 				e.srv = httptest.NewServer(e.app.Handler())
 			} else if how == "the commit failed" {
 				// The hook goes inside the store's own, as a failing Redis would.
-				rdb.AddHook(failCommit{&armed})
+				rdb.AddHook(failCommit(&armed))
 			} else {
-				rdb.AddHook(loseCommitAnswer{&armed})
+				rdb.AddHook(loseCommitAnswer(&armed))
 			}
 			e.knownResident("o_res", "QY", "13800138000")
 			e.conversation("o_res", [2]string{"诉求", "类别"}, [2]string{"5", "请描述"}, [2]string{"小区门口有人打架", "请核对"})
