@@ -74,6 +74,8 @@ type Engine struct {
 	// RepeatWindow is how long a finished form's final answer is answered again with
 	// the same words (default DefaultRepeatWindow).
 	RepeatWindow time.Duration
+
+	workers workers
 }
 
 // Phases of one Update, for the answer given when time runs out.
@@ -93,17 +95,18 @@ func (e *Engine) Handle(ctx context.Context, u Update) Reply {
 		deadline = d
 	}
 	ctx, cancel := context.WithDeadline(ctx, deadline)
-	log := e.Log.With("update", u.ID, "kind", u.Kind)
+	// Made only when something is logged: most Updates log nothing.
+	log := sync.OnceValue(func() *slog.Logger { return e.Log.With("update", u.ID, "kind", u.Kind) })
 
 	// The work runs apart from the answer, so that the answer leaves on time even
 	// when a Redis call outlives its context; the scripts' deadline checks keep
 	// such late work from taking a claim or writing anything.
 	var phase atomic.Int32
 	done := make(chan Reply, 1)
-	go func() {
+	e.workers.run(func() {
 		defer cancel()
 		done <- e.handleUpdate(ctx, u, deadline, &phase, log)
-	}()
+	})
 	t := time.NewTimer(time.Until(deadline) + grace)
 	defer t.Stop()
 	select {
@@ -111,30 +114,30 @@ func (e *Engine) Handle(ctx context.Context, u Update) Reply {
 		return r
 	case <-t.C:
 		if phase.Load() == phaseAdmit {
-			log.Warn("unavailable: no answer from redis in time; nothing done")
+			log().Warn("unavailable: no answer from redis in time; nothing done")
 			return e.text(msgBusy)
 		}
-		log.Warn("unavailable: no answer from redis in time while handling")
+		log().Warn("unavailable: no answer from redis in time while handling")
 		return e.text(msgBusyUnsure)
 	}
 }
 
-func (e *Engine) handleUpdate(ctx context.Context, u Update, deadline time.Time, phase *atomic.Int32, log *slog.Logger) Reply {
+func (e *Engine) handleUpdate(ctx context.Context, u Update, deadline time.Time, phase *atomic.Int32, log func() *slog.Logger) Reply {
 	c, err := e.Inbox.Begin(ctx, u, deadline)
 	switch {
 	case errors.Is(err, ErrReplayed):
-		log.Warn("refused: signed query replayed with another body")
+		log().Warn("refused: signed query replayed with another body")
 		return Reply{Refused: ErrReplayed.Error()}
 	case errors.Is(err, ErrInFlight):
 		// Another live owner has it: this is a retry that came while the first
 		// delivery runs. The platform will try again and get the stored reply.
-		log.Info("retry while first delivery runs")
+		log().Info("retry while first delivery runs")
 		return e.text(msgStillBusy)
 	case err != nil:
-		log.Warn("unavailable: not admitted", "err", err)
+		log().Warn("unavailable: not admitted", "err", err)
 		return e.text(msgBusy)
 	case !c.Owner:
-		log.Info("duplicate delivery answered from inbox")
+		log().Info("duplicate delivery answered from inbox")
 		return c.Reply
 	case ctx.Err() != nil:
 		// Admitted only as time ran out: the answer is already "busy", so give it back.
@@ -153,7 +156,7 @@ func (e *Engine) handleUpdate(ctx context.Context, u Update, deadline time.Time,
 		var lost *ErrClaimLost
 		if errors.As(err, &lost) && lost.Stored != nil {
 			stop()
-			log.Warn("claim lost; answering with the reply another owner stored", "reason", lost.Reason)
+			log().Warn("claim lost; answering with the reply another owner stored", "reason", lost.Reason)
 			return *lost.Stored
 		}
 		err = &Error{Code: EUnavailable, Err: fmt.Errorf("commit: %w", err)}
@@ -161,28 +164,28 @@ func (e *Engine) handleUpdate(ctx context.Context, u Update, deadline time.Time,
 	stop()
 	e.abort(c, log)
 	if ErrorCode(err) == EUnavailable {
-		log.Warn("unavailable while handling", "err", err)
+		log().Warn("unavailable while handling", "err", err)
 		return e.text(msgBusyUnsure)
 	}
-	log.Error("handling failed", "err", err)
+	log().Error("handling failed", "err", err)
 	return e.text(msgInternal)
 }
 
 // abort gives the claim and the lock back in the background: the answer must not
 // wait for it, and if it fails the leases lapse by themselves.
-func (e *Engine) abort(c *Claim, log *slog.Logger) {
+func (e *Engine) abort(c *Claim, log func() *slog.Logger) {
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()
 		if err := e.Inbox.Abort(ctx, c); err != nil {
-			log.Warn("unavailable: inbox abort failed; the claim will lapse", "err", err)
+			log().Warn("unavailable: inbox abort failed; the claim will lapse", "err", err)
 		}
 	}()
 }
 
 // keepAlive renews the claim's and lock's leases while a handler runs longer than
 // RenewEvery; the returned func stops it.
-func (e *Engine) keepAlive(ctx context.Context, c *Claim, log *slog.Logger) (stop func()) {
+func (e *Engine) keepAlive(ctx context.Context, c *Claim, log func() *slog.Logger) (stop func()) {
 	every := cmp.Or(e.RenewEvery, DefaultRenewEvery)
 	var mu sync.Mutex
 	stopped := false
@@ -196,7 +199,7 @@ func (e *Engine) keepAlive(ctx context.Context, c *Claim, log *slog.Logger) (sto
 			return
 		}
 		if err != nil || !held {
-			log.Warn("lease not renewed", "held", held, "err", err)
+			log().Warn("lease not renewed", "held", held, "err", err)
 		}
 		t = time.AfterFunc(every, renew)
 	}
@@ -211,7 +214,7 @@ func (e *Engine) keepAlive(ctx context.Context, c *Claim, log *slog.Logger) (sto
 
 // decide routes the claimed Update with the sender's grants and session, and says
 // what to commit.
-func (e *Engine) decide(ctx context.Context, c *Claim, log *slog.Logger) (Reply, Commit, error) {
+func (e *Engine) decide(ctx context.Context, c *Claim, log func() *slog.Logger) (Reply, Commit, error) {
 	u := c.Update
 	now := e.Clock.Now()
 	sess := c.Session
@@ -236,7 +239,7 @@ func (e *Engine) decide(ctx context.Context, c *Claim, log *slog.Logger) (Reply,
 		if !errors.As(err, &ue) || ue.Msg == "" {
 			return Reply{}, Commit{}, err
 		}
-		log.Info("refused", "code", ue.Code)
+		log().Info("refused", "code", ue.Code)
 		reply = r.Say(ue.Msg, ue.Data)
 		r.finished = nil
 	}
