@@ -13,18 +13,19 @@ import (
 
 // hangingInbox stands for a Redis that stopped answering and a client that does not
 // give up with the context.
+// Its failures are switched while calls are under way (the hung one stays hung).
 type hangingInbox struct {
 	memStore *memStore
-	begin    error         // returned by Begin at once, when set
-	hang     chan struct{} // Begin waits on it, ignoring ctx, when set
+	begin    atomic.Pointer[error]         // returned by Begin at once, when set
+	hang     atomic.Pointer[chan struct{}] // Begin waits on it, ignoring ctx, when set
 }
 
 func (h *hangingInbox) Begin(ctx context.Context, u bot.Update, d time.Time) (*bot.Claim, error) {
-	if h.hang != nil {
-		<-h.hang
+	if hang := h.hang.Load(); hang != nil {
+		<-*hang
 	}
-	if h.begin != nil {
-		return nil, h.begin
+	if err := h.begin.Load(); err != nil {
+		return nil, *err
 	}
 	return h.memStore.Begin(ctx, u, d)
 }
@@ -43,8 +44,10 @@ func (h *hangingInbox) Commit(ctx context.Context, c *bot.Claim, o bot.Commit) e
 // kept for a retry that found its first delivery still running.
 func TestEngineAnswersInTimeAndOnlyRetriesHearInProgress(t *testing.T) {
 	h := newHarness(t)
-	hang := &hangingInbox{memStore: h.store, hang: make(chan struct{})}
-	defer close(hang.hang)
+	hang := &hangingInbox{memStore: h.store}
+	hung := make(chan struct{})
+	defer close(hung)
+	hang.hang.Store(&hung)
 	h.eng.Inbox = hang
 	h.eng.Budget, h.eng.Grace = 100*time.Millisecond, 50*time.Millisecond
 	start := time.Now()
@@ -64,7 +67,8 @@ func TestEngineAnswersInTimeAndOnlyRetriesHearInProgress(t *testing.T) {
 		{bot.Errorf(bot.EUnavailable, "dial tcp: connection refused"), "忙"},
 		{bot.ErrInFlight, "稍候"},
 	} {
-		h.eng.Inbox = &hangingInbox{memStore: h.store, begin: c.err}
+		hang.hang.Store(nil)
+		hang.begin.Store(&c.err)
 		if got := h.say("u1", "登记"); got != c.want {
 			t.Errorf("Begin failing with %v: %q, want %q", c.err, got, c.want)
 		}
