@@ -90,11 +90,14 @@ const (
 func (e *Engine) Handle(ctx context.Context, u Update) Reply {
 	grace := cmp.Or(e.Grace, DefaultGrace)
 	deadline := time.Now().Add(cmp.Or(e.Budget, DefaultBudget))
+	cancel := context.CancelFunc(func() {})
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		// The channel started the clock when the request arrived.
+		// The channel started the clock when the request arrived, and its context
+		// ends the work then.
 		deadline = d
+	} else {
+		ctx, cancel = context.WithDeadline(ctx, deadline)
 	}
-	ctx, cancel := context.WithDeadline(ctx, deadline)
 	// Made only when something is logged: most Updates log nothing.
 	log := sync.OnceValue(func() *slog.Logger { return e.Log.With("update", u.ID, "kind", u.Kind) })
 
