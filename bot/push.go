@@ -62,10 +62,11 @@ type Reminder struct {
 
 // Reminders is the durable due set.
 type Reminders interface {
-	// Schedule adds a reminder, or moves it when one with the same ID exists.
-	Schedule(ctx context.Context, r Reminder) error
-	// Cancel removes a reminder; cancelling one that does not exist is not an error.
-	Cancel(ctx context.Context, id string) error
+	// Schedule adds reminders, or moves those whose ID exists, in one round trip.
+	// Each is written atomically; after an error some may be scheduled.
+	Schedule(ctx context.Context, rs ...Reminder) error
+	// Cancel removes reminders; cancelling one that does not exist is not an error.
+	Cancel(ctx context.Context, ids ...string) error
 }
 
 // Media uploads files to the platform (temporary media, kept there 3 days) for image

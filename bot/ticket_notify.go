@@ -76,7 +76,7 @@ func (s *TicketService) statusWords(t *Ticket, now time.Time, toResident bool) s
 
 // ViewAt is View as of now: the state with its lateness, and, for an overdue
 // ticket, Overdue and the note that tells the resident which deadline passed and
-// what happens next (the reminders scheduleDeadlines set: the community's
+// what happens next (the reminders deadlines makes: the community's
 // supervision the next working day, the district's the day after).
 func (s *TicketService) ViewAt(t *Ticket, now time.Time) map[string]any {
 	return s.viewAt(t, now, false)

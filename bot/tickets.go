@@ -336,10 +336,7 @@ func (s *TicketService) Intake(ctx context.Context, a Actor, at time.Time, n New
 	// Everything after Create is idempotent (reminders move, pushes have fixed ids)
 	// and reckoned from the ticket's own creation time, so a retry with the same key
 	// completes what a failure left undone.
-	if err := s.scheduleDeadlines(ctx, t, t.Created); err != nil {
-		return nil, err
-	}
-	if err := s.scheduleAutoAssign(ctx, t, t.Created); err != nil {
+	if err := s.Reminders.Schedule(ctx, append(s.deadlines(t, t.Created), s.autoAssign(t, t.Created))...); err != nil {
 		return nil, err
 	}
 	staff, err := s.onDutyFirst(ctx, t.Community)
@@ -490,7 +487,7 @@ func (s *TicketService) MoveTo(ctx context.Context, a Actor, at time.Time, no, c
 	if err != nil {
 		return nil, err
 	}
-	if err := s.scheduleAutoAssign(ctx, t, at); err != nil {
+	if err := s.Reminders.Schedule(ctx, s.autoAssign(t, at)); err != nil {
 		return nil, err
 	}
 	desk, err := s.onDutyFirst(ctx, c.Code)
@@ -755,7 +752,7 @@ func (s *TicketService) Rate(ctx context.Context, a Actor, at time.Time, no stri
 	extra := map[string]any{"Reason": reason, "FallBack": secs == 0}
 	kind, key := EventRated, msgPushUnsatisfied
 	if reopened {
-		if err := s.scheduleDeadlines(ctx, t, at); err != nil {
+		if err := s.Reminders.Schedule(ctx, s.deadlines(t, at)...); err != nil {
 			return RateResult{}, err
 		}
 		kind, key = EventReopened, msgPushReopened
@@ -795,7 +792,7 @@ func (s *TicketService) Reopen(ctx context.Context, a Actor, at time.Time, no, r
 	if err != nil {
 		return nil, err
 	}
-	if err := s.scheduleDeadlines(ctx, t, at); err != nil {
+	if err := s.Reminders.Schedule(ctx, s.deadlines(t, at)...); err != nil {
 		return nil, err
 	}
 	to, secs, err := s.secretaryAndHandler(ctx, t)
@@ -976,11 +973,11 @@ func (s *TicketService) yellowAt(from, due time.Time, days int) time.Time {
 	return from.Add(due.Sub(from) / 2)
 }
 
-// scheduleDeadlines puts t's reminders in the due set (moving any it had): a yellow
+// deadlines are t's reminders for the due set (scheduling moves any it had): a yellow
 // warning to the handler the working day before, a red one at the deadline, the
 // community secretary the next working day, the district the day after; for an
 // unclaimed ticket the sign-for deadline too.
-func (s *TicketService) scheduleDeadlines(ctx context.Context, t *Ticket, from time.Time) error {
+func (s *TicketService) deadlines(t *Ticket, from time.Time) []Reminder {
 	cat, _ := s.Category(t.Category)
 	type row struct {
 		stage, level string
@@ -999,31 +996,27 @@ func (s *TicketService) scheduleDeadlines(ctx context.Context, t *Ticket, from t
 		row{StageResolve, LevelSecretary, s.Calendar.AddWorkingDays(t.DueBy, 1)},
 		row{StageResolve, LevelDistrict, s.Calendar.AddWorkingDays(t.DueBy, 2)},
 	)
-	for _, r := range rows {
+	rs := make([]Reminder, len(rows))
+	for i, r := range rows {
 		payload, _ := json.Marshal(DeadlineDue{No: t.No, Stage: r.stage, Level: r.level, DueBy: t.DueBy})
-		err := s.Reminders.Schedule(ctx, Reminder{ID: TicketReminderID(t.No, r.stage+":"+r.level), Kind: ReminderDeadline, Due: r.at, Payload: payload})
-		if err != nil {
-			return err
-		}
+		rs[i] = Reminder{ID: TicketReminderID(t.No, r.stage+":"+r.level), Kind: ReminderDeadline, Due: r.at, Payload: payload}
 	}
-	return nil
+	return rs
 }
 
 // cancelDeadlines removes what is left of a closed ticket's reminders.
 func (s *TicketService) cancelDeadlines(ctx context.Context, no string) error {
+	ids := []string{TicketReminderID(no, "assign")}
 	for _, stage := range []string{StageSign, StageResolve} {
 		for _, level := range []string{LevelYellow, LevelRed, LevelSecretary, LevelDistrict} {
-			if err := s.Reminders.Cancel(ctx, TicketReminderID(no, stage+":"+level)); err != nil {
-				return err
-			}
+			ids = append(ids, TicketReminderID(no, stage+":"+level))
 		}
 	}
-	return s.Reminders.Cancel(ctx, TicketReminderID(no, "assign"))
+	return s.Reminders.Cancel(ctx, ids...)
 }
 
-// scheduleAutoAssign assigns t round-robin if nobody claims it in time.
-func (s *TicketService) scheduleAutoAssign(ctx context.Context, t *Ticket, from time.Time) error {
+// autoAssign is the reminder that assigns t round-robin if nobody claims it in time.
+func (s *TicketService) autoAssign(t *Ticket, from time.Time) Reminder {
 	payload, _ := json.Marshal(DeadlineDue{No: t.No})
-	return s.Reminders.Schedule(ctx, Reminder{ID: TicketReminderID(t.No, "assign"), Kind: ReminderAutoAssign,
-		Due: from.Add(s.AutoAssignAfter), Payload: payload})
+	return Reminder{ID: TicketReminderID(t.No, "assign"), Kind: ReminderAutoAssign, Due: from.Add(s.AutoAssignAfter), Payload: payload}
 }

@@ -21,7 +21,7 @@ var _ bot.Reminders = (*Store)(nil)
 // one script, which blocks Redis while it runs, short.
 const MaxClaim = 1000
 
-// scheduleBatch is how many reminders ScheduleMany sends per pipeline.
+// scheduleBatch is how many reminders Schedule sends per pipeline.
 const scheduleBatch = 1000
 
 // Reminders are stored as "<due unix ms> <JSON>" so that the scripts can compare due
@@ -38,46 +38,55 @@ redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
 return 1
 `)
 
-// Schedule adds a reminder, or moves it when one with the same ID exists (in flight
-// too: the claimer running the old version then leaves the new one alone).
-func (s *Store) Schedule(ctx context.Context, r bot.Reminder) error {
-	v, err := encodeReminder(r)
-	if err != nil {
-		return err
-	}
-	err = scheduleScript.Run(ctx, s.rdb, s.dueKeys(), r.ID, r.Due.UnixMilli(), v).Err()
-	if err != nil {
-		return fmt.Errorf("store: schedule %s: %w", r.ID, err)
-	}
-	return nil
-}
-
-// ScheduleMany schedules many reminders with a few round trips instead of one each
-// (the monthly 五包 visit tasks, tests, benchmarks). Each reminder is written
-// atomically; the batch as a whole is not, so after an error some may be scheduled.
-func (s *Store) ScheduleMany(ctx context.Context, rs []bot.Reminder) error {
-	// A pipelined EVALSHA cannot fall back to EVAL one command at a time, so the
-	// script is loaded first.
-	if err := scheduleScript.Load(ctx, s.rdb).Err(); err != nil {
-		return fmt.Errorf("store: schedule: load script: %w", err)
-	}
+// Schedule adds reminders, or moves those whose ID exists (in flight too: the
+// claimer running the old version then leaves the new one alone), a thousand to a
+// pipeline. Each is written atomically; the batch as a whole is not, so after an
+// error some may be scheduled.
+func (s *Store) Schedule(ctx context.Context, rs ...bot.Reminder) error {
 	keys := s.dueKeys()
 	for len(rs) > 0 {
 		n := min(len(rs), scheduleBatch)
-		pipe := s.rdb.Pipeline()
-		for _, r := range rs[:n] {
+		calls := make([][]any, n)
+		for i, r := range rs[:n] {
 			v, err := encodeReminder(r)
 			if err != nil {
 				return err
 			}
-			scheduleScript.EvalSha(ctx, pipe, keys, r.ID, r.Due.UnixMilli(), v)
+			calls[i] = []any{r.ID, r.Due.UnixMilli(), v}
 		}
-		if _, err := pipe.Exec(ctx); err != nil {
-			return fmt.Errorf("store: schedule %d reminders: %w", n, err)
+		if err := s.runEach(ctx, scheduleScript, keys, calls); err != nil {
+			return fmt.Errorf("store: schedule %s: %w", rs[0].ID, err)
 		}
 		rs = rs[n:]
 	}
 	return nil
+}
+
+// runEach runs script once for each argument list, all in one pipeline; a server
+// that does not know the script yet (after a restart or a failover) is sent it in
+// full for each call that said so. It returns the first error.
+func (s *Store) runEach(ctx context.Context, script *redis.Script, keys []string, calls [][]any) error {
+	if len(calls) == 1 {
+		return script.Run(ctx, s.rdb, keys, calls[0]...).Err()
+	}
+	cmds := make([]*redis.Cmd, len(calls))
+	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, args := range calls {
+			cmds[i] = script.EvalSha(ctx, p, keys, args...)
+		}
+		return nil
+	})
+	var first error
+	for i, c := range cmds {
+		err := c.Err()
+		if redis.HasErrorPrefix(err, "NOSCRIPT") {
+			err = script.Run(ctx, s.rdb, keys, calls[i]...).Err()
+		}
+		if err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
 }
 
 func encodeReminder(r bot.Reminder) (string, error) {
@@ -100,11 +109,18 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return redis.call('HDEL', KEYS[3], ARGV[1])
 `)
 
-// Cancel removes a reminder, waiting or in flight; cancelling one that does not exist
+// Cancel removes reminders, waiting or in flight; cancelling one that does not exist
 // is not an error. A handler already running it is not stopped, but cannot retry it.
-func (s *Store) Cancel(ctx context.Context, id string) error {
-	if err := cancelScript.Run(ctx, s.rdb, s.dueKeys(), id).Err(); err != nil {
-		return fmt.Errorf("store: cancel reminder %s: %w", id, err)
+func (s *Store) Cancel(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	calls := make([][]any, len(ids))
+	for i, id := range ids {
+		calls[i] = []any{id}
+	}
+	if err := s.runEach(ctx, cancelScript, s.dueKeys(), calls); err != nil {
+		return fmt.Errorf("store: cancel reminder %s: %w", ids[0], err)
 	}
 	return nil
 }

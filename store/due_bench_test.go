@@ -53,7 +53,7 @@ func BenchmarkReminderMemory(b *testing.B) {
 		prefix := redistest.Prefix(b)
 		st := store.New(rdb, store.Options{Prefix: prefix})
 		before := used()
-		if err := st.ScheduleMany(ctx, rs); err != nil {
+		if err := st.Schedule(ctx, rs...); err != nil {
 			b.Fatal(err)
 		}
 		perReminder = float64(used()-before) / n

@@ -112,7 +112,7 @@ func TestClaimIsAtomic(t *testing.T) {
 	for i := range rs {
 		rs[i] = rem(fmt.Sprintf("r%04d", i), dueT0.Add(time.Duration(i)*time.Millisecond))
 	}
-	if err := e.st.ScheduleMany(context.Background(), rs); err != nil {
+	if err := e.st.Schedule(context.Background(), rs...); err != nil {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
@@ -376,5 +376,29 @@ func TestLeaderLease(t *testing.T) {
 	}
 	if _, err := e.st.AcquireLease(ctx, "jobs", "", ttl); bot.ErrorCode(err) != bot.EInvalid {
 		t.Fatalf("empty token: %v", err)
+	}
+}
+
+// A ticket's reminders go in one round trip; a server that forgot the script (a
+// restart, a failover) is sent it again, and Cancel takes many at once too.
+func TestScheduleAndCancelManyAfterTheServerForgotTheScripts(t *testing.T) {
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	if err := e.rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	rs := []bot.Reminder{rem("t:1", dueT0), rem("t:2", dueT0.Add(time.Minute)), rem("t:3", dueT0.Add(2*time.Minute))}
+	if err := e.st.Schedule(ctx, rs...); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.rdb.ScriptFlush(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Cancel(ctx, "t:1", "t:3", "never-scheduled"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.st.Claim(ctx, dueT0.Add(time.Hour), 10, time.Minute)
+	if err != nil || len(got) != 1 || got[0].ID != "t:2" {
+		t.Fatalf("claimed %+v, %v; want t:2 alone", got, err)
 	}
 }

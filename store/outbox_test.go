@@ -22,7 +22,7 @@ type fakeDue struct {
 	fail error
 }
 
-func (f *fakeDue) Schedule(_ context.Context, r bot.Reminder) error {
+func (f *fakeDue) Schedule(_ context.Context, rs ...bot.Reminder) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.fail != nil {
@@ -31,14 +31,18 @@ func (f *fakeDue) Schedule(_ context.Context, r bot.Reminder) error {
 	if f.rows == nil {
 		f.rows = map[string]bot.Reminder{}
 	}
-	f.rows[r.ID] = r
+	for _, r := range rs {
+		f.rows[r.ID] = r
+	}
 	return nil
 }
 
-func (f *fakeDue) Cancel(_ context.Context, id string) error {
+func (f *fakeDue) Cancel(_ context.Context, ids ...string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	delete(f.rows, id)
+	for _, id := range ids {
+		delete(f.rows, id)
+	}
 	return nil
 }
 

@@ -103,8 +103,18 @@ func (x *memIndex) AttachmentsBefore(_ context.Context, t time.Time, limit int) 
 
 type rows map[string]bot.Reminder
 
-func (r rows) Schedule(_ context.Context, x bot.Reminder) error { r[x.ID] = x; return nil }
-func (r rows) Cancel(_ context.Context, id string) error        { delete(r, id); return nil }
+func (r rows) Schedule(_ context.Context, xs ...bot.Reminder) error {
+	for _, x := range xs {
+		r[x.ID] = x
+	}
+	return nil
+}
+func (r rows) Cancel(_ context.Context, ids ...string) error {
+	for _, id := range ids {
+		delete(r, id)
+	}
+	return nil
+}
 
 type media map[string][]byte
 

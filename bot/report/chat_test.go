@@ -12,8 +12,18 @@ import (
 
 type dueRows map[string]bot.Reminder
 
-func (d dueRows) Schedule(_ context.Context, r bot.Reminder) error { d[r.ID] = r; return nil }
-func (d dueRows) Cancel(_ context.Context, id string) error        { delete(d, id); return nil }
+func (d dueRows) Schedule(_ context.Context, rs ...bot.Reminder) error {
+	for _, r := range rs {
+		d[r.ID] = r
+	}
+	return nil
+}
+func (d dueRows) Cancel(_ context.Context, ids ...string) error {
+	for _, id := range ids {
+		delete(d, id)
+	}
+	return nil
+}
 
 func cst(s string) time.Time {
 	t, err := time.ParseInLocation("2006-01-02 15:04", s, bot.ChinaTime())

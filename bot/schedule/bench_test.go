@@ -28,7 +28,7 @@ func BenchmarkDispatch100k(b *testing.B) {
 			for b.Loop() {
 				b.StopTimer()
 				st := replica(b, redistest.Prefix(b))
-				if err := st.ScheduleMany(ctx, rs); err != nil {
+				if err := st.Schedule(ctx, rs...); err != nil {
 					b.Fatal(err)
 				}
 				s, err := schedule.New(schedule.Options{Due: st, Clock: newClock(t0.Add(time.Hour)), Batch: c.batch, Workers: c.workers})

@@ -32,7 +32,7 @@ func TestTwoSchedulersFireEachReminderOnce(t *testing.T) {
 		rs[i] = reminder(fmt.Sprintf("r%05d", i), t0.Add(time.Duration(i)*time.Millisecond))
 	}
 	st := replica(t, prefix)
-	if err := st.ScheduleMany(context.Background(), rs); err != nil {
+	if err := st.Schedule(context.Background(), rs...); err != nil {
 		t.Fatal(err)
 	}
 	clk := newClock(t0.Add(time.Hour))
