@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -60,13 +61,27 @@ func (s *TicketService) FollowUp(ctx context.Context, a Actor, at time.Time, no 
 		photos = []string{m.Photo}
 	}
 	before, t, err := s.update(ctx, a, at, no, EventAdded, maySee, func(t *Ticket) ([]Event, error) {
-		t.Photos = append(t.Photos, photos...)
 		body := strings.Join(append([]string{m.Text}, photos...), "\n")
+		if m.Voice != "" && m.Text == "" {
+			body = s.Catalog.T(msgFollowUpVoice, nil) + "\n" + m.Voice
+		}
+		body = strings.TrimSpace(body)
+		if !markAdded(t, a, at, body) {
+			return nil, errAddedAlready
+		}
 		if m.Voice != "" && m.Text == "" {
 			body = s.Catalog.T(msgFollowUpVoice, nil)
 		}
-		return []Event{s.event(a, at, t, EventAdded, strings.TrimSpace(body))}, nil
+		t.Photos = append(t.Photos, photos...)
+		return []Event{s.event(a, at, t, EventAdded, body)}, nil
 	})
+	repeat := errors.Is(err, errAddedAlready)
+	if repeat {
+		var finish bool
+		if t, finish, err = s.addedAlready(ctx, no); err == nil && !finish {
+			return t, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -80,6 +95,9 @@ func (s *TicketService) FollowUp(ctx context.Context, a Actor, at time.Time, no 
 	}
 	if err := s.sendOn(ctx, t, to, m); err != nil {
 		return nil, err
+	}
+	if repeat {
+		return t, nil
 	}
 	return t, s.changed(ctx, TicketChange{Before: before, After: t, Event: EventAdded, Actor: a, At: at})
 }

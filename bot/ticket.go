@@ -86,6 +86,9 @@ type Ticket struct {
 	Escalated   bool      `json:"escalated,omitempty"`
 	// Nudged is the resident's latest 催办 (see TicketService.Nudge).
 	Nudged time.Time `json:"nudged,omitzero"`
+	// Added marks the latest 补充 or follow-up, so that the same words sent again
+	// soon (after an answer was lost) are not added twice.
+	Added *AddMark `json:"added,omitempty"`
 	// Confidential (a counselling call to the hotline): only its handler reads the
 	// contents; reports count it and show nothing of it.
 	Confidential bool `json:"confidential,omitempty"`
@@ -97,6 +100,15 @@ type Ticket struct {
 
 // Open reports whether the ticket still waits for work.
 func (t *Ticket) Open() bool { return t.Status != StatusClosed }
+
+// AddMark is who added what to a ticket (a digest of it), when, and the version
+// that made.
+type AddMark struct {
+	By      string    `json:"by"`
+	Sum     string    `json:"sum"`
+	At      time.Time `json:"at"`
+	Version int       `json:"version"`
+}
 
 // Relay is one side of a live relay (对话) between a staff member and a resident:
 // who the messages go to, about which ticket.

@@ -2,7 +2,10 @@ package bot
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -626,10 +629,20 @@ func (s *TicketService) AddInfo(ctx context.Context, a Actor, at time.Time, no, 
 		if !t.Open() {
 			return nil, UserError(EConflict, msgAddClosed, map[string]string{"No": no})
 		}
+		body := strings.TrimSpace(strings.Join(append([]string{text}, photos...), "\n"))
+		if !markAdded(t, a, at, body) {
+			return nil, errAddedAlready
+		}
 		t.Photos = append(t.Photos, photos...)
-		body := strings.Join(append([]string{text}, photos...), "\n")
-		return []Event{s.event(a, at, t, EventAdded, strings.TrimSpace(body))}, nil
+		return []Event{s.event(a, at, t, EventAdded, body)}, nil
 	})
+	repeat := errors.Is(err, errAddedAlready)
+	if repeat {
+		var finish bool
+		if t, finish, err = s.addedAlready(ctx, no); err == nil && !finish {
+			return t, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -641,7 +654,38 @@ func (s *TicketService) AddInfo(ctx context.Context, a Actor, at time.Time, no, 
 	if err := s.tellStaff(ctx, t, to, EventAdded, msgPushAdded, extra); err != nil {
 		return nil, err
 	}
+	if repeat {
+		return t, nil
+	}
 	return t, s.changed(ctx, TicketChange{Before: before, After: t, Event: EventAdded, Actor: a, At: at})
+}
+
+// errAddedAlready is what an addition's update says when the same person added the
+// same words within DefaultRepeatWindow: the first was written, and its answer was
+// lost or the resident sent it again.
+var errAddedAlready = errors.New("added already")
+
+// markAdded marks t as added to by a now with body, unless the same was added by a
+// within DefaultRepeatWindow (false: nothing to add).
+func markAdded(t *Ticket, a Actor, at time.Time, body string) bool {
+	sum := sha256.Sum256([]byte(a.EventActor() + "\x00" + body))
+	m := AddMark{By: a.EventActor(), Sum: hex.EncodeToString(sum[:8]), At: at, Version: t.Version + 1}
+	if p := t.Added; p != nil && p.By == m.By && p.Sum == m.Sum && at.Sub(p.At) >= 0 && at.Sub(p.At) < DefaultRepeatWindow {
+		return false
+	}
+	t.Added = &m
+	return true
+}
+
+// addedAlready is the ticket an addition sent again finds. While nothing else has
+// happened to it since, finish says to do again what the first may have left
+// undone (its pushes have fixed IDs, so none goes twice); after something else, the
+// staff have seen the ticket since.
+func (s *TicketService) addedAlready(ctx context.Context, no string) (t *Ticket, finish bool, err error) {
+	if t, err = s.Tickets.Ticket(ctx, no); err != nil {
+		return nil, false, err
+	}
+	return t, t.Added != nil && t.Added.Version == t.Version, nil
 }
 
 // NudgeEvery is how often a resident may 催办 one ticket: a second nudge within the

@@ -165,3 +165,63 @@ func TestConfirmTypedAgainAfterAFailureFindsTheTicket(t *testing.T) {
 		})
 	}
 }
+
+// An addition (补充 with a number, or words after a reply) whose answer was lost is
+// sent again by the resident: it is on the timeline once and reaches the staff
+// once, and the resident is told it was added. The same words later than the
+// window, or other words, are added again.
+func TestAdditionSentAgainIsAddedOnce(t *testing.T) {
+	rdb := srv.Client(t)
+	e := newEnvOn(t, rdb, quietLog(t))
+	e.clock.Set(wed)
+	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
+	var armed atomic.Bool
+	rdb.AddHook(loseCommitAnswer(&armed))
+	e.knownResident("o_res", "QY", "13800138000")
+	e.conversation("o_res", [2]string{"诉求", "类别"}, [2]string{"4", "请描述"}, [2]string{"三楼楼道灯坏了", "请核对"}, [2]string{"确认", "编号 1001"})
+	alerts := len(e.pushesTo("o_staff"))
+	added := func() int {
+		n := 0
+		for _, ev := range e.timeline("1001") {
+			if ev.Kind == bot.EventAdded {
+				n++
+			}
+		}
+		return n
+	}
+
+	armed.Store(true)
+	if first := e.say("o_res", "补充 1001 晚上完全看不见"); !strings.Contains(first, "系统繁忙") {
+		t.Fatalf("the first 补充 should have lost its answer: %q", first)
+	}
+	again := e.say("o_res", "补充 1001 晚上完全看不见")
+	if strings.Contains(again, "系统繁忙") || !strings.Contains(again, "1001") {
+		t.Fatalf("补充 sent again: %q", again)
+	}
+	if n := added(); n != 1 {
+		t.Fatalf("the addition is on the timeline %d times, want once", n)
+	}
+	e.told("o_staff", alerts+1, "晚上完全看不见")
+
+	// Other words are another addition; the same words after the window too.
+	e.say("o_res", "补充 1001 二楼也不亮")
+	e.clock.Advance(bot.DefaultRepeatWindow + time.Minute)
+	e.say("o_res", "补充 1001 晚上完全看不见")
+	if n := added(); n != 3 {
+		t.Fatalf("additions on the timeline: %d, want 3", n)
+	}
+	e.told("o_staff", alerts+3, "晚上完全看不见")
+
+	// Words about the case without a command (a follow-up) likewise.
+	armed.Store(true)
+	if first := e.say("o_res", "师傅什么时候来？"); !strings.Contains(first, "系统繁忙") {
+		t.Fatalf("the first follow-up should have lost its answer: %q", first)
+	}
+	if again := e.say("o_res", "师傅什么时候来？"); strings.Contains(again, "系统繁忙") {
+		t.Fatalf("the follow-up sent again: %q", again)
+	}
+	if n := added(); n != 4 {
+		t.Fatalf("additions on the timeline after the follow-up: %d, want 4", n)
+	}
+	e.told("o_staff", alerts+4, "师傅什么时候来")
+}
