@@ -500,16 +500,17 @@ func (s *VisitService) ownTask(ctx context.Context, actor Actor, no string) (*Vi
 	return v, nil
 }
 
-// Complete closes a task with the assignee's report (完成) and photos.
-func (s *VisitService) Complete(ctx context.Context, actor Actor, at time.Time, no, report string, photos []string) (*Visit, error) {
+// Complete closes a task with the assignee's report (完成) and photos. told is who
+// heard of it: RoleSecretary, or RoleStaff when the community has no secretary.
+func (s *VisitService) Complete(ctx context.Context, actor Actor, at time.Time, no, report string, photos []string) (v *Visit, told Role, err error) {
 	if _, err := s.ownTask(ctx, actor, no); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	report = strings.TrimSpace(report)
 	if report == "" {
-		return nil, UserError(EInvalid, MsgVisitNeedsReport, map[string]string{"No": no})
+		return nil, "", UserError(EInvalid, MsgVisitNeedsReport, map[string]string{"No": no})
 	}
-	v, err := s.Visits.UpdateVisit(ctx, no, func(v *Visit) ([]VisitEvent, error) {
+	v, err = s.Visits.UpdateVisit(ctx, no, func(v *Visit) ([]VisitEvent, error) {
 		if !v.Open() || v.Assignee != actor.ID {
 			return nil, UserError(EConflict, MsgVisitNotOpen, map[string]string{"No": no})
 		}
@@ -519,12 +520,13 @@ func (s *VisitService) Complete(ctx context.Context, actor Actor, at time.Time, 
 		return []VisitEvent{{At: at, Actor: actor.ID, Name: actor.Name, Kind: "done", Text: report}}, nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	if err := s.cancelReminders(ctx, no); err != nil {
-		return v, err
+		return v, "", err
 	}
-	return v, s.tellSecretaries(ctx, v, msgVisitDonePush, "done", nil)
+	told, err = s.toSecretaries(ctx, v, msgVisitDonePush, "done", nil)
+	return v, told, err
 }
 
 // AskReschedule asks the secretary to move the deadline to the end of date (改期).

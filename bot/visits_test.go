@@ -223,7 +223,7 @@ func TestVisitIsolation(t *testing.T) {
 			t.Errorf("%s sees the task: %v", who, err)
 		}
 	}
-	if _, err := e.svc.Complete(ctx, e.actor("m2"), at, v.No, "看过了", nil); bot.ErrorCode(err) != bot.ENotFound {
+	if _, _, err := e.svc.Complete(ctx, e.actor("m2"), at, v.No, "看过了", nil); bot.ErrorCode(err) != bot.ENotFound {
 		t.Fatalf("m2 completed m1's task: %v", err)
 	}
 	if _, _, err := e.svc.AskReschedule(ctx, e.actor("m2"), at, v.No, at.AddDate(0, 0, 7), "忙"); bot.ErrorCode(err) != bot.ENotFound {
@@ -249,11 +249,11 @@ func TestVisitIsolation(t *testing.T) {
 		t.Fatalf("the district admin: %v", err)
 	}
 	// The assignee completes; the task is closed for everyone.
-	done, err := e.svc.Complete(ctx, e.actor("m1"), at.Add(time.Hour), v.No, "已上门看望，介绍支部情况", []string{"http://img/1.jpg"})
+	done, _, err := e.svc.Complete(ctx, e.actor("m1"), at.Add(time.Hour), v.No, "已上门看望，介绍支部情况", []string{"http://img/1.jpg"})
 	if err != nil || done.Status != bot.VisitDone || len(done.Photos) != 1 {
 		t.Fatalf("complete: %+v %v", done, err)
 	}
-	if _, err := e.svc.Complete(ctx, e.actor("m1"), at, v.No, "再报", nil); bot.ErrorCode(err) != bot.EConflict {
+	if _, _, err := e.svc.Complete(ctx, e.actor("m1"), at, v.No, "再报", nil); bot.ErrorCode(err) != bot.EConflict {
 		t.Fatalf("completed twice: %v", err)
 	}
 	if _, ok, _ := e.st.Reminder(ctx, bot.VisitReminderID(v.No, "on_day")); ok {

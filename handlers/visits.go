@@ -282,11 +282,13 @@ func (f *VisitFlow) visitDone(ctx context.Context, r *bot.Request, form *bot.For
 }
 
 func (f *VisitFlow) complete(ctx context.Context, r *bot.Request, no, report string, photos []string) (bot.Reply, error) {
-	v, err := f.Visits.Complete(ctx, member(r), r.Now, no, report, photos)
+	v, told, err := f.Visits.Complete(ctx, member(r), r.Now, no, report, photos)
 	if err != nil {
 		return bot.Reply{}, err
 	}
-	return r.Say(msgVisitDoneOK, f.visitView(r, v)), nil
+	view := f.visitView(r, v)
+	view["ToStaff"] = told == bot.RoleStaff
+	return r.Say(msgVisitDoneOK, view), nil
 }
 
 // 改期 <n> <date> <reason>: asks the secretary to move the deadline.

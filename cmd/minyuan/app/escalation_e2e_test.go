@@ -130,6 +130,25 @@ func TestStartUpWarnsOfEmptyRoles(t *testing.T) {
 	}
 }
 
+// A member who finishes a task in a community with no secretary is told the staff
+// heard of it, not the party branch; the staff are told.
+func TestVisitDoneWithNoSecretaryIsToldTruly(t *testing.T) {
+	e := newResidentEnv(t)
+	e.bindAs("o_staff", bot.RoleStaff, "QY", "王芳")
+	e.bindAs("o_party", bot.RoleParty, "QY", "李建国")
+	no := taskNo(t, e.say("o_staff", "病访 张大爷 幸福里5栋"))
+	e.clock.Advance(4*time.Hour + time.Minute) // nobody assigned it: it goes to the member
+	e.pump()
+	done := e.say("o_party", "完成 "+no+" 已上门看望，送去米面油")
+	if !containsAll(done, "已完成|告知社区工作人员|尚未绑定社区书记") || strings.Contains(done, "已报支部") {
+		t.Fatalf("完成 with no secretary: %q", done)
+	}
+	last := e.pushesTo("o_staff")
+	if text := last[len(last)-1].Text; !containsAll(text, "走访完成 "+no+"|李建国") {
+		t.Fatalf("the staff's push of the finished visit: %q", text)
+	}
+}
+
 // With no secretary bound, what a visit task has for the secretary (待指派, 改期申请,
 // 任务退回, 走访超期) and, with no district admin either, the district's 督办 reach the
 // community's staff, each saying why and offering none of the secretary's commands
