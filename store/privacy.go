@@ -148,9 +148,32 @@ func (s *Store) EraseTicket(ctx context.Context, no string, at time.Time) (*bot.
 		if err != nil {
 			return nil, fmt.Errorf("store: erase ticket %s: %w", no, err)
 		}
-		return before, nil
+		return before, s.eraseCallbacksOf(ctx, no)
 	}
 	return nil, fmt.Errorf("store: erase ticket %s: too much contention", no)
+}
+
+// eraseCallbacksOf blanks the personal fields of a ticket's call-back tasks (the
+// number to ring, the openid, what to tell them, the voice code, the callers'
+// notes), as Scrub does: the tasks stay, anonymous, for the counts.
+func (s *Store) eraseCallbacksOf(ctx context.Context, no string) error {
+	cbs, err := s.CallbacksOf(ctx, no)
+	if err != nil {
+		return err
+	}
+	for _, cb := range cbs {
+		_, err := s.UpdateCallback(ctx, cb.No, func(c *bot.Callback) (map[bot.Counter]int64, error) {
+			c.Phone, c.OpenID, c.Text, c.Code = "", "", "", ""
+			for i := range c.Attempts {
+				c.Attempts[i].Note = ""
+			}
+			return nil, nil
+		})
+		if err != nil {
+			return fmt.Errorf("store: erase the call-back tasks of ticket %s: %w", no, err)
+		}
+	}
+	return nil
 }
 
 // Scrub removes a person from everything else Redis holds, by walking every key

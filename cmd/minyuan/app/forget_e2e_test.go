@@ -191,6 +191,12 @@ func TestRetentionExpiresOldClosedTickets(t *testing.T) {
 	}
 	old := mk(731*24*time.Hour, "old", "两年前的旧诉求内容")
 	recent := mk(30*24*time.Hour, "recent", "上个月的诉求内容")
+	// A call-back task about the old ticket (its reply could not be delivered) holds
+	// the number to ring and the words to say: they go with the ticket's.
+	if _, _, err := d.App.Store.CreateCallback(ctx, &bot.Callback{ID: "push:ret-old", OpenID: "o_old", Phone: "13700000001",
+		Community: "QY", Ref: old, Text: "两年前答复的内容", Reason: "unsubscribed", Created: now.Add(-731 * 24 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	p := d.App.Privacy
 	if p.Retention != 730*24*time.Hour {
 		t.Fatalf("default retention %v", p.Retention)
@@ -202,8 +208,11 @@ func TestRetentionExpiresOldClosedTickets(t *testing.T) {
 	if !strings.Contains(out.String(), "1 closed ticket(s)") || !strings.Contains(out.String(), old) {
 		t.Errorf("expire says %q", out.String())
 	}
-	if got := keysMentioning(t, rdb, d.Config.Redis.Prefix, []string{"两年前的旧诉求内容"}); len(got) > 0 {
+	if got := keysMentioning(t, rdb, d.Config.Redis.Prefix, []string{"两年前的旧诉求内容", "两年前答复的内容"}); len(got) > 0 {
 		t.Errorf("the expired ticket's text is still kept: %v", got)
+	}
+	if cbs, err := d.App.Store.CallbacksOf(ctx, old); err != nil || len(cbs) != 1 || cbs[0].Phone != "" || cbs[0].OpenID != "" {
+		t.Errorf("the expired ticket's call-back task: %+v, %v", cbs, err)
 	}
 	if got := keysMentioning(t, rdb, d.Config.Redis.Prefix, []string{"上个月的诉求内容"}); len(got) == 0 {
 		t.Error("a recent ticket was erased")
