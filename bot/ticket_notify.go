@@ -347,29 +347,28 @@ func (s *TicketService) HandlerView(a Actor, t *Ticket, extra map[string]any) ma
 // StaffOf lists the staff (and secretaries) of a community, each once, secretaries
 // first.
 func (s *TicketService) StaffOf(ctx context.Context, community string) ([]Grant, error) {
-	var out []Grant
-	for _, role := range []Role{RoleSecretary, RoleStaff} {
-		gs, err := s.Directory.Holders(ctx, role, community)
-		if err != nil {
-			return nil, err
-		}
-		for _, g := range gs {
-			if g.Community == community && !slices.ContainsFunc(out, func(o Grant) bool { return o.OpenID == g.OpenID }) {
-				out = append(out, g)
-			}
+	staff, _, err := s.desk(ctx, community)
+	return staff, err
+}
+
+// desk is StaffOf and who of the community is on duty, in one round trip.
+func (s *TicketService) desk(ctx context.Context, community string) (staff []Grant, onDuty []string, err error) {
+	secs, rest, onDuty, err := s.Directory.Desk(ctx, community)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, g := range append(secs, rest...) {
+		if g.Community == community && !slices.ContainsFunc(staff, func(o Grant) bool { return o.OpenID == g.OpenID }) {
+			staff = append(staff, g)
 		}
 	}
-	return out, nil
+	return staff, onDuty, nil
 }
 
 // onDutyFirst lists the staff to tell about a community's ticket: those on duty, or
 // all its staff when nobody is.
 func (s *TicketService) onDutyFirst(ctx context.Context, community string) ([]Grant, error) {
-	staff, err := s.StaffOf(ctx, community)
-	if err != nil {
-		return nil, err
-	}
-	duty, err := s.Directory.OnDuty(ctx, community)
+	staff, duty, err := s.desk(ctx, community)
 	if err != nil {
 		return nil, err
 	}

@@ -44,6 +44,37 @@ func (s *Store) Holders(ctx context.Context, role bot.Role, community string) ([
 	return gs, nil
 }
 
+// Desk reads a community's secretaries and staff and who is on duty in one round
+// trip (a pipeline of three reads).
+func (s *Store) Desk(ctx context.Context, community string) (secretaries, staff []bot.Grant, onDuty []string, err error) {
+	if err := s.ensureHolders(ctx); err != nil {
+		return nil, nil, nil, err
+	}
+	var secs, staffs *redis.MapStringStringCmd
+	var duty *redis.StringSliceCmd
+	_, err = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		secs = p.HGetAll(ctx, s.k.holdersIn(string(bot.RoleSecretary), community))
+		staffs = p.HGetAll(ctx, s.k.holdersIn(string(bot.RoleStaff), community))
+		duty = p.SMembers(ctx, s.k.onDuty(community))
+		return nil
+	})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("store: the desk of %q: %w", community, err)
+	}
+	for _, c := range []struct {
+		m   map[string]string
+		out *[]bot.Grant
+	}{{secs.Val(), &secretaries}, {staffs.Val(), &staff}} {
+		gs, err := decodeGrants(c.m)
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("store: the desk of %q: %w", community, err)
+		}
+		sortGrants(gs)
+		*c.out = gs
+	}
+	return secretaries, staff, duty.Val(), nil
+}
+
 // ensureHolders builds the holders index once from the grants made before it
 // existed. Grants and revocations since keep it in step by themselves, so a marker
 // in Redis (and then a flag in the Store) says it need not be done again.

@@ -205,3 +205,30 @@ func BenchmarkStaffAlertLookup(b *testing.B) {
 		})
 	}
 }
+
+// Desk reads a community's secretaries, staff and who is on duty together, and
+// nothing of other communities.
+func TestDesk(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	grantAll(t, e.st, []bot.Grant{
+		{OpenID: "o1", Role: bot.RoleStaff, Community: "c1", Name: "甲"},
+		{OpenID: "o2", Role: bot.RoleStaff, Community: "c2", Name: "乙"},
+		{OpenID: "o3", Role: bot.RoleSecretary, Community: "c1", Name: "丙"},
+		{OpenID: "o4", Role: bot.RoleParty, Community: "c1", Name: "丁"},
+	})
+	if err := e.st.SetOnDuty(ctx, "o1", []string{"c1"}, true); err != nil {
+		t.Fatal(err)
+	}
+	secs, staff, duty, err := e.st.Desk(ctx, "c1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(secs) != 1 || secs[0].OpenID != "o3" || len(staff) != 1 || staff[0].OpenID != "o1" || !slices.Equal(duty, []string{"o1"}) {
+		t.Fatalf("desk of c1: secretaries %+v, staff %+v, on duty %v", secs, staff, duty)
+	}
+	if secs, staff, duty, err := e.st.Desk(ctx, "c3"); err != nil || len(secs)+len(staff)+len(duty) != 0 {
+		t.Fatalf("desk of an empty community: %+v %+v %v %v", secs, staff, duty, err)
+	}
+}
