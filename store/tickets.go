@@ -38,6 +38,17 @@ func queueScore(t *bot.Ticket) float64 {
 	return float64(t.Urgency)*1e13 + float64(t.Created.UnixMilli())
 }
 
+// numberScript finds the ticket a creation key made, or draws the next number.
+//
+// KEYS: creation key, sequence. Returns {"have", no} | {"new", n}.
+var numberScript = redis.NewScript(`
+local no = redis.call('GET', KEYS[1])
+if no then
+	return {'have', no}
+end
+return {'new', redis.call('INCR', KEYS[2])}
+`)
+
 // Create stores a new ticket, numbered, with its first timeline event and counters,
 // in one transaction. A second Create with the same key returns the first ticket.
 func (s *Store) Create(ctx context.Context, t *bot.Ticket, key string, ev bot.Event) (*bot.Ticket, error) {
@@ -45,18 +56,15 @@ func (s *Store) Create(ctx context.Context, t *bot.Ticket, key string, ev bot.Ev
 	for range txRetries {
 		var out *bot.Ticket
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			no, err := tx.Get(ctx, keyKey).Result()
-			if err == nil {
-				out, err = s.Ticket(ctx, no)
-				return err
-			}
-			if !errors.Is(err, redis.Nil) {
-				return err
-			}
-			n, err := tx.Incr(ctx, s.k.ticketSeq()).Result()
+			res, err := numberScript.Run(ctx, tx, []string{keyKey, s.k.ticketSeq()}).Slice()
 			if err != nil {
 				return err
 			}
+			if res[0] == "have" {
+				out, err = s.Ticket(ctx, res[1].(string))
+				return err
+			}
+			n := res[1].(int64)
 			nt := *t
 			nt.No = strconv.FormatInt(n+firstTicketNo, 10)
 			nt.Version = 1
