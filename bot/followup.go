@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -75,15 +74,9 @@ func (s *TicketService) FollowUp(ctx context.Context, a Actor, at time.Time, no 
 		t.Photos = append(t.Photos, photos...)
 		return []Event{s.event(a, at, t, EventAdded, body)}, nil
 	})
-	repeat := errors.Is(err, errAddedAlready)
-	if repeat {
-		var finish bool
-		if t, finish, err = s.addedAlready(ctx, no); err == nil && !finish {
-			return t, nil
-		}
-	}
-	if err != nil {
-		return nil, err
+	t, repeat, goOn, err := s.addition(ctx, no, t, err)
+	if err != nil || !goOn {
+		return t, err
 	}
 	to, err := s.handlerOrDesk(ctx, t)
 	if err != nil {

@@ -639,15 +639,9 @@ func (s *TicketService) AddInfo(ctx context.Context, a Actor, at time.Time, no, 
 		t.Photos = append(t.Photos, photos...)
 		return []Event{s.event(a, at, t, EventAdded, body)}, nil
 	})
-	repeat := errors.Is(err, errAddedAlready)
-	if repeat {
-		var finish bool
-		if t, finish, err = s.addedAlready(ctx, no); err == nil && !finish {
-			return t, nil
-		}
-	}
-	if err != nil {
-		return nil, err
+	t, repeat, goOn, err := s.addition(ctx, no, t, err)
+	if err != nil || !goOn {
+		return t, err
 	}
 	to, err := s.handlerOrDesk(ctx, t)
 	if err != nil {
@@ -680,15 +674,19 @@ func markAdded(t *Ticket, a Actor, at time.Time, body string) bool {
 	return true
 }
 
-// addedAlready is the ticket an addition sent again finds. While nothing else has
-// happened to it since, finish says to do again what the first may have left
-// undone (its pushes have fixed IDs, so none goes twice); after something else, the
-// staff have seen the ticket since.
-func (s *TicketService) addedAlready(ctx context.Context, no string) (t *Ticket, finish bool, err error) {
-	if t, err = s.Tickets.Ticket(ctx, no); err != nil {
-		return nil, false, err
+// addition is what an addition's update came to: the ticket to go on with, whether
+// it was the same words sent again, and whether its pushes are still to go. Sent
+// again while nothing else has happened to the ticket, they go again (under their
+// fixed IDs, so a push lost with the first try goes once and none twice); after
+// something else, the staff have seen the ticket since, and nothing is left to do.
+func (s *TicketService) addition(ctx context.Context, no string, t *Ticket, err error) (_ *Ticket, repeat, goOn bool, _ error) {
+	if !errors.Is(err, errAddedAlready) {
+		return t, false, err == nil, err
 	}
-	return t, t.Added != nil && t.Added.Version == t.Version, nil
+	if t, err = s.Tickets.Ticket(ctx, no); err != nil {
+		return nil, true, false, err
+	}
+	return t, true, t.Added != nil && t.Added.Version == t.Version, nil
 }
 
 // NudgeEvery is how often a resident may 催办 one ticket: a second nudge within the
