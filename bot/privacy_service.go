@@ -25,6 +25,9 @@ type PrivacyStore interface {
 	Scrub(ctx context.Context, ids, texts []string) ([]string, error)
 	// TicketOfKey is the ticket a key left by Scrub is the record of.
 	TicketOfKey(key string) (string, bool)
+	AllVisits(ctx context.Context) ([]*Visit, error)
+	// EraseVisit blanks a visit task's personal data and returns it as it was.
+	EraseVisit(ctx context.Context, no string, at time.Time) (*Visit, error)
 }
 
 // AttachmentEraser deletes kept attachments (bot/attach's Keeper).
@@ -185,8 +188,10 @@ func (s *PrivacyService) Forget(ctx context.Context, a Actor, at time.Time, targ
 }
 
 // Expire erases the personal data of every ticket closed longer ago than the
-// retention, with an audit line each, and returns their numbers. The nightly job
-// (leader only) and `minyuan resident expire` call it; erasing is idempotent.
+// retention, and of every visit task that ended longer ago (the person visited,
+// why, the member's report), with an audit line each, and returns the tickets'
+// numbers. The nightly job (leader only) and `minyuan resident expire` call it;
+// erasing is idempotent.
 func (s *PrivacyService) Expire(ctx context.Context, a Actor, at time.Time) ([]string, error) {
 	if s.Retention <= 0 {
 		return nil, nil
@@ -223,7 +228,35 @@ func (s *PrivacyService) Expire(ctx context.Context, a Actor, at time.Time) ([]s
 			return nil, err
 		}
 	}
-	return due, nil
+	return due, s.expireVisits(ctx, a, at, cutoff)
+}
+
+// expireVisits erases the visit tasks that ended before cutoff.
+func (s *PrivacyService) expireVisits(ctx context.Context, a Actor, at, cutoff time.Time) error {
+	vs, err := s.Store.AllVisits(ctx)
+	if err != nil {
+		return err
+	}
+	for _, v := range vs {
+		if v.Open() || !v.Erased.IsZero() || !v.Ended().Before(cutoff) {
+			continue
+		}
+		before, err := s.Store.EraseVisit(ctx, v.No, at)
+		if err != nil {
+			return err
+		}
+		n, err := s.deleteAttachments(ctx, before.Photos)
+		if err != nil {
+			return err
+		}
+		err = s.Audit.Audit(ctx, AuditEntry{At: at, Actor: a.EventActor(), Action: AuditExpire,
+			Detail: fmt.Sprintf("visit task %s ended %s; retention %d days; %d attachment(s)", v.No,
+				v.Ended().In(chinaTime).Format(time.DateOnly), int(s.Retention.Hours()/24), n)})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (s *PrivacyService) deleteAttachments(ctx context.Context, refs []string) (int, error) {

@@ -115,10 +115,25 @@ type Visit struct {
 	Proposed       time.Time `json:"proposed,omitzero"`
 	ProposedReason string    `json:"proposed_reason,omitempty"`
 	Version        int       `json:"version"`
+	// Erased is when the retention blanked the person visited, the reason and the
+	// report; zero while the task holds them.
+	Erased time.Time `json:"erased,omitzero"`
 }
 
 // Open reports whether the task still waits to be done.
 func (v *Visit) Open() bool { return v.Status == VisitNew || v.Status == VisitAssigned }
+
+// Ended is when a task stopped waiting: done, or, for one ended with its pairing,
+// its deadline. Zero while it is open.
+func (v *Visit) Ended() time.Time {
+	switch {
+	case v.Open():
+		return time.Time{}
+	case !v.Done.IsZero():
+		return v.Done
+	}
+	return v.Deadline
+}
 
 // VisitEvent is one line of a visit task's timeline.
 type VisitEvent struct {

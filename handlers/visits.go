@@ -48,6 +48,7 @@ var (
 	msgVisitMineEmpty  = bot.Msg("visit.mine.empty")
 	msgVisitDetail     = bot.Msg("visit.detail")
 	msgVisitDoneOK     = bot.Msg("visit.done_ok")
+	msgVisitErased     = bot.Msg("ticket.erased")
 	msgVisitAskedOK    = bot.Msg("visit.asked_ok")
 	msgVisitReturnedOK = bot.Msg("visit.returned_ok")
 	msgVisitAssignedOK = bot.Msg("visit.assigned_ok")
@@ -177,6 +178,10 @@ func (f *VisitFlow) visitView(r *bot.Request, v *bot.Visit) map[string]any {
 		"Ticket": v.Ticket, "Assignee": v.AssigneeName, "Deadline": when(r, v.Deadline),
 		"Overdue": v.Open() && r.Now.After(v.Deadline), "Report": v.Report, "Photos": len(v.Photos),
 		"Open": v.Open(), "Proposed": "", "ProposedReason": v.ProposedReason,
+	}
+	if !v.Erased.IsZero() {
+		// The retention blanked who was visited and what was said: say so.
+		view["Person"], view["Report"] = r.T(msgVisitErased, nil), r.T(msgVisitErased, nil)
 	}
 	if !v.Proposed.IsZero() {
 		view["Proposed"] = when(r, v.Proposed)

@@ -197,6 +197,30 @@ func TestRetentionExpiresOldClosedTickets(t *testing.T) {
 		Community: "QY", Ref: old, Text: "两年前答复的内容", Reason: "unsubscribed", Created: now.Add(-731 * 24 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
+	// Visit tasks: one done two years ago, one done last month, one still open.
+	visit := func(event string, doneAgo time.Duration, name, report string) string {
+		start := now.Add(-doneAgo - 72*time.Hour)
+		v, _, err := d.App.Store.CreateVisit(ctx, &bot.Visit{Community: "QY", Trigger: bot.TriggerIllness, Kind: bot.VisitIllness,
+			Event: event, Person: bot.Person{Name: name, Address: "幸福里5栋", Phone: "13700000002"}, Reason: name + "住院",
+			Status: bot.VisitAssigned, Assignee: "o_member", AssigneeName: "李建国", Created: start, Deadline: start.Add(96 * time.Hour)},
+			bot.VisitEvent{At: start, Actor: "system", Kind: "created"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if doneAgo > 0 {
+			_, err = d.App.Store.UpdateVisit(ctx, v.No, func(x *bot.Visit) ([]bot.VisitEvent, error) {
+				x.Status, x.Done, x.Report = bot.VisitDone, now.Add(-doneAgo), report
+				return []bot.VisitEvent{{At: x.Done, Actor: "o_member", Kind: "done", Text: report}}, nil
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		return v.No
+	}
+	oldVisit := visit("ret-visit-old", 731*24*time.Hour, "钱大爷", "两年前看望钱大爷的记录")
+	visit("ret-visit-recent", 30*24*time.Hour, "孙奶奶", "上个月看望孙奶奶的记录")
+	visit("ret-visit-open", 0, "周阿姨", "")
 	p := d.App.Privacy
 	if p.Retention != 730*24*time.Hour {
 		t.Fatalf("default retention %v", p.Retention)
@@ -214,6 +238,18 @@ func TestRetentionExpiresOldClosedTickets(t *testing.T) {
 	if cbs, err := d.App.Store.CallbacksOf(ctx, old); err != nil || len(cbs) != 1 || cbs[0].Phone != "" || cbs[0].OpenID != "" {
 		t.Errorf("the expired ticket's call-back task: %+v, %v", cbs, err)
 	}
+	if got := keysMentioning(t, rdb, d.Config.Redis.Prefix, []string{"钱大爷", "13700000002"}); len(got) != 2 {
+		// The recent and the open visit keep the phone; nothing keeps the old one's name.
+		t.Errorf("after expire, keys mentioning the old visit's person or the phone: %v", got)
+	}
+	for _, name := range []string{"孙奶奶", "周阿姨"} {
+		if got := keysMentioning(t, rdb, d.Config.Redis.Prefix, []string{name}); len(got) == 0 {
+			t.Errorf("a visit task within the retention lost %s", name)
+		}
+	}
+	if v, err := d.App.Store.Visit(ctx, oldVisit); err != nil || v.Erased.IsZero() || v.Status != bot.VisitDone || v.AssigneeName != "李建国" {
+		t.Errorf("the expired visit task: %+v, %v", v, err)
+	}
 	if got := keysMentioning(t, rdb, d.Config.Redis.Prefix, []string{"上个月的诉求内容"}); len(got) == 0 {
 		t.Error("a recent ticket was erased")
 	}
@@ -222,7 +258,16 @@ func TestRetentionExpiresOldClosedTickets(t *testing.T) {
 		t.Errorf("a second run erased %v (%v)", nos, err)
 	}
 	es, _ := d.App.Store.AuditEntries(ctx, bot.AuditQuery{Action: bot.AuditExpire})
-	if len(es) != 1 || es[0].Ticket != old {
+	var ticketLines, visitLines int
+	for _, e := range es {
+		if e.Ticket == old {
+			ticketLines++
+		}
+		if strings.Contains(e.Detail, "visit task "+oldVisit+" ") {
+			visitLines++
+		}
+	}
+	if len(es) != 2 || ticketLines != 1 || visitLines != 1 {
 		t.Errorf("expire audit lines: %+v", es)
 	}
 	if tk, _ := d.App.Store.Ticket(ctx, recent); tk == nil || !tk.Erased.IsZero() || tk.Description == "" {
