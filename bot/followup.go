@@ -72,6 +72,9 @@ func (s *TicketService) FollowUp(ctx context.Context, a Actor, at time.Time, no 
 			body = s.Catalog.T(msgFollowUpVoice, nil)
 		}
 		t.Photos = append(t.Photos, photos...)
+		if m.Voice != "" && m.Text == "" {
+			t.Voices = append(t.Voices, VoiceRef(m.Voice))
+		}
 		return []Event{s.event(a, at, t, EventAdded, body)}, nil
 	})
 	t, repeat, goOn, err := s.addition(ctx, no, t, err)

@@ -135,7 +135,7 @@ func (s *PrivacyService) Forget(ctx context.Context, a Actor, at time.Time, targ
 				texts = append(texts, ev.Text)
 			}
 		}
-		n, err := s.deleteAttachments(ctx, before.Photos)
+		n, err := s.deleteAttachments(ctx, before.Attachments())
 		out.Attachments += n
 		if err != nil {
 			return err
@@ -217,7 +217,7 @@ func (s *PrivacyService) Expire(ctx context.Context, a Actor, at time.Time) ([]s
 		if err != nil {
 			return nil, err
 		}
-		n, err := s.deleteAttachments(ctx, before.Photos)
+		n, err := s.deleteAttachments(ctx, before.Attachments())
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"slices"
 	"time"
 )
 
@@ -59,12 +60,15 @@ type Category struct {
 
 // Ticket is one resident's request (民愿/诉求).
 type Ticket struct {
-	No          string    `json:"no"` // short, digits only: easy to type on a phone
-	Community   string    `json:"community"`
-	Category    string    `json:"category"`
-	Urgency     Urgency   `json:"urgency"`
-	Description string    `json:"description"`
-	Photos      []string  `json:"photos,omitempty"`
+	No          string   `json:"no"` // short, digits only: easy to type on a phone
+	Community   string   `json:"community"`
+	Category    string   `json:"category"`
+	Urgency     Urgency  `json:"urgency"`
+	Description string   `json:"description"`
+	Photos      []string `json:"photos,omitempty"`
+	// Voices are the voice messages without words the resident sent about it
+	// (VoiceRef of each), kept like photos so that staff can hear them later.
+	Voices      []string  `json:"voices,omitempty"`
 	Source      string    `json:"source"`           // "wechat" or "hotline"
 	OpenID      string    `json:"openid,omitempty"` // the resident, when known
 	Name        string    `json:"name,omitempty"`
@@ -100,6 +104,14 @@ type Ticket struct {
 
 // Open reports whether the ticket still waits for work.
 func (t *Ticket) Open() bool { return t.Status != StatusClosed }
+
+// VoiceRef names a voice message by its media id, as tickets and the attachment
+// keeper know it.
+func VoiceRef(mediaID string) string { return "voice:" + mediaID }
+
+// Attachments are a ticket's photos and voice messages, by the refs the attachment
+// keeper knows them by.
+func (t *Ticket) Attachments() []string { return append(slices.Clone(t.Photos), t.Voices...) }
 
 // AddMark is who added what to a ticket (a digest of it), when, and the version
 // that made.

@@ -346,21 +346,29 @@ type AttachmentLinks interface {
 	Link(ctx context.Context, viewer bot.Actor, ref string) (link string, ok bool, err error)
 }
 
-var msgDetailPhoto = bot.Msg("desk.detail.photo")
+var (
+	msgDetailPhoto = bot.Msg("desk.detail.photo")
+	msgDetailVoice = bot.Msg("desk.detail.voice")
+)
 
-// photoLinks are 详情's lines for the ticket's photos kept so far: one link each,
-// for the sender, that works for a while.
+// photoLinks are 详情's lines for the ticket's photos and voice messages kept so
+// far: one link each, for the sender, that works for a while.
 func (f *DeskFlow) photoLinks(ctx context.Context, r *bot.Request, t *bot.Ticket) []string {
 	if f.Attachments == nil || (t.Confidential && t.Handler != r.Update.From) {
 		return nil
 	}
 	var out []string
-	for i, ref := range t.Photos {
-		link, ok, err := f.Attachments.Link(ctx, staff(r), ref)
-		if err != nil || !ok {
-			continue
+	for _, kind := range []struct {
+		refs []string
+		key  bot.MsgKey
+	}{{t.Photos, msgDetailPhoto}, {t.Voices, msgDetailVoice}} {
+		for i, ref := range kind.refs {
+			link, ok, err := f.Attachments.Link(ctx, staff(r), ref)
+			if err != nil || !ok {
+				continue
+			}
+			out = append(out, r.T(kind.key, map[string]any{"N": i + 1, "URL": link}))
 		}
-		out = append(out, r.T(msgDetailPhoto, map[string]any{"N": i + 1, "URL": link}))
 	}
 	return out
 }

@@ -111,7 +111,7 @@ func (s *Store) EraseTicket(ctx context.Context, no string, at time.Time) (*bot.
 			b := *t
 			before = &b
 			openid := t.OpenID
-			t.OpenID, t.Name, t.Phone, t.Description, t.Result, t.RatingNote, t.Photos, t.Added = "", "", "", "", "", "", nil, nil
+			t.OpenID, t.Name, t.Phone, t.Description, t.Result, t.RatingNote, t.Photos, t.Voices, t.Added = "", "", "", "", "", "", nil, nil, nil
 			if t.Erased.IsZero() {
 				t.Erased = at
 			}

@@ -45,9 +45,6 @@ func validName(name string) bool {
 	return strings.Trim(name, "0123456789abcdef") == ""
 }
 
-// VoiceRef is the ref of a voice message.
-func VoiceRef(mediaID string) string { return "voice:" + mediaID }
-
 // extOf picks the file extension that says what an attachment is.
 func extOf(contentType string) string {
 	switch {

@@ -85,7 +85,7 @@ func (k *Keeper) Keep(ctx context.Context, u *bot.User, upd bot.Update, at time.
 	case upd.Kind == bot.KindImage && upd.PicURL != "":
 		ref, kind = upd.PicURL, "image"
 	case upd.Kind == bot.KindVoice:
-		ref, kind = VoiceRef(upd.MediaID), "voice"
+		ref, kind = bot.VoiceRef(upd.MediaID), "voice"
 	default:
 		return nil
 	}

@@ -98,6 +98,32 @@ func TestPhotoIsKeptAndShownThroughASignedLink(t *testing.T) {
 		t.Errorf("an expired link: %d", code)
 	}
 
+	// A voice message without words about the case is kept the same way, and 详情
+	// links it beside the photo.
+	voice := append([]byte("#!AMR\n"), bytes.Repeat([]byte{0x3c, 0x48}, 300)...)
+	if _, err := d.Client.VoiceFile(ctx, app.DemoResident, voice, ""); err != nil {
+		t.Fatal(err)
+	}
+	var voiceLink string
+	for deadline := time.Now().Add(5 * time.Second); voiceLink == "" && time.Now().Before(deadline); {
+		_, _ = d.App.Scheduler.PumpOnce(ctx)
+		detail := l.say(app.DemoStaff, "详情 "+no)
+		if i := strings.Index(detail, "语音1："); i >= 0 {
+			if m := attachmentLinkRE.FindStringSubmatch(detail[i:]); m != nil {
+				voiceLink = m[1]
+			}
+		}
+		if voiceLink == "" {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	if voiceLink == "" {
+		t.Fatalf("详情 links no voice message: %q", l.say(app.DemoStaff, "详情 "+no))
+	}
+	if code, body := get(voiceLink); code != http.StatusOK || !bytes.Equal(body, voice) {
+		t.Fatalf("the voice link: %d, %d bytes", code, len(body))
+	}
+
 	var out bytes.Buffer
 	if err := app.Forget(ctx, &out, d.App.Privacy, app.DemoResident, d.Clock.Now()); err != nil {
 		t.Fatalf("forget: %v %s", err, out.String())
