@@ -96,11 +96,42 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 // dates and rating stay, so the counts and the register's rows stay. It returns
 // the ticket as it was; erasing an erased ticket changes nothing.
 func (s *Store) EraseTicket(ctx context.Context, no string, at time.Time) (*bot.Ticket, error) {
-	key, evKey := s.k.ticket(no), s.k.ticketEvents(no)
+	before, err := eraseWithTimeline(ctx, s, "ticket "+no, s.k.ticket(no), s.k.ticketEvents(no), redis.KeepTTL,
+		func(tx *redis.Tx) (*bot.Ticket, error) { return s.loadTicket(ctx, tx, no) },
+		func(t *bot.Ticket) (func(*bot.Event), func(redis.Pipeliner)) {
+			openid := t.OpenID
+			t.OpenID, t.Name, t.Phone, t.Description, t.Result, t.RatingNote, t.Photos, t.Voices, t.Added = "", "", "", "", "", "", nil, nil, nil
+			if t.Erased.IsZero() {
+				t.Erased = at
+			}
+			line := func(ev *bot.Event) {
+				ev.Text = ""
+				if openid != "" && ev.Actor == openid {
+					ev.Actor, ev.Name = bot.ErasedActor, ""
+				}
+			}
+			return line, func(p redis.Pipeliner) {
+				if openid != "" {
+					p.ZRem(ctx, s.k.residentTickets(openid), no)
+				}
+			}
+		})
+	if err != nil {
+		return nil, err
+	}
+	return before, s.eraseCallbacksOf(ctx, no)
+}
+
+// eraseWithTimeline blanks a numbered record (a ticket, a visit task) and the
+// events of its timeline in one optimistic transaction, and returns the record as
+// it was. blank changes the loaded record and says how to blank each event and
+// what else to write with them (nil: nothing).
+func eraseWithTimeline[R, E any](ctx context.Context, s *Store, what, key, evKey string, ttl time.Duration,
+	load func(tx *redis.Tx) (*R, error), blank func(r *R) (line func(*E), more func(redis.Pipeliner))) (*R, error) {
 	for range txRetries {
-		var before *bot.Ticket
+		var before *R
 		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			t, err := s.loadTicket(ctx, tx, no)
+			r, err := load(tx)
 			if err != nil {
 				return err
 			}
@@ -108,35 +139,28 @@ func (s *Store) EraseTicket(ctx context.Context, no string, at time.Time) (*bot.
 			if err != nil {
 				return err
 			}
-			b := *t
+			b := *r
 			before = &b
-			openid := t.OpenID
-			t.OpenID, t.Name, t.Phone, t.Description, t.Result, t.RatingNote, t.Photos, t.Voices, t.Added = "", "", "", "", "", "", nil, nil, nil
-			if t.Erased.IsZero() {
-				t.Erased = at
-			}
+			line, more := blank(r)
 			evs := make([]any, 0, len(raws))
 			for _, raw := range raws {
-				var ev bot.Event
+				var ev E
 				if json.Unmarshal([]byte(raw), &ev) != nil {
 					continue
 				}
-				ev.Text = ""
-				if openid != "" && ev.Actor == openid {
-					ev.Actor, ev.Name = bot.ErasedActor, ""
-				}
+				line(&ev)
 				out, _ := json.Marshal(ev)
 				evs = append(evs, string(out))
 			}
-			raw, _ := json.Marshal(t)
+			raw, _ := json.Marshal(r)
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, raw, redis.KeepTTL)
+				p.Set(ctx, key, raw, ttl)
 				p.Del(ctx, evKey)
 				if len(evs) > 0 {
 					p.RPush(ctx, evKey, evs...)
 				}
-				if openid != "" {
-					p.ZRem(ctx, s.k.residentTickets(openid), no)
+				if more != nil {
+					more(p)
 				}
 				return nil
 			})
@@ -146,11 +170,11 @@ func (s *Store) EraseTicket(ctx context.Context, no string, at time.Time) (*bot.
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("store: erase ticket %s: %w", no, err)
+			return nil, fmt.Errorf("store: erase %s: %w", what, err)
 		}
-		return before, s.eraseCallbacksOf(ctx, no)
+		return before, nil
 	}
-	return nil, fmt.Errorf("store: erase ticket %s: too much contention", no)
+	return nil, fmt.Errorf("store: erase %s: too much contention", what)
 }
 
 // eraseCallbacksOf blanks the personal fields of a ticket's call-back tasks (the

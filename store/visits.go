@@ -171,54 +171,15 @@ func (s *Store) UpdateVisit(ctx context.Context, no string, fn func(v *bot.Visit
 // report, the photos, a reschedule's reason, the texts of its timeline) and returns
 // it as it was. The task stays, with its kind, dates, member and counts.
 func (s *Store) EraseVisit(ctx context.Context, no string, at time.Time) (*bot.Visit, error) {
-	key, evKey := s.k.visit(no), s.k.visitEvents(no)
-	for range txRetries {
-		var before *bot.Visit
-		err := s.rdb.Watch(ctx, func(tx *redis.Tx) error {
-			v, err := s.loadVisit(ctx, tx, no)
-			if err != nil {
-				return err
-			}
-			raws, err := tx.LRange(ctx, evKey, 0, -1).Result()
-			if err != nil {
-				return err
-			}
-			b := *v
-			before = &b
+	return eraseWithTimeline(ctx, s, "visit "+no, s.k.visit(no), s.k.visitEvents(no), 0,
+		func(tx *redis.Tx) (*bot.Visit, error) { return s.loadVisit(ctx, tx, no) },
+		func(v *bot.Visit) (func(*bot.VisitEvent), func(redis.Pipeliner)) {
 			v.Person, v.Reason, v.Report, v.Photos, v.ProposedReason = bot.Person{}, "", "", nil, ""
 			if v.Erased.IsZero() {
 				v.Erased = at
 			}
-			evs := make([]any, 0, len(raws))
-			for _, raw := range raws {
-				var ev bot.VisitEvent
-				if json.Unmarshal([]byte(raw), &ev) != nil {
-					continue
-				}
-				ev.Text = ""
-				out, _ := json.Marshal(ev)
-				evs = append(evs, string(out))
-			}
-			raw, _ := json.Marshal(v)
-			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, raw, 0)
-				p.Del(ctx, evKey)
-				if len(evs) > 0 {
-					p.RPush(ctx, evKey, evs...)
-				}
-				return nil
-			})
-			return err
-		}, key, evKey)
-		if errors.Is(err, redis.TxFailedErr) {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("store: erase visit %s: %w", no, err)
-		}
-		return before, nil
-	}
-	return nil, fmt.Errorf("store: erase visit %s: too much contention", no)
+			return func(ev *bot.VisitEvent) { ev.Text = "" }, nil
+		})
 }
 
 // VisitTimeline lists a task's events, oldest first.
