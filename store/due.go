@@ -62,31 +62,21 @@ func (s *Store) Schedule(ctx context.Context, rs ...bot.Reminder) error {
 	return nil
 }
 
-// runEach runs script once for each argument list, all in one pipeline; a server
-// that does not know the script yet (after a restart or a failover) is sent it in
-// full for each call that said so. It returns the first error.
+// runEach runs script once for each argument list, all in one pipeline, as the
+// message path's batcher sends its calls (a server that forgot the script is sent it
+// again). It returns the first error.
 func (s *Store) runEach(ctx context.Context, script *redis.Script, keys []string, calls [][]any) error {
-	if len(calls) == 1 {
-		return script.Run(ctx, s.rdb, keys, calls[0]...).Err()
+	batch := make([]*scriptCall, len(calls))
+	for i, args := range calls {
+		batch[i] = &scriptCall{ctx: ctx, script: script, keys: keys, args: args, done: make(chan struct{})}
 	}
-	cmds := make([]*redis.Cmd, len(calls))
-	_, _ = s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-		for i, args := range calls {
-			cmds[i] = script.EvalSha(ctx, p, keys, args...)
-		}
-		return nil
-	})
-	var first error
-	for i, c := range cmds {
-		err := c.Err()
-		if redis.HasErrorPrefix(err, "NOSCRIPT") {
-			err = script.Run(ctx, s.rdb, keys, calls[i]...).Err()
-		}
-		if err != nil && first == nil {
-			first = err
+	s.batch.exec(batch)
+	for _, c := range batch {
+		if err := c.cmd.Err(); err != nil {
+			return err
 		}
 	}
-	return first
+	return nil
 }
 
 func encodeReminder(r bot.Reminder) (string, error) {
