@@ -171,9 +171,13 @@ func TestDemoConversation(t *testing.T) {
 				t.Fatalf("the page's last resident entry %+v", last)
 			}
 
-			// Everything so far was answered passively: the bot called no send API.
+			// Everything so far was answered passively: the bot called no send API for
+			// the people on the page. (The seeded volunteers signed up for tomorrow's
+			// patrol get its evening reminder when the demo starts after 18:00 China
+			// time.)
+			onPage := map[string]bool{app.DemoResident: true, app.DemoStaff: true, app.DemoParty: true, app.DemoAdmin: true}
 			for _, call := range d.API.Calls() {
-				if call.Kind == sim.KindCustom || call.Kind == sim.KindTemplate {
+				if (call.Kind == sim.KindCustom || call.Kind == sim.KindTemplate) && onPage[call.OpenID] {
 					t.Fatalf("unexpected push %+v", call)
 				}
 			}
