@@ -27,14 +27,23 @@ const scheduleBatch = 1000
 // Reminders are stored as "<due unix ms> <JSON>" so that the scripts can compare due
 // times, which act as the version of a reminder (see Done), without decoding JSON.
 
-// scheduleScript writes or moves a reminder. Dropping it from in-flight makes the new
-// version a row of its own: the claimer running the old version cannot finish it.
+// scheduleLua writes or moves a reminder; other scripts that schedule one with the
+// rest of their update share it. Dropping it from in-flight makes the new version a
+// row of its own: the claimer running the old version cannot finish it (unless it
+// has the same due time, see Done).
+const scheduleLua = `
+local function schedule(due, inflight, data, id, ms, value)
+	redis.call('ZADD', due, ms, id)
+	redis.call('ZREM', inflight, id)
+	redis.call('HSET', data, id, value)
+end
+`
+
+// scheduleScript writes or moves a reminder.
 //
 // KEYS: due, in-flight, data. ARGV: id, due ms, stored value.
-var scheduleScript = redis.NewScript(`
-redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
-redis.call('HSET', KEYS[3], ARGV[1], ARGV[3])
+var scheduleScript = redis.NewScript(scheduleLua + `
+schedule(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], ARGV[3])
 return 1
 `)
 
