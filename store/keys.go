@@ -144,8 +144,9 @@ func (k keys) outbox() string { return k.prefix + "outbox" }
 // obQueue is one recipient's pushes in order: JSON {push, attempt, at, hold} items.
 func (k keys) obQueue(to string) string { return k.prefix + "outbox:q:" + to }
 
-// obFlag is set while a recipient's turn is in the outbox stream or in the due set,
-// so that a push to them adds no second turn.
+// obFlag says where a recipient's turn is while they have one, so that a push to
+// them adds no second turn: "ready" (in the outbox stream), "parked:<reminder id>"
+// or "held:<reminder id>" (in the due set; see the turn states in outbox.go).
 func (k keys) obFlag(to string) string { return k.prefix + "outbox:turn:" + to }
 
 // contact is one recipient's customer-service allowance: a hash of last (unix ms of

@@ -85,13 +85,34 @@ func decodeItem(raw string) (bot.Queued, error) {
 	return q, nil
 }
 
-// pushScript queues a push unless its ID is known, at the end of its recipient's
-// queue, and gives the recipient a turn unless they have one.
+// A recipient's turn is in one place at a time, which their flag (keys.obFlag) names:
 //
-// A push that may go now (not held) also wakes a turn parked until the end of quiet
-// hours (flag "held", see Held): an urgent push must not wait for the morning
-// behind held ones. The flag then says "woken" until that turn ends, so that the
-// parked turn's reminder, should it fire meanwhile, adds no second turn.
+//	(none)        no turn: the queue was empty when the last one ended
+//	ready         in the outbox stream, waiting for a worker or being run by one
+//	parked:<id>   in the due set until reminder <id> fires (a retry's backoff, gathering)
+//	held:<id>     the same, for quiet hours: a push that may go now wakes it early
+//
+// Only the reminder a parking scheduled brings that parking back (Wake): one that
+// fires later, after a push woke the turn and it parked again, finds another id and
+// does nothing. Each parking has a reminder of its own (the caller builds the id
+// from the turn's entry), because the scheduler finishes a reminder by id and due
+// time: a parking until the same 08:00 under the same id would be finished with the
+// reminder it replaced, leaving the turn parked with nothing to wake it.
+//
+// Flags written before these states: "1" (in the stream, or parked by Later),
+// "woken" (in the stream) and "held" (held); the scripts still read them, erring
+// towards a turn when "1" cannot tell which.
+//
+// The states of a parked turn, as the Go side writes them:
+const (
+	turnParked = "parked"
+	turnHeld   = "held"
+)
+
+// pushScript queues a push unless its ID is known, at the end of its recipient's
+// queue, and gives the recipient a turn unless they have one. A push that may go
+// now (not held) also wakes a held turn: an urgent push must not wait for the
+// morning behind held ones.
 //
 // KEYS: state, queue, flag, outbox. ARGV: state ttl ms, item JSON, recipient, held
 // ("1" or "0").
@@ -102,11 +123,8 @@ end
 redis.call('SET', KEYS[1], 'queued', 'PX', ARGV[1])
 redis.call('RPUSH', KEYS[2], ARGV[2])
 local flag = redis.call('GET', KEYS[3])
-if not flag then
-	redis.call('SET', KEYS[3], '1')
-	redis.call('XADD', KEYS[4], '*', 'to', ARGV[3])
-elseif flag == 'held' and ARGV[4] == '0' then
-	redis.call('SET', KEYS[3], 'woken')
+if not flag or (ARGV[4] == '0' and (flag == 'held' or string.sub(flag, 1, 5) == 'held:')) then
+	redis.call('SET', KEYS[3], 'ready')
 	redis.call('XADD', KEYS[4], '*', 'to', ARGV[3])
 end
 return 1
@@ -333,7 +351,7 @@ if redis.call('LLEN', KEYS[2]) == 0 then
 	redis.call('DEL', KEYS[3])
 	return 0
 end
-redis.call('SET', KEYS[3], '1')
+redis.call('SET', KEYS[3], 'ready')
 redis.call('XADD', KEYS[1], '*', 'to', ARGV[3])
 return 1
 `)
@@ -348,85 +366,100 @@ func (s *Store) Release(ctx context.Context, r bot.Turn) error {
 	return nil
 }
 
-// Later hands a recipient's turn to the due set, as reminder w, and ends it in the
-// stream; their pushes stay queued, in order, and the flag stays set so that new
-// pushes wait with them. The reminder is written first: a crash in between leaves
-// both, and the recipient gets two turns, which Release folds into one.
-func (s *Store) Later(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder) error {
-	if err := due.Schedule(ctx, w); err != nil {
-		return fmt.Errorf("store: defer a recipient's turn: %w", err)
-	}
-	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-		p.XAck(ctx, s.k.outbox(), outboxGroup, r.Entry)
-		p.XDel(ctx, s.k.outbox(), r.Entry)
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("store: ack a recipient's turn: %w", err)
-	}
-	return nil
-}
-
-// heldScript parks a recipient's turn whose pushes all wait for the end of quiet
-// hours (flag "held"), unless a push that may go now came in after the first seen
-// ones were read: then the turn goes straight back to the stream (flag "woken").
-// seen < 0 skips that look (the worker read a full batch and saw only part of the
-// queue).
+// parkScript hands a recipient's turn to the due set: it ends the turn in the stream,
+// schedules reminder <id> and sets the flag to <state>:<id>, together, so that the
+// reminder cannot fire before the flag names it, nor a crash leave one without the
+// other. A held turn is not parked when a push that may go now came in after the
+// first seen ones were read: it goes straight back to the stream (seen < 0 skips
+// that look; the worker read a full batch and saw only part of the queue).
 //
-// KEYS: outbox, queue, flag. ARGV: group, entry id, recipient, seen.
-var heldScript = redis.NewScript(`
+// KEYS: outbox, queue, flag, due, in-flight, data. ARGV: group, entry id,
+// recipient, state ("parked" or "held"), seen, reminder id, due ms, reminder value.
+var parkScript = redis.NewScript(scheduleLua + `
 redis.call('XACK', KEYS[1], ARGV[1], ARGV[2])
 redis.call('XDEL', KEYS[1], ARGV[2])
-local seen = tonumber(ARGV[4])
-if seen >= 0 then
+local seen = tonumber(ARGV[5])
+if ARGV[4] == 'held' and seen >= 0 then
 	for _, v in ipairs(redis.call('LRANGE', KEYS[2], seen, -1)) do
 		local ok, it = pcall(cjson.decode, v)
 		if ok and type(it) == 'table' and (it.hold == nil or it.hold == 0) then
-			redis.call('SET', KEYS[3], 'woken')
+			redis.call('SET', KEYS[3], 'ready')
 			redis.call('XADD', KEYS[1], '*', 'to', ARGV[3])
 			return 1
 		end
 	end
 end
-redis.call('SET', KEYS[3], 'held')
+schedule(KEYS[4], KEYS[5], KEYS[6], ARGV[6], ARGV[7], ARGV[8])
+redis.call('SET', KEYS[3], ARGV[4] .. ':' .. ARGV[6])
 return 0
 `)
 
+// Later parks a recipient's turn in the due set until reminder w fires: their
+// pushes stay queued, in order, and new ones wait with them. w's id must be new to
+// this parking (see the turn states above pushScript).
+func (s *Store) Later(ctx context.Context, r bot.Turn, w bot.Reminder) error {
+	return s.park(ctx, r, w, turnParked, -1)
+}
+
 // Held is Later for a turn whose pushes all wait for the end of quiet hours: a push
-// that may go now (an urgent one), queued after the worker read the first seen
-// pushes, wakes it at once instead of waiting with them (seen < 0: do not look).
-func (s *Store) Held(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder, seen int) error {
-	if err := due.Schedule(ctx, w); err != nil {
-		return fmt.Errorf("store: defer a recipient's turn: %w", err)
-	}
-	err := heldScript.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.obQueue(r.To), s.k.obFlag(r.To)},
-		outboxGroup, r.Entry, r.To, seen).Err()
+// that may go now (an urgent one) wakes it early, and so does one queued after the
+// worker read the first seen pushes (seen < 0: do not look).
+func (s *Store) Held(ctx context.Context, r bot.Turn, w bot.Reminder, seen int) error {
+	return s.park(ctx, r, w, turnHeld, seen)
+}
+
+func (s *Store) park(ctx context.Context, r bot.Turn, w bot.Reminder, state string, seen int) error {
+	v, err := encodeReminder(w)
 	if err != nil {
-		return fmt.Errorf("store: park a recipient's held turn: %w", err)
+		return err
+	}
+	err = parkScript.Run(ctx, s.rdb,
+		[]string{s.k.outbox(), s.k.obQueue(r.To), s.k.obFlag(r.To), s.k.due(), s.k.dueInflight(), s.k.dueData()},
+		outboxGroup, r.Entry, r.To, state, seen, w.ID, w.Due.UnixMilli(), v).Err()
+	if err != nil {
+		return fmt.Errorf("store: park a recipient's turn: %w", err)
 	}
 	return nil
 }
 
-// wakeScript gives a recipient a turn now (the due set's reminder came).
+// wakeScript brings back the turn parked until reminder <id>. A turn in the stream
+// needs no second one, and a reminder of an earlier parking wakes nothing.
 //
-// A turn a push already woke (flag "woken") is under way: no second one.
-//
-// KEYS: outbox, flag. ARGV: recipient.
+// KEYS: outbox, flag. ARGV: recipient, reminder id.
 var wakeScript = redis.NewScript(`
-if redis.call('GET', KEYS[2]) == 'woken' then
-	return 0
+local flag = redis.call('GET', KEYS[2])
+if flag == 'parked:' .. ARGV[2] or flag == 'held:' .. ARGV[2] or flag == 'held' or flag == '1' then
+	redis.call('SET', KEYS[2], 'ready')
+	redis.call('XADD', KEYS[1], '*', 'to', ARGV[1])
+	return 1
 end
-redis.call('SET', KEYS[2], '1')
-redis.call('XADD', KEYS[1], '*', 'to', ARGV[1])
-return 1
+return 0
 `)
 
-// Wake gives a recipient whose turn waited in the due set a turn in the stream.
-func (s *Store) Wake(ctx context.Context, to string) error {
-	if err := wakeScript.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.obFlag(to)}, to).Err(); err != nil {
+// Wake gives a recipient whose turn waited in the due set a turn in the stream, when
+// reminder id is the one their parking waits for.
+func (s *Store) Wake(ctx context.Context, to, id string) error {
+	if err := wakeScript.Run(ctx, s.rdb, []string{s.k.outbox(), s.k.obFlag(to)}, to, id).Err(); err != nil {
 		return fmt.Errorf("store: wake a recipient's turn: %w", err)
 	}
 	return nil
+}
+
+// Parked returns the reminder a recipient's parked turn waits for; ok is false when
+// their turn is not parked (for tests and tools).
+func (s *Store) Parked(ctx context.Context, to string) (r bot.Reminder, ok bool, err error) {
+	flag, err := s.rdb.Get(ctx, s.k.obFlag(to)).Result()
+	if errors.Is(err, redis.Nil) {
+		return bot.Reminder{}, false, nil
+	}
+	if err != nil {
+		return bot.Reminder{}, false, fmt.Errorf("store: a recipient's turn: %w", err)
+	}
+	state, id, _ := strings.Cut(flag, ":")
+	if id == "" || (state != turnParked && state != turnHeld) {
+		return bot.Reminder{}, false, nil
+	}
+	return s.Reminder(ctx, id)
 }
 
 // deadScript moves a push from its queue to the dead-letter stream.
@@ -520,7 +553,7 @@ if st == 'queued' or st == 'sent' then
 end
 redis.call('SET', KEYS[2], 'queued', 'PX', ARGV[3])
 redis.call('RPUSH', KEYS[3], ARGV[2])
-if redis.call('SET', KEYS[4], '1', 'NX') then
+if redis.call('SET', KEYS[4], 'ready', 'NX') then
 	redis.call('XADD', KEYS[5], '*', 'to', ARGV[4])
 end
 return 1

@@ -15,37 +15,6 @@ func push(id string) bot.Push {
 	return bot.Push{ID: id, To: "o-alice", Kind: "ticket_reply", Text: "您的诉求有新回复", Ref: "Q7K2", Community: "c1"}
 }
 
-// fakeDue is the due set as the outbox sees it.
-type fakeDue struct {
-	mu   sync.Mutex
-	rows map[string]bot.Reminder
-	fail error
-}
-
-func (f *fakeDue) Schedule(_ context.Context, rs ...bot.Reminder) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.fail != nil {
-		return f.fail
-	}
-	if f.rows == nil {
-		f.rows = map[string]bot.Reminder{}
-	}
-	for _, r := range rs {
-		f.rows[r.ID] = r
-	}
-	return nil
-}
-
-func (f *fakeDue) Cancel(_ context.Context, ids ...string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for _, id := range ids {
-		delete(f.rows, id)
-	}
-	return nil
-}
-
 func readOne(t *testing.T, st *store.Store, consumer string) bot.Turn {
 	t.Helper()
 	msgs, err := st.Read(context.Background(), consumer, 10, 0)
@@ -152,12 +121,14 @@ func TestFinishFailReleaseLaterWake(t *testing.T) {
 	if q2 := first(t, e.st, "o-alice"); q2.Push.ID != "p1" || q2.Attempt != 3 {
 		t.Fatalf("after a failed attempt: %+v", q2)
 	}
-	due := &fakeDue{}
-	if err := e.st.Later(ctx, turn, due, bot.Reminder{ID: "turn", Kind: "k"}); err != nil {
+	if err := e.st.Later(ctx, turn, bot.Reminder{ID: "turn", Kind: "k", Due: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	if s := stats(t, e.st); s.Waiting != 0 || s.Pending != 0 || len(due.rows) != 1 {
-		t.Fatalf("after Later: %+v, due %v", s, due.rows)
+	if s := stats(t, e.st); s.Waiting != 0 || s.Pending != 0 {
+		t.Fatalf("after Later: %+v", s)
+	}
+	if r, ok, err := e.st.Parked(ctx, "o-alice"); err != nil || !ok || r.ID != "turn" {
+		t.Fatalf("parked until %+v, %v, %v", r, ok, err)
 	}
 	// While the turn waits in the due set, a new push adds no turn.
 	if err := e.st.Push(ctx, push("p3")); err != nil {
@@ -166,7 +137,7 @@ func TestFinishFailReleaseLaterWake(t *testing.T) {
 	if s := stats(t, e.st); s.Waiting != 0 {
 		t.Fatalf("a second turn: %+v", s)
 	}
-	if err := e.st.Wake(ctx, "o-alice"); err != nil {
+	if err := e.st.Wake(ctx, "o-alice", "turn"); err != nil {
 		t.Fatal(err)
 	}
 	turn = readOne(t, e.st, "w1")
@@ -499,5 +470,127 @@ func TestCallbacks(t *testing.T) {
 	}
 	if err := e.st.AddCallback(ctx, bot.Callback{}); bot.ErrorCode(err) != bot.EInvalid {
 		t.Fatalf("callback without id: %v", err)
+	}
+}
+
+// A parked turn comes back through the reminder its parking scheduled, and only
+// that one: a reminder of an earlier parking, firing late, adds no second turn.
+func TestWakeOnlyItsOwnParking(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	morning := time.Now().Add(time.Hour)
+	waiting := func(want int64) {
+		t.Helper()
+		if s := stats(t, e.st); s.Waiting != want {
+			t.Fatalf("%d turns in the outbox, want %d", s.Waiting, want)
+		}
+	}
+	if err := e.st.PushAt(ctx, push("held"), morning); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Held(ctx, readOne(t, e.st, "w1"), bot.Reminder{ID: "r1", Kind: "k", Due: morning}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if r, ok, err := e.st.Parked(ctx, "o-alice"); err != nil || !ok || r.ID != "r1" || !r.Due.Equal(morning) {
+		t.Fatalf("parked until %+v, %v, %v", r, ok, err)
+	}
+	if err := e.st.Wake(ctx, "o-alice", "r0"); err != nil {
+		t.Fatal(err)
+	}
+	waiting(0)
+	// An urgent push wakes the held turn; its reminder, firing meanwhile, does not.
+	if err := e.st.Push(ctx, push("urgent")); err != nil {
+		t.Fatal(err)
+	}
+	waiting(1)
+	if err := e.st.Wake(ctx, "o-alice", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	waiting(1)
+	// Parked again (a retry's backoff): a push waits with the turn, r1 wakes
+	// nothing, r2 wakes it.
+	if err := e.st.Later(ctx, readOne(t, e.st, "w1"), bot.Reminder{ID: "r2", Kind: "k", Due: morning}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Push(ctx, push("later")); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.Wake(ctx, "o-alice", "r1"); err != nil {
+		t.Fatal(err)
+	}
+	waiting(0)
+	if err := e.st.Wake(ctx, "o-alice", "r2"); err != nil {
+		t.Fatal(err)
+	}
+	waiting(1)
+	if _, ok, _ := e.st.Parked(ctx, "o-alice"); ok {
+		t.Fatal("a woken turn still parked")
+	}
+}
+
+// A held turn whose worker missed a push that may go now goes straight back to the
+// stream, with no reminder.
+func TestHeldTurnWithAnUrgentPushBehindIsNotParked(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	morning := time.Now().Add(time.Hour)
+	if err := e.st.PushAt(ctx, push("held"), morning); err != nil {
+		t.Fatal(err)
+	}
+	turn := readOne(t, e.st, "w1")
+	if err := e.st.Push(ctx, push("urgent")); err != nil { // after the worker read the queue
+		t.Fatal(err)
+	}
+	if err := e.st.Held(ctx, turn, bot.Reminder{ID: "r1", Kind: "k", Due: morning}, 1); err != nil {
+		t.Fatal(err)
+	}
+	if s := stats(t, e.st); s.Waiting != 1 {
+		t.Fatalf("stats %+v", s)
+	}
+	if n, err := e.st.Pending(ctx); err != nil || n != 0 {
+		t.Fatalf("%d reminders, %v", n, err)
+	}
+}
+
+// Flags the version before parking states wrote keep working: "held" is held (an
+// urgent push or its reminder wakes it), "1" may be a turn parked by Later (its
+// reminder wakes it), "woken" is a turn in the stream (nothing wakes it twice).
+func TestTurnFlagsOfTheOlderVersion(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, c := range []struct {
+		flag  string
+		push  bool // an urgent push, else the old reminder fires
+		turns int64
+	}{
+		{"held", true, 1},
+		{"held", false, 1},
+		{"1", false, 1},
+		{"1", true, 0},
+		{"woken", false, 0},
+		{"woken", true, 0},
+	} {
+		e := newEnv(t, store.Options{})
+		if err := e.st.PushAt(ctx, push("held"), time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		readOne(t, e.st, "w1") // the turn the flag now stands for
+		if err := e.rdb.Set(ctx, e.prefix+"outbox:turn:o-alice", c.flag, 0).Err(); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if c.push {
+			err = e.st.Push(ctx, push("urgent"))
+		} else {
+			err = e.st.Wake(ctx, "o-alice", "outbox.retry:hash-of-o-alice")
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s := stats(t, e.st); s.Waiting-1 != c.turns {
+			t.Errorf("flag %q, push %v: %d new turns, want %d", c.flag, c.push, s.Waiting-1, c.turns)
+		}
 	}
 }

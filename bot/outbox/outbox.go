@@ -45,14 +45,15 @@ type Queue interface {
 	// Failed records a failed attempt of q, which keeps its place.
 	Failed(ctx context.Context, q bot.Queued, attempt int) error
 	Dead(ctx context.Context, to string, q bot.Queued, attempt int, reason string, at time.Time) error
-	// Release ends a turn; Later hands it to the due set; Wake brings it back.
+	// Release ends a turn; Later parks it in the due set until reminder w, which
+	// it schedules; Wake brings it back when reminder id is the one it waits for.
 	Release(ctx context.Context, r bot.Turn) error
-	Later(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder) error
+	Later(ctx context.Context, r bot.Turn, w bot.Reminder) error
 	// Held is Later for a turn whose pushes all wait for the end of quiet hours:
-	// a push that may go now, queued after the first seen were read, wakes it at
-	// once (seen < 0: do not look).
-	Held(ctx context.Context, r bot.Turn, due bot.Reminders, w bot.Reminder, seen int) error
-	Wake(ctx context.Context, to string) error
+	// a push that may go now wakes it early, and so does one queued after the
+	// first seen were read (seen < 0: do not look).
+	Held(ctx context.Context, r bot.Turn, w bot.Reminder, seen int) error
+	Wake(ctx context.Context, to, id string) error
 	PruneConsumers(ctx context.Context, idle time.Duration) (int, error)
 }
 
@@ -69,7 +70,6 @@ type Deliverer interface {
 type Options struct {
 	Store     Queue
 	Deliverer Deliverer
-	Reminders bot.Reminders
 	Clock     bot.Clock // default bot.SystemClock
 	Log       *slog.Logger
 	// Undelivered, when set, is told of each push that could reach nobody (to tell
@@ -116,8 +116,6 @@ func (o Options) withDefaults() (Options, error) {
 		return o, errors.New("outbox: Store is required")
 	case o.Deliverer == nil:
 		return o, errors.New("outbox: Deliverer is required")
-	case o.Reminders == nil:
-		return o, errors.New("outbox: Reminders is required")
 	}
 	if o.Clock == nil {
 		o.Clock = bot.SystemClock{}
@@ -543,12 +541,11 @@ const notHeld = -2
 func (w *Worker) park(ctx context.Context, r bot.Turn, at time.Time, seen int, log *slog.Logger) {
 	payload, err := json.Marshal(retryPayload{To: r.To})
 	if err == nil {
-		// One waiting turn per recipient: scheduling it again moves it.
-		rem := bot.Reminder{ID: TurnID(r.To), Kind: RetryKind, Due: at, Payload: payload}
+		rem := bot.Reminder{ID: TurnID(r.To, r.Entry), Kind: RetryKind, Due: at, Payload: payload}
 		if seen > notHeld {
-			err = w.opt.Store.Held(ctx, r, w.opt.Reminders, rem, seen)
+			err = w.opt.Store.Held(ctx, r, rem, seen)
 		} else {
-			err = w.opt.Store.Later(ctx, r, w.opt.Reminders, rem)
+			err = w.opt.Store.Later(ctx, r, rem)
 		}
 	}
 	if err != nil {
@@ -587,7 +584,8 @@ func (w *Worker) deliver(ctx context.Context, g []bot.Queued) (outs []bot.Outcom
 }
 
 // Retry is the handler of RetryKind reminders: the recipient's turn comes back to
-// the outbox. A reminder whose payload cannot be read returns an EInvalid error:
+// the outbox, if it is still parked until this reminder (a push may have woken it
+// meanwhile). A reminder whose payload cannot be read returns an EInvalid error:
 // retrying it cannot help.
 func (w *Worker) Retry(ctx context.Context, r bot.Reminder) error {
 	var p retryPayload
@@ -598,13 +596,15 @@ func (w *Worker) Retry(ctx context.Context, r bot.Reminder) error {
 	if p.Push != nil {
 		return w.opt.Store.Push(ctx, *p.Push)
 	}
-	return w.opt.Store.Wake(ctx, p.To)
+	return w.opt.Store.Wake(ctx, p.To, r.ID)
 }
 
-// TurnID is the id of the reminder that brings a recipient's turn back; the openid
-// is hashed, to keep it out of reminder ids.
-func TurnID(openid string) string {
-	return RetryKind + ":" + bot.Recipient(openid)
+// TurnID is the id of the reminder that brings back a recipient's turn parked as
+// outbox entry turn; the openid is hashed, to keep it out of reminder ids. Every
+// parking has its own: a reminder of an earlier one, should it fire while this
+// one waits, must not be taken for it (see store.Store.Wake).
+func TurnID(openid, turn string) string {
+	return RetryKind + ":" + bot.Recipient(openid) + ":" + turn
 }
 
 func errText(err error) string {

@@ -84,7 +84,6 @@ func (e *env) options(name string) outbox.Options {
 	return outbox.Options{
 		Store:        e.st,
 		Deliverer:    e.deliverer,
-		Reminders:    e.st,
 		Clock:        e.clock,
 		Log:          testLog,
 		Name:         name,
@@ -252,7 +251,7 @@ func TestServerErrorsRetriedThroughDueSet(t *testing.T) {
 			return err == nil && n == 1
 		})
 		eventually(t, "the outbox empty while the retry waits", e.settled(t))
-		r, ok, err := e.st.Reminder(context.Background(), outbox.TurnID(alice))
+		r, ok, err := e.st.Parked(context.Background(), alice)
 		if err != nil || !ok {
 			t.Fatalf("reminder: %v, %v", ok, err)
 		}
@@ -495,8 +494,8 @@ func TestNewValidates(t *testing.T) {
 	e := newEnv(t)
 	for _, opt := range []outbox.Options{
 		{},
-		{Store: e.st, Deliverer: e.deliverer},
-		{Store: e.st, Deliverer: e.deliverer, Reminders: e.st, BackoffBase: time.Minute, BackoffCap: time.Second},
+		{Store: e.st},
+		{Store: e.st, Deliverer: e.deliverer, BackoffBase: time.Minute, BackoffCap: time.Second},
 	} {
 		if _, err := outbox.New(opt); err == nil {
 			t.Errorf("New(%+v) passed", opt)

@@ -102,7 +102,7 @@ func TestUrgentPushWakesAHeldTurn(t *testing.T) {
 	}
 	// The turn is parked: its reminder is in the due set.
 	eventually(t, "the turn parked", func() bool {
-		_, ok, err := e.st.Reminder(ctx, outbox.TurnID(alice))
+		_, ok, err := e.st.Parked(ctx, alice)
 		return err == nil && ok
 	})
 	time.Sleep(50 * time.Millisecond)

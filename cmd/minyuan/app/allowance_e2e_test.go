@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"minyuan/bot/outbox"
 	"minyuan/bot/sim"
 	"minyuan/cmd/minyuan/app"
 )
@@ -47,7 +46,7 @@ func (l *lifecycle) settle(openid string) {
 		if err != nil {
 			l.t.Fatal(err)
 		}
-		_, parked, err := l.d.App.Store.Reminder(ctx, outbox.TurnID(openid))
+		_, parked, err := l.d.App.Store.Parked(ctx, openid)
 		if err != nil {
 			l.t.Fatal(err)
 		}

@@ -317,7 +317,7 @@ func (a *App) outbound(cfg configs.Config, cat *bot.Catalog) error {
 	}
 	a.media, a.deliverer = del, del
 	a.pusher = &outbox.Pusher{Queue: a.Store, Quiet: cfg.Calendar.Quiet, Clock: a.clock}
-	a.Outbox, err = outbox.New(outbox.Options{Store: a.Store, Deliverer: a.Metrics.Deliverer(del), Reminders: a.Store, Clock: a.clock,
+	a.Outbox, err = outbox.New(outbox.Options{Store: a.Store, Deliverer: a.Metrics.Deliverer(del), Clock: a.clock,
 		Log: a.log, Workers: cfg.Outbox.Workers, MaxAttempts: cfg.Outbox.MaxAttempts,
 		BackoffBase: cfg.Outbox.BackoffBase, BackoffCap: cfg.Outbox.BackoffCap, ReclaimIdle: cfg.Outbox.ReclaimIdle,
 		Gather: cfg.Outbox.Gather, Undelivered: outbox.TellSender(cat, a.pusher, staffAlertKind)})
