@@ -319,6 +319,22 @@ type Inbox interface {
 	// while the claim is still held and its deadline has not passed; otherwise it
 	// returns *ErrClaimLost and writes nothing.
 	Commit(ctx context.Context, c *Claim, out Commit) error
+	// Peek is Begin for an Update that may change nothing (a ReadOnly command): it
+	// checks u.Replay, then, when nothing of the sender's is in flight (no claim of
+	// u, no lock, nobody queued), records the sender's action at seen and loads
+	// their grants, session and relay, claiming nothing. It returns nil when
+	// something is in flight (the caller claims the Update as usual), and the stored
+	// reply when u was answered before.
+	Peek(ctx context.Context, u Update, seen time.Time) (*Peeked, error)
+}
+
+// Peeked is what Inbox.Peek found: the stored answer of an Update handled before,
+// or the sender's grants, session and live relay.
+type Peeked struct {
+	Reply   *Reply
+	Grants  []Grant
+	Session *Session
+	Relay   *Relay
 }
 
 // Roles holds grants and invites.

@@ -126,6 +126,9 @@ func (e *Engine) Handle(ctx context.Context, u Update) Reply {
 }
 
 func (e *Engine) handleUpdate(ctx context.Context, u Update, deadline time.Time, phase *atomic.Int32, log func() *slog.Logger) Reply {
+	if rep, ok := e.answerUnclaimed(ctx, u, log); ok {
+		return rep
+	}
 	c, err := e.Inbox.Begin(ctx, u, deadline)
 	switch {
 	case errors.Is(err, ErrReplayed):
@@ -149,7 +152,7 @@ func (e *Engine) handleUpdate(ctx context.Context, u Update, deadline time.Time,
 	}
 	phase.Store(phaseHandle)
 	stop := e.keepAlive(ctx, c, log)
-	reply, out, err := e.decide(ctx, c, log)
+	reply, out, err := e.decide(ctx, c, false, log)
 	if err == nil {
 		err = e.Inbox.Commit(ctx, c, out)
 		if err == nil {
@@ -173,6 +176,46 @@ func (e *Engine) handleUpdate(ctx context.Context, u Update, deadline time.Time,
 	log().Error("handling failed", "err", err)
 	return e.text(msgInternal)
 }
+
+// answerUnclaimed answers a ReadOnly command in one round trip, without claiming the
+// Update, when the sender is in no flow and nothing else of theirs is in flight: the
+// answer changes nothing, so there is nothing to commit, and a retry computes it
+// again. ok false sends the Update the claiming way, which also answers every
+// failure (a replayed query, an outage) as it always does.
+//
+// Inside a flow the command is claimed as always: the flow's clock moves with every
+// message, so its session is written.
+func (e *Engine) answerUnclaimed(ctx context.Context, u Update, log func() *slog.Logger) (Reply, bool) {
+	if !e.Mux.readOnly(u) {
+		return Reply{}, false
+	}
+	p, err := e.Inbox.Peek(ctx, u, e.Clock.Now())
+	if err != nil || p == nil {
+		return Reply{}, false
+	}
+	if p.Reply != nil {
+		log().Info("duplicate delivery answered from inbox")
+		return *p.Reply, true
+	}
+	if p.Session != nil && p.Session.Flow != "" {
+		return Reply{}, false
+	}
+	c := &Claim{Update: u, Grants: p.Grants, Session: p.Session, Relay: p.Relay}
+	reply, out, err := e.decide(ctx, c, true, log)
+	if err != nil {
+		// errClaimNeeded: the route was not ReadOnly after all (the sender may not
+		// take it, say). The claiming way runs it, or says why not.
+		return Reply{}, false
+	}
+	if s := out.Session; s != nil && (s.Flow != "" || p.Session == nil || s.Finished != p.Session.Finished) {
+		// The handler started a flow or finished a form: that must be committed.
+		return Reply{}, false
+	}
+	return reply, true
+}
+
+// errClaimNeeded stops an unclaimed Update at a route that is not ReadOnly.
+var errClaimNeeded = errors.New("bot: the route needs a claimed update")
 
 // abort gives the claim and the lock back in the background: the answer must not
 // wait for it, and if it fails the leases lapse by themselves.
@@ -216,8 +259,8 @@ func (e *Engine) keepAlive(ctx context.Context, c *Claim, log func() *slog.Logge
 }
 
 // decide routes the claimed Update with the sender's grants and session, and says
-// what to commit.
-func (e *Engine) decide(ctx context.Context, c *Claim, log func() *slog.Logger) (Reply, Commit, error) {
+// what to commit. An unclaimed Update (Inbox.Peek) may take only ReadOnly routes.
+func (e *Engine) decide(ctx context.Context, c *Claim, unclaimed bool, log func() *slog.Logger) (Reply, Commit, error) {
 	u := c.Update
 	now := e.Clock.Now()
 	sess := c.Session
@@ -229,7 +272,7 @@ func (e *Engine) decide(ctx context.Context, c *Claim, log func() *slog.Logger) 
 	if sess != nil && sess.Data == nil {
 		sess.Data = map[string]string{}
 	}
-	r := &Request{Update: u, User: &User{OpenID: u.From, Grants: c.Grants}, Session: sess, Relay: c.Relay, Now: now, Catalog: e.Catalog, last: last}
+	r := &Request{Update: u, User: &User{OpenID: u.From, Grants: c.Grants}, Session: sess, Relay: c.Relay, Now: now, Catalog: e.Catalog, last: last, unclaimed: unclaimed}
 
 	var notes []string
 	if sess != nil && now.Sub(sess.Updated) > e.SessionTimeout {
@@ -237,6 +280,9 @@ func (e *Engine) decide(ctx context.Context, c *Claim, log func() *slog.Logger) 
 		r.Session = nil
 	}
 	reply, err := e.safeRoute(ctx, r)
+	if errors.Is(err, errClaimNeeded) {
+		return Reply{}, Commit{}, err
+	}
 	if err != nil {
 		var ue *Error
 		if !errors.As(err, &ue) || ue.Msg == "" {
@@ -364,6 +410,9 @@ func (e *Engine) through(ctx context.Context, r *Request) (Reply, bool, error) {
 	if e.Mux.through == nil {
 		return Reply{}, false, nil
 	}
+	if r.unclaimed {
+		return Reply{}, false, errClaimNeeded
+	}
 	return e.Mux.through(ctx, r)
 }
 
@@ -413,6 +462,9 @@ func (e *Engine) serve(ctx context.Context, r *Request, rt route) (Reply, error)
 // refuse answers a route the sender may not take, through the Mux's Refuse handler
 // when it has one (it reads Request.Route for the role needed).
 func (e *Engine) refuse(ctx context.Context, r *Request, rt Route) (Reply, error) {
+	if r.unclaimed {
+		return Reply{}, errClaimNeeded
+	}
 	if e.Mux.refuse == nil {
 		return r.Say(msgForbidden, nil), nil
 	}
@@ -422,6 +474,9 @@ func (e *Engine) refuse(ctx context.Context, r *Request, rt Route) (Reply, error
 
 // run serves a chosen route through the Mux's middleware.
 func (e *Engine) run(ctx context.Context, r *Request, rt route) (Reply, error) {
+	if r.unclaimed && !rt.ReadOnly {
+		return Reply{}, errClaimNeeded
+	}
 	r.Route = rt.Route
 	return e.Mux.wrap(rt.h).Serve(ctx, r)
 }

@@ -29,6 +29,15 @@ func (h *hangingInbox) Begin(ctx context.Context, u bot.Update, d time.Time) (*b
 	}
 	return h.memStore.Begin(ctx, u, d)
 }
+func (h *hangingInbox) Peek(ctx context.Context, u bot.Update, seen time.Time) (*bot.Peeked, error) {
+	if hang := h.hang.Load(); hang != nil {
+		<-*hang
+	}
+	if err := h.begin.Load(); err != nil {
+		return nil, *err
+	}
+	return h.memStore.Peek(ctx, u, seen)
+}
 func (h *hangingInbox) Renew(ctx context.Context, c *bot.Claim) (bool, error) {
 	return h.memStore.Renew(ctx, c)
 }

@@ -22,6 +22,7 @@ type memStore struct {
 	locks    map[string]*sync.Mutex
 	held     map[string]*sync.Mutex // by claim token
 	commits  int
+	peeks    int // Updates answered unclaimed
 }
 
 func newMemStore() *memStore {
@@ -58,6 +59,33 @@ func (m *memStore) Begin(ctx context.Context, u bot.Update, deadline time.Time) 
 		c.Session = &cp
 	}
 	return c, nil
+}
+
+// Peek is store.Peek: the grants and session, when the sender has no claim of u and
+// no lock.
+func (m *memStore) Peek(_ context.Context, u bot.Update, _ time.Time) (*bot.Peeked, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.replies[u.From+"/"+u.ID]; ok {
+		if r == nil {
+			return nil, nil
+		}
+		return &bot.Peeked{Reply: r}, nil
+	}
+	if l := m.locks[u.From]; l != nil {
+		if !l.TryLock() {
+			return nil, nil
+		}
+		l.Unlock()
+	}
+	p := &bot.Peeked{Grants: m.grants[u.From]}
+	if s := m.sessions[u.From]; s != nil {
+		cp := *s
+		cp.Data = maps.Clone(s.Data)
+		p.Session = &cp
+	}
+	m.peeks++
+	return p, nil
 }
 
 func (m *memStore) Renew(context.Context, *bot.Claim) (bool, error) { return true, nil }

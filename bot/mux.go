@@ -27,6 +27,9 @@ type Request struct {
 	// last is the form the user finished a moment ago, if any (Session.Finished);
 	// finished is the form this Update finished.
 	last, finished *Finished
+	// unclaimed: the Update was not claimed (Inbox.Peek), so only ReadOnly routes
+	// may run.
+	unclaimed bool
 }
 
 // T renders a catalogue text.
@@ -87,6 +90,9 @@ type Route struct {
 	Pattern string
 	Role    Role   // the role the route needs; checked before the handler runs
 	At      string // file:line where the route was registered
+	// ReadOnly routes change nothing (ReadOnly): outside a flow the engine answers
+	// them without claiming the Update.
+	ReadOnly bool
 }
 
 // route is a registered Route and its Handler.
@@ -160,7 +166,7 @@ func (m *Mux) wrap(h Handler) Handler {
 // (帮助, 菜单). It does not touch the session unless the handler does. A global word
 // may not be a flow word (取消, 确认, ...): inside a flow it would take the flow's answer.
 func (m *Mux) Global(key WordsKey, role Role, h Handler) {
-	rt := route{Route{RouteGlobal, string(key), role, caller()}, h}
+	rt := route{Route{Kind: RouteGlobal, Pattern: string(key), Role: role, At: caller(), ReadOnly: isReadOnly(h)}, h}
 	for _, w := range m.words.Words(key) {
 		if fk, ok := m.words.flowWord(w); ok {
 			panic(fmt.Sprintf("bot: global word %q of %s (%s) is also the flow word of %s: inside a flow it would take the flow's answer", w, key, rt.At, fk))
@@ -172,7 +178,7 @@ func (m *Mux) Global(key WordsKey, role Role, h Handler) {
 
 // Command routes the first word of a text message: any of the words listed under key.
 func (m *Mux) Command(key WordsKey, role Role, h Handler) {
-	rt := route{Route{RouteCommand, string(key), role, caller()}, h}
+	rt := route{Route{Kind: RouteCommand, Pattern: string(key), Role: role, At: caller(), ReadOnly: isReadOnly(h)}, h}
 	for _, w := range m.words.Words(key) {
 		m.claimWord(w, rt)
 		m.commands[w] = rt
@@ -191,9 +197,48 @@ func (m *Mux) claimWord(w string, rt route) {
 	}
 }
 
+// ReadOnly marks a command's handler as one that changes nothing: it only reads (and
+// its answer, computed again for a retry, says the same). Outside a flow, and while
+// nothing else of the sender's is in flight, the engine answers it in one round
+// trip without claiming the Update or taking the sender's lock.
+func ReadOnly(h Handler) Handler { return readOnly{h} }
+
+type readOnly struct{ Handler }
+
+func isReadOnly(h Handler) bool {
+	_, ok := h.(readOnly)
+	return ok
+}
+
+// readOnly reports whether u is a text whose command word routes, outside a flow,
+// to a ReadOnly handler.
+func (m *Mux) readOnly(u Update) bool {
+	if u.Kind != KindText && u.Kind != KindVoice {
+		return false
+	}
+	word, args := spokenCommand(u.Text)
+	if rt, ok := m.global[word]; ok {
+		return rt.ReadOnly
+	}
+	rt, _, ok := m.command(word, args)
+	return ok && rt.ReadOnly
+}
+
+// Words is every global and command word with its route, for tools and tests.
+func (m *Mux) Words() map[string]Route {
+	out := make(map[string]Route, len(m.global)+len(m.commands))
+	for w, rt := range m.global {
+		out[w] = rt.Route
+	}
+	for w, rt := range m.commands {
+		out[w] = rt.Route
+	}
+	return out
+}
+
 // Menu routes a custom-menu CLICK by its key.
 func (m *Mux) Menu(key string, role Role, h Handler) {
-	rt := route{Route{RouteMenu, key, role, caller()}, h}
+	rt := route{Route{Kind: RouteMenu, Pattern: key, Role: role, At: caller()}, h}
 	if prev, ok := m.menus[key]; ok {
 		panic(duplicate(fmt.Sprintf("menu key %q", key), prev.Route, rt.Route))
 	}
@@ -203,7 +248,7 @@ func (m *Mux) Menu(key string, role Role, h Handler) {
 
 // Event routes a platform event (subscribe, unsubscribe, SCAN).
 func (m *Mux) Event(event string, h Handler) {
-	rt := route{Route{RouteEvent, event, RoleResident, caller()}, h}
+	rt := route{Route{Kind: RouteEvent, Pattern: event, Role: RoleResident, At: caller()}, h}
 	if prev, ok := m.events[event]; ok {
 		panic(duplicate(fmt.Sprintf("event %q", event), prev.Route, rt.Route))
 	}
@@ -221,7 +266,7 @@ func (m *Mux) Through(f PassFunc) { m.through = f }
 
 // Keyword routes a text containing word, when nothing more specific matched.
 func (m *Mux) Keyword(word string, role Role, h Handler) {
-	rt := route{Route{RouteKeyword, word, role, caller()}, h}
+	rt := route{Route{Kind: RouteKeyword, Pattern: word, Role: role, At: caller()}, h}
 	for _, k := range m.keywords {
 		if k.word == word {
 			panic(duplicate(fmt.Sprintf("keyword %q", word), k.Route, rt.Route))
@@ -261,7 +306,7 @@ func (m *Mux) flow(name string) (Flow, Role, bool) {
 // the Mux has.
 func (m *Mux) flowRoute(kind RouteKind, name string, h Handler) route {
 	rt := m.flows[name]
-	return route{Route{kind, name, rt.Role, rt.At}, h}
+	return route{Route{Kind: kind, Pattern: name, Role: rt.Role, At: rt.At}, h}
 }
 
 // duplicate is the start-up panic for what was registered twice.

@@ -151,23 +151,8 @@ func (s *Store) Begin(ctx context.Context, u bot.Update, deadline time.Time) (*b
 			if c.Grants, err = grantsFromFlat(res[1]); err != nil {
 				return nil, fmt.Errorf("store: grants %s: %w", u.From, err)
 			}
-			loaded, _ := res[2].([]any)
-			if len(loaded) != 2 {
-				return nil, fmt.Errorf("store: begin %s: loaded %d values, want 2", u.ID, len(loaded))
-			}
-			if raw, ok := loaded[0].(string); ok {
-				var se bot.Session
-				if err := json.Unmarshal([]byte(raw), &se); err != nil {
-					return nil, fmt.Errorf("store: session %s: %w", u.From, err)
-				}
-				c.Session = &se
-			}
-			if raw, ok := loaded[1].(string); ok {
-				var rl bot.Relay
-				if err := json.Unmarshal([]byte(raw), &rl); err != nil {
-					return nil, fmt.Errorf("store: relay %s: %w", u.From, err)
-				}
-				c.Relay = &rl
+			if c.Session, c.Relay, err = sessionAndRelay(u.From, res[2]); err != nil {
+				return nil, err
 			}
 			return c, nil
 		case "done":
@@ -197,6 +182,97 @@ func (s *Store) Begin(ctx context.Context, u bot.Update, deadline time.Time) (*b
 		}
 		wait = min(wait*2, beginPollMax)
 	}
+}
+
+// peekScript is beginScript for a ReadOnly command: it checks the replay guard the
+// same way, then, when the sender has nothing in flight (no claim of this Update, no
+// lock, nobody queued), records the action and loads the grants, session and relay,
+// taking nothing.
+//
+// KEYS: inbox, lock, lock queue, grants, session, relay, contact[, nonce].
+// ARGV: seen unix ms, action ("": none), contact ttl ms[, body digest, nonce ttl ms].
+// Returns {"replay"} | {"done", reply} | {"busy"} | {"free", grants, {session, relay}}.
+var peekScript = redis.NewScript(actLua + `
+if KEYS[8] then
+	local seen = redis.call('SET', KEYS[8], ARGV[4], 'NX', 'GET', 'PX', ARGV[5])
+	if seen and seen ~= ARGV[4] then
+		return {'replay'}
+	end
+end
+local v = redis.call('GET', KEYS[1])
+if v then
+	if string.sub(v, 1, 2) ~= 'p:' then
+		return {'done', v}
+	end
+	return {'busy'}
+end
+if redis.call('EXISTS', KEYS[2], KEYS[3]) > 0 then
+	return {'busy'}
+end
+if ARGV[2] ~= '' then
+	act(KEYS[7], tonumber(ARGV[1]), ARGV[2], ARGV[3])
+end
+return {'free', redis.call('HGETALL', KEYS[4]), redis.call('MGET', KEYS[5], KEYS[6])}
+`)
+
+// Peek loads what a ReadOnly command needs when nothing of the sender's is in
+// flight or kept, in one round trip that claims nothing (bot.Inbox).
+func (s *Store) Peek(ctx context.Context, u bot.Update, seen time.Time) (*bot.Peeked, error) {
+	if u.ID == "" || u.From == "" {
+		return nil, bot.Errorf(bot.EInvalid, "store: peek: update id %q, sender %q", u.ID, u.From)
+	}
+	keys := []string{s.k.inbox(u.From, u.ID), s.k.lock(u.From), s.k.lockQueue(u.From), s.k.grants(u.From),
+		s.k.session(u.From), s.k.relay(u.From), s.k.contact(u.From)}
+	args := []any{seen.UnixMilli(), string(bot.ActionOf(u)), contactTTL.Milliseconds()}
+	if g := u.Replay; g != nil {
+		keys = append(keys, s.k.nonce(g.Key))
+		args = append(args, g.Sum, max(g.TTL.Milliseconds(), 1))
+	}
+	res, err := s.batch.run(ctx, peekScript, keys, args...).Slice()
+	if err != nil {
+		return nil, ctxOr(ctx, fmt.Errorf("store: peek %s: %w", u.ID, err))
+	}
+	switch res[0] {
+	case "free":
+		p := &bot.Peeked{}
+		if p.Grants, err = grantsFromFlat(res[1]); err != nil {
+			return nil, fmt.Errorf("store: grants %s: %w", u.From, err)
+		}
+		if p.Session, p.Relay, err = sessionAndRelay(u.From, res[2]); err != nil {
+			return nil, err
+		}
+		return p, nil
+	case "done":
+		var r bot.Reply
+		if err := json.Unmarshal([]byte(res[1].(string)), &r); err != nil {
+			return nil, fmt.Errorf("store: peek %s: stored reply: %w", u.ID, err)
+		}
+		return &bot.Peeked{Reply: &r}, nil
+	case "replay":
+		return nil, fmt.Errorf("store: peek %s: %w", u.ID, bot.ErrReplayed)
+	}
+	return nil, nil
+}
+
+// sessionAndRelay decodes the MGET of a user's session and relay.
+func sessionAndRelay(user string, v any) (*bot.Session, *bot.Relay, error) {
+	loaded, _ := v.([]any)
+	if len(loaded) != 2 {
+		return nil, nil, fmt.Errorf("store: %s: loaded %d values, want session and relay", user, len(loaded))
+	}
+	var se *bot.Session
+	if raw, ok := loaded[0].(string); ok {
+		if err := json.Unmarshal([]byte(raw), &se); err != nil {
+			return nil, nil, fmt.Errorf("store: session %s: %w", user, err)
+		}
+	}
+	var rl *bot.Relay
+	if raw, ok := loaded[1].(string); ok {
+		if err := json.Unmarshal([]byte(raw), &rl); err != nil {
+			return nil, nil, fmt.Errorf("store: relay %s: %w", user, err)
+		}
+	}
+	return se, rl, nil
 }
 
 // grantsFromFlat decodes HGETALL's flat field, value list.

@@ -653,3 +653,71 @@ func TestBeginAndCommitAfterTheServerForgotTheScripts(t *testing.T) {
 		t.Fatalf("retry: %+v %v", got, err)
 	}
 }
+
+// Peek loads what a read-only command needs and claims nothing, only while the
+// sender has nothing in flight or kept; it answers a retry from the inbox and refuses
+// a replayed query as Begin does.
+func TestPeek(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, store.Options{})
+	ctx := context.Background()
+	now := time.Now()
+	inv, err := e.st.CreateInvite(ctx, bot.RoleStaff, "QY", "王芳", now, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.st.Redeem(ctx, inv.Code, "o1", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.st.StartRelay(ctx, "staff", "o1", "1001", time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	u := upd("o1")
+	u.Kind = bot.KindText
+	u.Replay = &bot.ReplayGuard{Key: "1732500060:24680:sig", Sum: "a", TTL: time.Minute}
+	p, err := e.st.Peek(ctx, u, now)
+	if err != nil || p == nil || p.Reply != nil {
+		t.Fatalf("nothing in flight: %+v, %v", p, err)
+	}
+	if len(p.Grants) != 1 || p.Grants[0].Role != bot.RoleStaff || p.Relay == nil || p.Relay.Ticket != "1001" {
+		t.Fatalf("loaded %+v, relay %+v", p.Grants, p.Relay)
+	}
+	if n, _ := e.rdb.Exists(ctx, e.prefix+"inbox:o1:"+u.ID, e.prefix+"lock:o1").Result(); n != 0 {
+		t.Fatalf("Peek took %d keys", n)
+	}
+	if c, err := e.st.Contact(ctx, "o1"); err != nil || !c.Last.Equal(now.Truncate(time.Millisecond)) || c.Kind != bot.ActionMessage {
+		t.Fatalf("the message is recorded for the customer-service window: %+v, %v", c, err)
+	}
+	// The platform's retry of the same message, after the first answer.
+	if p, err := e.st.Peek(ctx, u, now); err != nil || p == nil || p.Reply != nil {
+		t.Fatalf("a retry computes its answer again: %+v, %v", p, err)
+	}
+	forged := u
+	forged.Replay = &bot.ReplayGuard{Key: u.Replay.Key, Sum: "b", TTL: time.Minute}
+	if p, err := e.st.Peek(ctx, forged, now); !errors.Is(err, bot.ErrReplayed) {
+		t.Fatalf("replayed query with another body: %+v, %v; want ErrReplayed", p, err)
+	}
+
+	// Another message of the sender in flight: nothing loaded, the caller claims.
+	c := begin(t, e.st, upd("o1"))
+	if p, err := e.st.Peek(ctx, upd("o1"), now); err != nil || p != nil {
+		t.Fatalf("while the lock is held: %+v, %v; want nil", p, err)
+	}
+	// In a flow: the session is loaded (the engine claims such a message).
+	commit(t, e.st, c, bot.Text("请描述"), &bot.Session{User: "o1", Flow: "request", Data: map[string]string{}, Updated: now})
+	if p, err := e.st.Peek(ctx, upd("o1"), now); err != nil || p == nil || p.Session == nil || p.Session.Flow != "request" {
+		t.Fatalf("in a flow: %+v, %v; want the session", p, err)
+	}
+	// Answered before (it was claimed then): the stored reply.
+	done := upd("o1")
+	commit(t, e.st, begin(t, e.st, done), bot.Text("收到"), nil)
+	if p, err := e.st.Peek(ctx, done, now); err != nil || p == nil || p.Reply == nil || p.Reply.Text != "收到" {
+		t.Fatalf("a retry of an answered message: %+v, %v", p, err)
+	}
+	// A retry while its first delivery is claimed: the caller claims (and waits).
+	held := upd("o2")
+	begin(t, e.st, held)
+	if p, err := e.st.Peek(ctx, held, now); err != nil || p != nil {
+		t.Fatalf("while the first delivery runs: %+v, %v; want nil", p, err)
+	}
+}

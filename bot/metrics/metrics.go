@@ -131,6 +131,14 @@ func (i *inbox) Begin(ctx context.Context, u bot.Update, deadline time.Time) (*b
 	return c, err
 }
 
+func (i *inbox) Peek(ctx context.Context, u bot.Update, seen time.Time) (*bot.Peeked, error) {
+	p, err := i.Inbox.Peek(ctx, u, seen)
+	if err == nil && p != nil && p.Reply != nil {
+		i.m.dedupe.WithLabelValues("done").Inc()
+	}
+	return p, err
+}
+
 // Middleware counts flows started and finished, for Mux.Use.
 func (m *Metrics) Middleware(next bot.Handler) bot.Handler {
 	return bot.HandlerFunc(func(ctx context.Context, r *bot.Request) (bot.Reply, error) {
