@@ -56,10 +56,10 @@ type BasicsFlow struct {
 
 func (f *BasicsFlow) register(m *bot.Mux) {
 	h := bot.HandlerFunc(help)
-	m.Global(wordsHelp, bot.RoleResident, h)
+	m.Global(wordsHelp, bot.RoleResident, bot.ReadOnly(h))
 	m.Menu("HELP", bot.RoleResident, h)
 	// Safety first: answered inside a form too.
-	m.Global(wordsPhone, bot.RoleResident, bot.HandlerFunc(f.phone))
+	m.Global(wordsPhone, bot.RoleResident, bot.ReadOnly(bot.HandlerFunc(f.phone)))
 	m.Event(bot.EventSubscribe, bot.HandlerFunc(f.welcome))
 	m.Event(bot.EventScan, bot.HandlerFunc(f.welcome))
 	m.Event(bot.EventUnsubscribe, bot.HandlerFunc(func(context.Context, *bot.Request) (bot.Reply, error) {
