@@ -83,7 +83,7 @@ type DeskFlow struct {
 }
 
 func (f *DeskFlow) register(m *bot.Mux) {
-	m.Command(wordsDeskQueue, bot.RoleStaff, bot.HandlerFunc(f.deskQueue))
+	m.Command(wordsDeskQueue, bot.RoleStaff, bot.ReadOnly(bot.HandlerFunc(f.deskQueue)))
 	m.Command(wordsDeskClaim, bot.RoleStaff, bot.HandlerFunc(f.deskClaim))
 	m.Command(wordsDeskReply, bot.RoleStaff, bot.HandlerFunc(f.deskReply))
 	m.Command(wordsDeskReassign, bot.RoleStaff, bot.HandlerFunc(f.deskReassign))

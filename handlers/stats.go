@@ -35,7 +35,7 @@ func (f *StatsFlow) register(m *bot.Mux) {
 	if f.Stats == nil {
 		return
 	}
-	m.Command(wordsStats, bot.RoleStaff, bot.HandlerFunc(f.stats))
+	m.Command(wordsStats, bot.RoleStaff, bot.ReadOnly(bot.HandlerFunc(f.stats)))
 }
 
 func (f *StatsFlow) stats(ctx context.Context, r *bot.Request) (bot.Reply, error) {
