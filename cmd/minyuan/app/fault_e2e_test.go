@@ -154,9 +154,10 @@ func TestRedisPausedAnswersInTimeAndRecovers(t *testing.T) {
 	start := time.Now()
 	const residents = 20
 	var wg sync.WaitGroup
-	stop := make(chan struct{})
+	stop, stopped := make(chan struct{}), make(chan struct{})
 	tick := time.NewTicker(50 * time.Millisecond) // 20 messages a second
 	go func() {
+		defer close(stopped)
 		defer tick.Stop()
 		for i := 0; ; i++ {
 			select {
@@ -189,6 +190,7 @@ func TestRedisPausedAnswersInTimeAndRecovers(t *testing.T) {
 	resumed := time.Since(start)
 	time.Sleep(2 * time.Second)
 	close(stop)
+	<-stopped // no message is started after this: the server closes when the test ends
 	wg.Wait()
 
 	var slow, inProgress, busy, normalAfter int
