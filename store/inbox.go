@@ -55,12 +55,9 @@ const pendingPrefix = "p:"
 // body digest, nonce ttl ms].
 // Returns {"replay"} | {"late"} | {"done", reply} | {"busy"} | {"wait"} |
 // {"own", grants, {session, relay}}.
-var beginScript = redis.NewScript(`
-if KEYS[8] then
-	local seen = redis.call('SET', KEYS[8], ARGV[7], 'NX', 'GET', 'PX', ARGV[8])
-	if seen and seen ~= ARGV[7] then
-		return {'replay'}
-	end
+var beginScript = redis.NewScript(replayedLua + `
+if KEYS[8] and replayed(KEYS[8], ARGV[7], ARGV[8]) then
+	return {'replay'}
 end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -119,6 +116,24 @@ redis.call('ZREM', KEYS[4], ARGV[2])
 return {'own', redis.call('HGETALL', KEYS[5]), redis.call('MGET', KEYS[6], KEYS[7])}
 `)
 
+// replayedLua remembers a signed query with its body's digest for ttl ms and reports
+// whether the query was seen before with another body (bot.ReplayGuard).
+const replayedLua = `
+local function replayed(key, sum, ttl)
+	local seen = redis.call('SET', key, sum, 'NX', 'GET', 'PX', ttl)
+	return seen and seen ~= sum
+end
+`
+
+// guarded adds u's replay guard, if it has one, to a script's keys and arguments.
+func (s *Store) guarded(u bot.Update, keys []string, args []any) ([]string, []any) {
+	if g := u.Replay; g != nil {
+		keys = append(keys, s.k.nonce(g.Key))
+		args = append(args, g.Sum, max(g.TTL.Milliseconds(), 1))
+	}
+	return keys, args
+}
+
 // Begin claims u, takes its sender's lock in turn and loads their grants and session.
 // It polls until ctx is done while another Update of the user holds the lock, or
 // another owner holds u itself.
@@ -129,12 +144,8 @@ func (s *Store) Begin(ctx context.Context, u bot.Update, deadline time.Time) (*b
 	c := &bot.Claim{Token: rand.Text(), Deadline: deadline, Update: u}
 	keys := []string{s.k.inbox(u.From, u.ID), s.k.lock(u.From), s.k.lockQueue(u.From), s.k.lockArrivals(u.From),
 		s.k.grants(u.From), s.k.session(u.From), s.k.relay(u.From)}
-	args := []any{c.Token, u.ID, strconv.FormatInt(u.Time.Unix(), 10), s.opt.Lease.Milliseconds(),
-		deadline.UnixMilli(), lockWaiterStale.Milliseconds()}
-	if g := u.Replay; g != nil {
-		keys = append(keys, s.k.nonce(g.Key))
-		args = append(args, g.Sum, max(g.TTL.Milliseconds(), 1))
-	}
+	keys, args := s.guarded(u, keys, []any{c.Token, u.ID, strconv.FormatInt(u.Time.Unix(), 10), s.opt.Lease.Milliseconds(),
+		deadline.UnixMilli(), lockWaiterStale.Milliseconds()})
 	wait := beginPollMin
 	busy := false
 	for {
@@ -192,12 +203,9 @@ func (s *Store) Begin(ctx context.Context, u bot.Update, deadline time.Time) (*b
 // KEYS: inbox, lock, lock queue, grants, session, relay, contact[, nonce].
 // ARGV: seen unix ms, action ("": none), contact ttl ms[, body digest, nonce ttl ms].
 // Returns {"replay"} | {"done", reply} | {"busy"} | {"free", grants, {session, relay}}.
-var peekScript = redis.NewScript(actLua + `
-if KEYS[8] then
-	local seen = redis.call('SET', KEYS[8], ARGV[4], 'NX', 'GET', 'PX', ARGV[5])
-	if seen and seen ~= ARGV[4] then
-		return {'replay'}
-	end
+var peekScript = redis.NewScript(actLua + replayedLua + `
+if KEYS[8] and replayed(KEYS[8], ARGV[4], ARGV[5]) then
+	return {'replay'}
 end
 local v = redis.call('GET', KEYS[1])
 if v then
@@ -223,11 +231,7 @@ func (s *Store) Peek(ctx context.Context, u bot.Update, seen time.Time) (*bot.Pe
 	}
 	keys := []string{s.k.inbox(u.From, u.ID), s.k.lock(u.From), s.k.lockQueue(u.From), s.k.grants(u.From),
 		s.k.session(u.From), s.k.relay(u.From), s.k.contact(u.From)}
-	args := []any{seen.UnixMilli(), string(bot.ActionOf(u)), contactTTL.Milliseconds()}
-	if g := u.Replay; g != nil {
-		keys = append(keys, s.k.nonce(g.Key))
-		args = append(args, g.Sum, max(g.TTL.Milliseconds(), 1))
-	}
+	keys, args := s.guarded(u, keys, []any{seen.UnixMilli(), string(bot.ActionOf(u)), contactTTL.Milliseconds()})
 	res, err := s.batch.run(ctx, peekScript, keys, args...).Slice()
 	if err != nil {
 		return nil, ctxOr(ctx, fmt.Errorf("store: peek %s: %w", u.ID, err))
