@@ -12,13 +12,9 @@ import (
 
 // The messages the platform sends take the fast path.
 func TestScanFlatReadsThePlatformsMessages(t *testing.T) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
+	files := samples(t)
 	fast := 0
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for name, b := range files {
 		f, ok := scanFlat(b)
 		var m message.MixMessage
 		if xerr := xml.Unmarshal(b, &m); xerr != nil {
@@ -44,12 +40,7 @@ func TestScanFlatReadsThePlatformsMessages(t *testing.T) {
 // FuzzScanFlat holds the fast path to encoding/xml: whatever it accepts, encoding/xml
 // accepts too and reads the same.
 func FuzzScanFlat(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range samples(f) {
 		f.Add(b)
 	}
 	for _, s := range []string{
@@ -77,4 +68,23 @@ func FuzzScanFlat(f *testing.F) {
 			t.Fatalf("%q:\n got %#v\nwant %#v", b, got, want)
 		}
 	})
+}
+
+// samples are the platform's messages in testdata, by file name: the seeds of the
+// fuzz targets here and in wechat_test (Samples).
+func samples(tb testing.TB) map[string][]byte {
+	tb.Helper()
+	files, err := filepath.Glob(filepath.Join("testdata", "*.xml"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no sample messages in testdata: %v", err)
+	}
+	out := make(map[string][]byte, len(files))
+	for _, name := range files {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out[name] = b
+	}
+	return out
 }

@@ -2,8 +2,6 @@ package wechat_test
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -14,12 +12,7 @@ import (
 // decryption): it must never panic, and what it accepts must be fit for the engine and
 // the store.
 func FuzzParse(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range wechat.Samples(f) {
 		f.Add(b)
 	}
 	for _, s := range []string{

@@ -2,23 +2,17 @@ package wechat_test
 
 import (
 	"net/http"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 
 	"minyuan/bot"
+	"minyuan/bot/wechat"
 )
 
 // FuzzWebhookPlaintext posts any body with a valid signature: the webhook answers
 // 200 or refuses with 4xx, never fails with 5xx or panics.
 func FuzzWebhookPlaintext(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range wechat.Samples(f) {
 		f.Add(b)
 	}
 	f.Add([]byte("<xml><Encrypt>x</Encrypt></xml>"))
@@ -35,12 +29,7 @@ func FuzzWebhookPlaintext(f *testing.F) {
 // msg_signature: whatever decrypts to, the webhook never fails with 5xx or panics,
 // and what reaches the handler is a complete Update.
 func FuzzWebhookEncrypted(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "*.xml"))
-	for _, name := range files {
-		b, err := os.ReadFile(name)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range wechat.Samples(f) {
 		f.Add(b, false)
 	}
 	f.Add([]byte("not base64 !!"), true)
