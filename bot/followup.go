@@ -59,20 +59,19 @@ func (s *TicketService) FollowUp(ctx context.Context, a Actor, at time.Time, no 
 	if m.Photo != "" {
 		photos = []string{m.Photo}
 	}
+	voiceOnly := m.Voice != "" && m.Text == ""
 	before, t, err := s.update(ctx, a, at, no, EventAdded, maySee, func(t *Ticket) ([]Event, error) {
-		body := strings.Join(append([]string{m.Text}, photos...), "\n")
-		if m.Voice != "" && m.Text == "" {
-			body = s.Catalog.T(msgFollowUpVoice, nil) + "\n" + m.Voice
+		body := strings.TrimSpace(strings.Join(append([]string{m.Text}, photos...), "\n"))
+		said := body // what a repetition is told by: a voice message by its media
+		if voiceOnly {
+			body = s.Catalog.T(msgFollowUpVoice, nil)
+			said = body + "\n" + m.Voice
 		}
-		body = strings.TrimSpace(body)
-		if !markAdded(t, a, at, body) {
+		if !markAdded(t, a, at, said) {
 			return nil, errAddedAlready
 		}
-		if m.Voice != "" && m.Text == "" {
-			body = s.Catalog.T(msgFollowUpVoice, nil)
-		}
 		t.Photos = append(t.Photos, photos...)
-		if m.Voice != "" && m.Text == "" {
+		if voiceOnly {
 			t.Voices = append(t.Voices, VoiceRef(m.Voice))
 		}
 		return []Event{s.event(a, at, t, EventAdded, body)}, nil

@@ -64,8 +64,9 @@ type ServiceHours interface {
 
 // StaffDirectory finds the staff of a community and who is on duty.
 type StaffDirectory interface {
-	Holders(ctx context.Context, role Role, community string) ([]Grant, error)
-	OnDuty(ctx context.Context, community string) ([]string, error)
+	// Desk is a community's secretaries and staff (as Directory.Holders gives them,
+	// in that order) and the openids on duty, read together in one round trip.
+	Desk(ctx context.Context, community string) (secretaries, staff []Grant, onDuty []string, err error)
 }
 
 // HandoffNotifier tells people; the chat flows implement it.
@@ -133,19 +134,7 @@ func (s *HandoffService) ttl(h *Handoff) time.Duration {
 // candidates: those on duty first, then the other staff (and secretaries) of the
 // community, each once, by name.
 func (s *HandoffService) candidates(ctx context.Context, community string) ([]Grant, error) {
-	var staff []Grant
-	for _, role := range []Role{RoleStaff, RoleSecretary} {
-		gs, err := s.Directory.Holders(ctx, role, community)
-		if err != nil {
-			return nil, err
-		}
-		for _, g := range gs {
-			if g.Community == community && !slices.ContainsFunc(staff, func(x Grant) bool { return x.OpenID == g.OpenID }) {
-				staff = append(staff, g)
-			}
-		}
-	}
-	duty, err := s.Directory.OnDuty(ctx, community)
+	staff, duty, err := deskOf(ctx, s.Directory, community)
 	if err != nil {
 		return nil, err
 	}

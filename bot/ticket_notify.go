@@ -347,13 +347,13 @@ func (s *TicketService) HandlerView(a Actor, t *Ticket, extra map[string]any) ma
 // StaffOf lists the staff (and secretaries) of a community, each once, secretaries
 // first.
 func (s *TicketService) StaffOf(ctx context.Context, community string) ([]Grant, error) {
-	staff, _, err := s.desk(ctx, community)
+	staff, _, err := deskOf(ctx, s.Directory, community)
 	return staff, err
 }
 
-// desk is StaffOf and who of the community is on duty, in one round trip.
-func (s *TicketService) desk(ctx context.Context, community string) (staff []Grant, onDuty []string, err error) {
-	secs, rest, onDuty, err := s.Directory.Desk(ctx, community)
+// deskOf is StaffOf and who of the community is on duty, in one round trip.
+func deskOf(ctx context.Context, d StaffDirectory, community string) (staff []Grant, onDuty []string, err error) {
+	secs, rest, onDuty, err := d.Desk(ctx, community)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -368,7 +368,7 @@ func (s *TicketService) desk(ctx context.Context, community string) (staff []Gra
 // onDutyFirst lists the staff to tell about a community's ticket: those on duty, or
 // all its staff when nobody is.
 func (s *TicketService) onDutyFirst(ctx context.Context, community string) ([]Grant, error) {
-	staff, duty, err := s.desk(ctx, community)
+	staff, duty, err := deskOf(ctx, s.Directory, community)
 	if err != nil {
 		return nil, err
 	}

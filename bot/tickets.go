@@ -47,10 +47,7 @@ type Directory interface {
 	// Holders lists the grants of role in community (every community when it is
 	// ""); admins hold RoleAdmin in every community.
 	Holders(ctx context.Context, role Role, community string) ([]Grant, error)
-	OnDuty(ctx context.Context, community string) ([]string, error)
-	// Desk is a community's secretaries and staff (as Holders gives them, in that
-	// order) and the openids on duty, read together in one round trip.
-	Desk(ctx context.Context, community string) (secretaries, staff []Grant, onDuty []string, err error)
+	StaffDirectory
 	NextInTurn(ctx context.Context, community string) (int64, error)
 }
 

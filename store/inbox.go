@@ -167,8 +167,8 @@ func (s *Store) Begin(ctx context.Context, u bot.Update, deadline time.Time) (*b
 			}
 			return c, nil
 		case "done":
-			if err := json.Unmarshal([]byte(res[1].(string)), &c.Reply); err != nil {
-				return nil, fmt.Errorf("store: begin %s: stored reply: %w", u.ID, err)
+			if c.Reply, err = storedReply(u.ID, res[1]); err != nil {
+				return nil, err
 			}
 			return c, nil
 		case "replay":
@@ -247,15 +247,25 @@ func (s *Store) Peek(ctx context.Context, u bot.Update, seen time.Time) (*bot.Pe
 		}
 		return p, nil
 	case "done":
-		var r bot.Reply
-		if err := json.Unmarshal([]byte(res[1].(string)), &r); err != nil {
-			return nil, fmt.Errorf("store: peek %s: stored reply: %w", u.ID, err)
+		r, err := storedReply(u.ID, res[1])
+		if err != nil {
+			return nil, err
 		}
 		return &bot.Peeked{Reply: &r}, nil
 	case "replay":
 		return nil, fmt.Errorf("store: peek %s: %w", u.ID, bot.ErrReplayed)
 	}
 	return nil, nil
+}
+
+// storedReply decodes the reply committed for an Update, as the scripts return it.
+func storedReply(id string, v any) (bot.Reply, error) {
+	var r bot.Reply
+	raw, _ := v.(string)
+	if err := json.Unmarshal([]byte(raw), &r); err != nil {
+		return bot.Reply{}, fmt.Errorf("store: %s: stored reply: %w", id, err)
+	}
+	return r, nil
 }
 
 // sessionAndRelay decodes the MGET of a user's session and relay.
@@ -439,9 +449,9 @@ func (s *Store) Commit(ctx context.Context, c *bot.Claim, out bot.Commit) error 
 	case "ok":
 		return nil
 	case "done":
-		var r bot.Reply
-		if err := json.Unmarshal([]byte(res[1].(string)), &r); err != nil {
-			return fmt.Errorf("store: commit %s: stored reply: %w", out.UpdateID, err)
+		r, err := storedReply(out.UpdateID, res[1])
+		if err != nil {
+			return err
 		}
 		return &bot.ErrClaimLost{Stored: &r, Reason: "another owner committed"}
 	case "late":

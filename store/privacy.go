@@ -96,7 +96,7 @@ func (s *Store) Secret(ctx context.Context, name string) ([]byte, error) {
 // dates and rating stay, so the counts and the register's rows stay. It returns
 // the ticket as it was; erasing an erased ticket changes nothing.
 func (s *Store) EraseTicket(ctx context.Context, no string, at time.Time) (*bot.Ticket, error) {
-	before, err := eraseWithTimeline(ctx, s, "ticket "+no, s.k.ticket(no), s.k.ticketEvents(no), redis.KeepTTL,
+	before, err := eraseWithTimeline(ctx, s, "ticket "+no, s.k.ticket(no), s.k.ticketEvents(no),
 		func(tx *redis.Tx) (*bot.Ticket, error) { return s.loadTicket(ctx, tx, no) },
 		func(t *bot.Ticket) (func(*bot.Event), func(redis.Pipeliner)) {
 			openid := t.OpenID
@@ -126,7 +126,7 @@ func (s *Store) EraseTicket(ctx context.Context, no string, at time.Time) (*bot.
 // events of its timeline in one optimistic transaction, and returns the record as
 // it was. blank changes the loaded record and says how to blank each event and
 // what else to write with them (nil: nothing).
-func eraseWithTimeline[R, E any](ctx context.Context, s *Store, what, key, evKey string, ttl time.Duration,
+func eraseWithTimeline[R, E any](ctx context.Context, s *Store, what, key, evKey string,
 	load func(tx *redis.Tx) (*R, error), blank func(r *R) (line func(*E), more func(redis.Pipeliner))) (*R, error) {
 	for range txRetries {
 		var before *R
@@ -154,7 +154,7 @@ func eraseWithTimeline[R, E any](ctx context.Context, s *Store, what, key, evKey
 			}
 			raw, _ := json.Marshal(r)
 			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
-				p.Set(ctx, key, raw, ttl)
+				p.Set(ctx, key, raw, redis.KeepTTL)
 				p.Del(ctx, evKey)
 				if len(evs) > 0 {
 					p.RPush(ctx, evKey, evs...)

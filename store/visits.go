@@ -171,7 +171,7 @@ func (s *Store) UpdateVisit(ctx context.Context, no string, fn func(v *bot.Visit
 // report, the photos, a reschedule's reason, the texts of its timeline) and returns
 // it as it was. The task stays, with its kind, dates, member and counts.
 func (s *Store) EraseVisit(ctx context.Context, no string, at time.Time) (*bot.Visit, error) {
-	return eraseWithTimeline(ctx, s, "visit "+no, s.k.visit(no), s.k.visitEvents(no), 0,
+	return eraseWithTimeline(ctx, s, "visit "+no, s.k.visit(no), s.k.visitEvents(no),
 		func(tx *redis.Tx) (*bot.Visit, error) { return s.loadVisit(ctx, tx, no) },
 		func(v *bot.Visit) (func(*bot.VisitEvent), func(redis.Pipeliner)) {
 			v.Person, v.Reason, v.Report, v.Photos, v.ProposedReason = bot.Person{}, "", "", nil, ""
